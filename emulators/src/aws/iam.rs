@@ -1,0 +1,287 @@
+//! Identities and authorization: who signed a request, and whether their policies allow the call.
+//!
+//! Credentials come from three places: users configured in the seed, and temporary credentials
+//! this emulator issued through STS or the Pod Identity agent (each tied to a role). In the
+//! default permissive mode unknown callers are allowed everything; in strict mode they are
+//! refused, and every identity is held to its policies.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+use super::error::AwsError;
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Mode {
+    #[default]
+    Permissive,
+    Strict,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    #[default]
+    Allow,
+    Deny,
+}
+
+/// One policy statement. Actions match case-insensitively, resources case-sensitively; both take
+/// `*` and `?` wildcards, as IAM does.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Statement {
+    #[serde(default)]
+    pub effect: Effect,
+    pub actions: Vec<String>,
+    #[serde(default = "any_resource")]
+    pub resources: Vec<String>,
+}
+
+fn any_resource() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+
+/// Who may assume a role with a web identity token (IRSA's trust policy, reduced to its checks).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Trust {
+    /// The token's `iss` must equal this, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// The token's `aud` must contain this.
+    #[serde(default = "sts_audience")]
+    pub audience: String,
+    /// Patterns the token's `sub` must match one of (`system:serviceaccount:ns:sa`, wildcards allowed).
+    #[serde(default)]
+    pub subjects: Vec<String>,
+}
+
+pub fn sts_audience() -> String {
+    "sts.amazonaws.com".to_owned()
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Role {
+    pub arn: String,
+    #[serde(default)]
+    pub policy: Vec<Statement>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<Trust>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct User {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arn: Option<String>,
+    #[serde(default)]
+    pub policy: Vec<Statement>,
+}
+
+/// An EKS Pod Identity association: pods running as this service account get this role.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Association {
+    pub namespace: String,
+    pub service_account: String,
+    pub role_arn: String,
+}
+
+/// Temporary credentials this emulator handed out.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Issued {
+    pub secret_access_key: String,
+    pub session_token: String,
+    pub role_arn: String,
+    pub session_name: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expiration: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct IamState {
+    pub authorization: Mode,
+    pub signatures: Mode,
+    pub roles: BTreeMap<String, Role>,
+    pub users: BTreeMap<String, User>,
+    pub associations: Vec<Association>,
+    pub issued: BTreeMap<String, Issued>,
+}
+
+/// The caller of one request, resolved from its access key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub arn: String,
+    /// `None`: the caller has no policy attached, so permissive mode lets it do anything.
+    pub policy: Option<Vec<Statement>>,
+    /// The key the signature must verify with (strict signatures), when known.
+    pub secret_key: Option<String>,
+}
+
+impl Identity {
+    pub fn anonymous(account: &str) -> Self {
+        Self {
+            arn: format!("arn:aws:iam::{account}:root"),
+            policy: None,
+            secret_key: None,
+        }
+    }
+}
+
+/// `assumed-role/<name>/<session>` from a role ARN.
+pub fn assumed_role_arn(account: &str, role_arn: &str, session: &str) -> String {
+    let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+    format!("arn:aws:sts::{account}:assumed-role/{name}/{session}")
+}
+
+impl IamState {
+    pub fn identify(&self, account: &str, access_key_id: &str, now: OffsetDateTime) -> Result<Identity, AwsError> {
+        if let Some(issued) = self.issued.get(access_key_id) {
+            if issued.expiration <= now {
+                return Err(AwsError::client(
+                    "ExpiredTokenException",
+                    "The security token included in the request is expired",
+                ));
+            }
+            let policy = self.roles.get(&issued.role_arn).map(|r| r.policy.clone());
+            return Ok(Identity {
+                arn: assumed_role_arn(account, &issued.role_arn, &issued.session_name),
+                policy: policy.filter(|p| !p.is_empty()),
+                secret_key: Some(issued.secret_access_key.clone()),
+            });
+        }
+        if let Some(user) = self.users.get(access_key_id) {
+            return Ok(Identity {
+                arn: user
+                    .arn
+                    .clone()
+                    .unwrap_or_else(|| format!("arn:aws:iam::{account}:user/{access_key_id}")),
+                policy: Some(user.policy.clone()).filter(|p| !p.is_empty()),
+                secret_key: Some(user.secret_access_key.clone()),
+            });
+        }
+        match self.authorization {
+            Mode::Permissive => Ok(Identity::anonymous(account)),
+            Mode::Strict => Err(AwsError::client(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )),
+        }
+    }
+
+    /// Whether `identity` may perform `action` on `resource`; the error is AWS's AccessDenied.
+    pub fn authorize(&self, identity: &Identity, action: &str, resource: &str) -> Result<(), AwsError> {
+        let denied = || AwsError::access_denied(&identity.arn, action, resource);
+        let Some(policy) = &identity.policy else {
+            return match self.authorization {
+                Mode::Permissive => Ok(()),
+                Mode::Strict => Err(denied()),
+            };
+        };
+        let applies = |s: &&Statement| {
+            s.actions.iter().any(|a| wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+                && s.resources.iter().any(|r| wildcard(r, resource))
+        };
+        let matching: Vec<&Statement> = policy.iter().filter(applies).collect();
+        if matching.iter().any(|s| s.effect == Effect::Deny) || !matching.iter().any(|s| s.effect == Effect::Allow) {
+            return Err(denied());
+        }
+        Ok(())
+    }
+}
+
+/// IAM-style matching: `*` any run of characters, `?` exactly one.
+pub fn wildcard(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0usize, 0usize);
+    let (mut star, mut mark) = (None::<usize>, 0usize);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ACCOUNT: &str = "123456789012";
+
+    fn role_with(policy: Vec<Statement>) -> IamState {
+        let mut iam = IamState::default();
+        let arn = format!("arn:aws:iam::{ACCOUNT}:role/app");
+        iam.roles.insert(arn.clone(), Role { arn: arn.clone(), policy, trust: None });
+        iam.issued.insert(
+            "ASIAEXAMPLE".into(),
+            Issued {
+                secret_access_key: "s".into(),
+                session_token: "t".into(),
+                role_arn: arn,
+                session_name: "sess".into(),
+                expiration: time::macros::datetime!(2030-01-01 00:00 UTC),
+            },
+        );
+        iam
+    }
+
+    #[test]
+    fn wildcards_match_like_iam() {
+        assert!(wildcard("secretsmanager:*", "secretsmanager:getsecretvalue"));
+        assert!(wildcard("arn:aws:secretsmanager:*:*:secret:app/*", "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf"));
+        assert!(wildcard("a?c", "abc"));
+        assert!(!wildcard("a?c", "abbc"));
+        assert!(!wildcard("app/*", "other/x"));
+        assert!(wildcard("*", ""));
+    }
+
+    #[test]
+    fn role_policy_allows_and_explicit_deny_wins() {
+        let iam = role_with(vec![
+            Statement { effect: Effect::Allow, actions: vec!["secretsmanager:Get*".into()], resources: vec!["*".into()] },
+            Statement { effect: Effect::Deny, actions: vec!["*".into()], resources: vec!["*:secret:blocked-*".into()] },
+        ]);
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let who = iam.identify(ACCOUNT, "ASIAEXAMPLE", now).expect("known key");
+        assert_eq!(who.arn, "arn:aws:sts::123456789012:assumed-role/app/sess");
+        iam.authorize(&who, "secretsmanager:GetSecretValue", "arn:x:secret:ok-1").expect("allowed");
+        let e = iam.authorize(&who, "secretsmanager:GetSecretValue", "arn:x:secret:blocked-1").expect_err("denied");
+        assert_eq!(e.code, "AccessDeniedException");
+        assert!(e.message.starts_with("User: arn:aws:sts::123456789012:assumed-role/app/sess is not authorized to perform: secretsmanager:GetSecretValue"));
+        assert!(iam.authorize(&who, "secretsmanager:PutSecretValue", "arn:x:secret:ok-1").is_err());
+    }
+
+    #[test]
+    fn unknown_keys_depend_on_the_mode_and_expired_keys_are_refused() {
+        let mut iam = role_with(vec![]);
+        let now = time::macros::datetime!(2026-01-01 00:00 UTC);
+        let anon = iam.identify(ACCOUNT, "AKIAUNKNOWN", now).expect("permissive");
+        iam.authorize(&anon, "ssm:GetParameters", "*").expect("permissive allows");
+        iam.authorization = Mode::Strict;
+        assert_eq!(iam.identify(ACCOUNT, "AKIAUNKNOWN", now).expect_err("strict").code, "UnrecognizedClientException");
+        let later = time::macros::datetime!(2031-01-01 00:00 UTC);
+        assert_eq!(iam.identify(ACCOUNT, "ASIAEXAMPLE", later).expect_err("expired").code, "ExpiredTokenException");
+        // A role without statements is held to nothing in permissive mode but to everything in strict.
+        let who = iam.identify(ACCOUNT, "ASIAEXAMPLE", now).expect("known");
+        assert!(iam.authorize(&who, "ssm:GetParameters", "*").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! The AWS emulator: Secrets Manager and SSM Parameter Store (AWS JSON 1.1), STS (query protocol)
+//! and the EKS Pod Identity agent, on one listener. Region and account come from the SigV4
+//! credential scope, and every region keeps its own secrets and parameters.
+
+pub mod error;
+pub mod iam;
+mod json_protocol;
+pub mod pod_identity;
+pub mod secretsmanager;
+pub mod seed;
+pub mod sigv4;
+pub mod ssm;
+pub mod sts;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::core::persist::{self, PersistError, Persister};
+use crate::core::seed::SeedError;
+use crate::core::{Core, Service};
+
+pub const DEFAULT_ACCOUNT: &str = "123456789012";
+/// The region of requests that carry no SigV4 scope (permissive mode only).
+pub const DEFAULT_REGION: &str = "us-east-1";
+/// Largest request body accepted; AWS's own limits on values are far below it.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AwsState {
+    pub account_id: String,
+    pub regions: BTreeMap<String, RegionState>,
+    pub iam: iam::IamState,
+}
+
+impl Default for AwsState {
+    fn default() -> Self {
+        Self {
+            account_id: DEFAULT_ACCOUNT.to_owned(),
+            regions: BTreeMap::new(),
+            iam: iam::IamState::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct RegionState {
+    #[serde(default)]
+    pub secrets: secretsmanager::Store,
+    #[serde(default)]
+    pub parameters: ssm::Store,
+}
+
+impl AwsState {
+    /// The region's partition, created on first use as AWS regions always exist.
+    pub fn region_mut(&mut self, region: &str) -> &mut RegionState {
+        self.regions.entry(region.to_owned()).or_default()
+    }
+}
+
+#[derive(Debug)]
+pub struct AwsEmulator {
+    core: Arc<Core>,
+    state: Arc<RwLock<AwsState>>,
+    persister: Persister,
+}
+
+impl AwsEmulator {
+    /// Loads `state_file` when it exists; with a path, every change is written back before it is
+    /// acknowledged.
+    pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+        let initial = match &state_file {
+            Some(path) => persist::load::<AwsState>(path)?.unwrap_or_default(),
+            None => AwsState::default(),
+        };
+        let state = Arc::new(RwLock::new(initial));
+        let persister = match state_file {
+            Some(path) => {
+                let snapshot_state = Arc::clone(&state);
+                Persister::start(
+                    path,
+                    Box::new(move || {
+                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
+                        serde_json::to_vec(&*guard)
+                    }),
+                )
+            }
+            None => Persister::disabled(),
+        };
+        Ok(Self { core, state, persister })
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, AwsState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AwsState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn router(this: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/", post(json_protocol::post_root).get(sts::get_root))
+            .route("/v1/credentials", get(pod_identity::credentials))
+            .fallback(json_protocol::unknown_path)
+            // Bodies are read with our own limit so the error has AWS's shape.
+            .layer(DefaultBodyLimit::disable())
+            .with_state(Arc::clone(this))
+    }
+}
+
+impl Service for AwsEmulator {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn reset(&self) {
+        *self.write() = AwsState::default();
+    }
+
+    fn dump(&self) -> serde_json::Value {
+        serde_json::to_value(&*self.read()).unwrap_or_default()
+    }
+
+    fn seed(&self, section: serde_json::Value) -> Result<(), SeedError> {
+        let seed: seed::AwsSeed = crate::core::seed::section("aws", section)?;
+        let mut state = self.write();
+        seed.apply(&mut state, &self.core).map_err(|message| SeedError::Invalid { service: "aws", message })
+    }
+
+    fn persister(&self) -> &Persister {
+        &self.persister
+    }
+}

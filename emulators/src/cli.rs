@@ -1,0 +1,92 @@
+//! The binary contract of `secretbench-emulators` (also `secretbench emulators`):
+//! `--aws ADDR --azure ADDR --vault ADDR --state-dir DIR [--seed FILE] [--deterministic]`.
+//! A service not asked for is not started; with no service flag, every built service starts on its
+//! default address. Once all listeners are bound, one JSON line with each service's URL goes to
+//! stdout. SIGTERM or SIGINT stops it cleanly.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::server::{self, DEFAULT_AWS_ADDR, Options};
+
+#[derive(Debug, Parser)]
+#[command(name = "secretbench-emulators", version, about = "Emulators of the secret stores behind the Secrets Store CSI Driver providers")]
+pub struct Args {
+    /// Address of the AWS listener (Secrets Manager, SSM, STS, Pod Identity agent).
+    #[arg(long, value_name = "ADDR")]
+    pub aws: Option<SocketAddr>,
+    /// Address of the Azure Key Vault listener (not built yet).
+    #[arg(long, value_name = "ADDR")]
+    pub azure: Option<SocketAddr>,
+    /// Address of the HashiCorp Vault listener (not built yet).
+    #[arg(long, value_name = "ADDR")]
+    pub vault: Option<SocketAddr>,
+    /// Directory for state files; without it, state lives in memory only.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// A YAML seed document to preload (see the README).
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// Seeded ids, numbered request ids and a manual clock, for stable snapshots.
+    #[arg(long)]
+    pub deterministic: bool,
+}
+
+impl Args {
+    pub fn options(&self) -> Result<Options, std::net::AddrParseError> {
+        let none_asked = self.aws.is_none() && self.azure.is_none() && self.vault.is_none();
+        let aws = match (self.aws, none_asked) {
+            (Some(a), _) => Some(a),
+            (None, true) => Some(DEFAULT_AWS_ADDR.parse()?),
+            (None, false) => None,
+        };
+        Ok(Options {
+            aws,
+            azure: self.azure,
+            vault: self.vault,
+            state_dir: self.state_dir.clone(),
+            seed: self.seed.clone(),
+            deterministic: self.deterministic,
+        })
+    }
+}
+
+/// Runs until SIGTERM or SIGINT. Used by both binaries.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let running = server::start(args.options()?).await?;
+    println!("{}", running.ready_line());
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SECRETBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    // Logs go to stderr: stdout carries only the ready line, which scripts parse.
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,181 @@
+//! The admin API, served under [`ADMIN_PREFIX`](super::ADMIN_PREFIX) on every listener: journal,
+//! fault rules, clock, seeding, state dump and reset. Errors are `{"error": "..."}` with a 4xx.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::sync::Arc;
+
+use super::faults::RuleSpec;
+use super::journal;
+use super::{Core, Service, seed};
+
+#[derive(Clone)]
+struct Admin {
+    core: Arc<Core>,
+    services: Arc<Vec<Arc<dyn Service>>>,
+}
+
+pub fn router(core: Arc<Core>, services: Vec<Arc<dyn Service>>) -> Router {
+    let state = Admin {
+        core,
+        services: Arc::new(services),
+    };
+    Router::new()
+        .route("/health", get(health))
+        .route("/journal", get(journal_query).delete(journal_clear))
+        .route("/faults", get(faults_list).post(faults_add).delete(faults_clear))
+        .route("/faults/{id}", delete(faults_remove))
+        .route("/clock", get(clock_get).post(clock_set))
+        .route("/seed", post(seed_apply))
+        .route("/state", get(state_dump))
+        .route("/reset", post(reset))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such admin endpoint") })
+        .with_state(state)
+}
+
+fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
+    (status, axum::Json(json!({ "error": message.to_string() }))).into_response()
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")))
+}
+
+async fn health(State(a): State<Admin>) -> Response {
+    let services: Vec<&str> = a.services.iter().map(|s| s.name()).collect();
+    axum::Json(json!({ "status": "ok", "services": services, "deterministic": a.core.is_deterministic() }))
+        .into_response()
+}
+
+async fn journal_query(State(a): State<Admin>, q: Result<Query<journal::Query>, axum::extract::rejection::QueryRejection>) -> Response {
+    match q {
+        Ok(Query(q)) => axum::Json(json!({ "entries": a.core.journal.query(&q) })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e.body_text()),
+    }
+}
+
+async fn journal_clear(State(a): State<Admin>) -> StatusCode {
+    a.core.journal.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults_list(State(a): State<Admin>) -> Response {
+    axum::Json(json!({ "rules": a.core.faults.list() })).into_response()
+}
+
+async fn faults_add(State(a): State<Admin>, body: Bytes) -> Response {
+    let spec: RuleSpec = match parse_json(&body) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    match a.core.faults.add(spec) {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+async fn faults_clear(State(a): State<Admin>) -> StatusCode {
+    a.core.faults.clear();
+    StatusCode::NO_CONTENT
+}
+
+async fn faults_remove(State(a): State<Admin>, Path(id): Path<String>) -> Response {
+    match id.parse::<u64>() {
+        Ok(id) if a.core.faults.remove(id) => StatusCode::NO_CONTENT.into_response(),
+        _ => error(StatusCode::NOT_FOUND, format!("no fault rule {id}")),
+    }
+}
+
+fn clock_view(core: &Core) -> Response {
+    axum::Json(json!({
+        "now": super::clock::rfc3339(core.clock.peek()),
+        "deterministic": core.is_deterministic(),
+    }))
+    .into_response()
+}
+
+async fn clock_get(State(a): State<Admin>) -> Response {
+    clock_view(&a.core)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClockChange {
+    advance_seconds: Option<i64>,
+    set: Option<String>,
+}
+
+async fn clock_set(State(a): State<Admin>, body: Bytes) -> Response {
+    let change: ClockChange = match parse_json(&body) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match (change.advance_seconds, change.set) {
+        (Some(s), None) if s >= 0 => a.core.clock.advance(time::Duration::seconds(s)),
+        (None, Some(t)) => {
+            let Ok(to) = time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339) else {
+                return error(StatusCode::BAD_REQUEST, format!("'{t}' is not an RFC 3339 time"));
+            };
+            if !a.core.clock.set(to) {
+                return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
+            }
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "give exactly one of advanceSeconds (>= 0) or set"),
+    }
+    clock_view(&a.core)
+}
+
+async fn seed_apply(State(a): State<Admin>, body: Bytes) -> Response {
+    let text = match std::str::from_utf8(&body) {
+        Ok(t) => t,
+        Err(_) => return error(StatusCode::BAD_REQUEST, "seed document is not UTF-8"),
+    };
+    let doc = match seed::parse(text) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    match apply_seed(&a.services, doc).await {
+        Ok(applied) => axum::Json(json!({ "applied": applied })).into_response(),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+/// Applies each section to its service; a section for a service that is not running is an error,
+/// because silently dropping seeded secrets would make a scenario pass for the wrong reason.
+pub async fn apply_seed(services: &[Arc<dyn Service>], doc: seed::Document) -> Result<Vec<String>, anyhow::Error> {
+    let mut applied = Vec::new();
+    for (name, section) in doc {
+        let service = services
+            .iter()
+            .find(|s| s.name() == name)
+            .ok_or_else(|| anyhow::anyhow!("seed has a '{name}' section but the {name} emulator is not running"))?;
+        service.seed(section)?;
+        service.persister().commit().await?;
+        applied.push(name);
+    }
+    Ok(applied)
+}
+
+async fn state_dump(State(a): State<Admin>) -> Response {
+    let dump: serde_json::Map<String, serde_json::Value> =
+        a.services.iter().map(|s| (s.name().to_owned(), s.dump())).collect();
+    axum::Json(dump).into_response()
+}
+
+async fn reset(State(a): State<Admin>) -> Response {
+    for service in a.services.iter() {
+        service.reset();
+        if let Err(e) = service.persister().commit().await {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, e);
+        }
+    }
+    a.core.journal.clear();
+    a.core.faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}

@@ -1,0 +1,82 @@
+//! What every emulator shares: time, identifiers, the request journal, fault injection,
+//! persistence, seeding and the admin API.
+
+pub mod admin;
+pub mod clock;
+pub mod faults;
+pub mod ids;
+pub mod journal;
+pub mod persist;
+pub mod seed;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use clock::Clock;
+pub use faults::Faults;
+pub use ids::Ids;
+pub use journal::Journal;
+
+/// The seed of the deterministic id stream; fixed so two deterministic runs produce the same ids.
+pub const DETERMINISTIC_SEED: u64 = 0x5ec2_e7be_7c4d;
+
+/// Reserved path prefix of the admin API on every listener.
+pub const ADMIN_PREFIX: &str = "/_secretbench";
+
+#[derive(Debug)]
+pub struct Core {
+    pub clock: Clock,
+    pub ids: Ids,
+    pub journal: Journal,
+    pub faults: Faults,
+    deterministic: bool,
+    requests: AtomicU64,
+}
+
+impl Core {
+    pub fn new(deterministic: bool) -> Self {
+        Self {
+            clock: if deterministic { Clock::deterministic() } else { Clock::system() },
+            ids: if deterministic {
+                Ids::deterministic(DETERMINISTIC_SEED)
+            } else {
+                Ids::Random
+            },
+            journal: Journal::new(journal::DEFAULT_CAPACITY),
+            faults: Faults::default(),
+            deterministic,
+            requests: AtomicU64::new(0),
+        }
+    }
+
+    pub fn is_deterministic(&self) -> bool {
+        self.deterministic
+    }
+
+    /// A request id in UUID form. Deterministic mode numbers requests instead of drawing from the
+    /// id stream, so concurrent requests cannot reorder the ids of the resources they create.
+    pub fn request_id(&self) -> String {
+        if self.deterministic {
+            let n = self.requests.fetch_add(1, Ordering::Relaxed) + 1;
+            format!("00000000-0000-4000-8000-{n:012x}")
+        } else {
+            self.ids.uuid()
+        }
+    }
+
+    pub fn now_rfc3339(&self) -> String {
+        clock::rfc3339(self.clock.now())
+    }
+}
+
+/// One emulated service, as the core and the admin API see it.
+pub trait Service: Send + Sync + 'static {
+    /// The name used in seed files, the journal and the admin API (`aws`, `azure`, `vault`).
+    fn name(&self) -> &'static str;
+    /// Forgets all state, as if the emulator had just started empty.
+    fn reset(&self);
+    /// The whole state, for the admin API.
+    fn dump(&self) -> serde_json::Value;
+    /// Loads this service's section of a seed document (additive: existing entries are updated).
+    fn seed(&self, section: serde_json::Value) -> Result<(), seed::SeedError>;
+    fn persister(&self) -> &persist::Persister;
+}

@@ -1,0 +1,161 @@
+//! Binding the listeners, wiring the services to the core, and shutting down cleanly.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::aws::AwsEmulator;
+use crate::core::{ADMIN_PREFIX, Core, Service, admin, seed};
+
+pub const DEFAULT_AWS_ADDR: &str = "127.0.0.1:4566";
+pub const DEFAULT_AZURE_ADDR: &str = "127.0.0.1:8443";
+pub const DEFAULT_VAULT_ADDR: &str = "127.0.0.1:8200";
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub aws: Option<SocketAddr>,
+    pub azure: Option<SocketAddr>,
+    pub vault: Option<SocketAddr>,
+    pub state_dir: Option<PathBuf>,
+    pub seed: Option<PathBuf>,
+    pub deterministic: bool,
+}
+
+impl Options {
+    /// Every built service on an ephemeral loopback port, in memory: what tests want.
+    pub fn ephemeral() -> Self {
+        Self {
+            aws: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            ..Self::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr} for {service}: {source}")]
+    Bind {
+        service: &'static str,
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the {0} emulator is not available yet in this build")]
+    NotBuilt(&'static str),
+    #[error(transparent)]
+    Persist(#[from] crate::core::persist::PersistError),
+    #[error(transparent)]
+    Seed(#[from] seed::SeedError),
+    #[error("seeding failed: {0}")]
+    Apply(String),
+}
+
+/// What the ready line reports for one service.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoint {
+    pub url: String,
+}
+
+/// The running emulators. Dropping it does not stop them; call [`Running::shutdown`].
+#[derive(Debug)]
+pub struct Running {
+    pub endpoints: BTreeMap<&'static str, Endpoint>,
+    pub core: Arc<Core>,
+    pub aws: Option<Arc<AwsEmulator>>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    pub fn url(&self, service: &str) -> Option<&str> {
+        self.endpoints.get(service).map(|e| e.url.as_str())
+    }
+
+    /// The single JSON line the binary prints once every listener is bound.
+    pub fn ready_line(&self) -> String {
+        serde_json::to_string(&self.endpoints).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and returns when every listener is closed.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+pub async fn start(options: Options) -> Result<Running, StartError> {
+    if options.azure.is_some() {
+        return Err(StartError::NotBuilt("azure"));
+    }
+    if options.vault.is_some() {
+        return Err(StartError::NotBuilt("vault"));
+    }
+    let core = Arc::new(Core::new(options.deterministic));
+    let mut services: Vec<Arc<dyn Service>> = Vec::new();
+    let mut listeners = Vec::new();
+
+    let aws = match options.aws {
+        Some(addr) => {
+            let listener = bind("aws", addr).await?;
+            let state_file = options.state_dir.as_ref().map(|d| d.join("aws.json"));
+            let aws = Arc::new(AwsEmulator::new(Arc::clone(&core), state_file)?);
+            services.push(Arc::clone(&aws) as Arc<dyn Service>);
+            listeners.push(("aws", listener, AwsEmulator::router(&aws)));
+            Some(aws)
+        }
+        None => None,
+    };
+
+    if let Some(path) = &options.seed {
+        let doc = seed::read(path)?;
+        admin::apply_seed(&services, doc)
+            .await
+            .map_err(|e| StartError::Apply(e.to_string()))?;
+    }
+
+    let admin = admin::router(Arc::clone(&core), services);
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut endpoints = BTreeMap::new();
+    for (name, listener, router) in listeners {
+        let local = listener.local_addr().map_err(|source| StartError::Bind {
+            service: name,
+            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
+            source,
+        })?;
+        endpoints.insert(name, Endpoint { url: format!("http://{local}") });
+        let app = router.nest(ADMIN_PREFIX, admin.clone());
+        let mut stopped = stopped.clone();
+        tasks.spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                // Small request/response pairs: Nagle would add tens of milliseconds.
+                let _ = tcp.set_nodelay(true);
+            });
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+                tracing::error!(service = name, error = %e, "listener failed");
+            }
+        });
+    }
+    Ok(Running {
+        endpoints,
+        core,
+        aws,
+        stop,
+        tasks,
+    })
+}
+
+async fn bind(service: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind { service, addr, source })
+}

@@ -1,0 +1,3 @@
+module secretbench.local/stack/pause
+
+go 1.24.0
