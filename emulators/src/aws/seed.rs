@@ -1,8 +1,10 @@
-//! The `aws` section of a seed document.
+//! The `aws` section of a seed document: account, IAM settings, roles, users, Pod Identity
+//! associations, secrets and parameters. Entries are upserted, so seeding twice is harmless.
 
 use serde::Deserialize;
 
-use super::AwsState;
+use super::iam::{Association, Mode, Role, User};
+use super::{AwsState, DEFAULT_REGION, secretsmanager, ssm};
 use crate::core::Core;
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -10,12 +12,60 @@ use crate::core::Core;
 pub struct AwsSeed {
     #[serde(default)]
     pub account_id: Option<String>,
+    /// `permissive` (default): unknown callers may do anything. `strict`: every call needs a known
+    /// identity whose policy allows it.
+    #[serde(default)]
+    pub authorization: Option<Mode>,
+    /// `strict`: SigV4 signatures are recomputed and must match.
+    #[serde(default)]
+    pub signatures: Option<Mode>,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub pod_identity_associations: Vec<Association>,
+    #[serde(default)]
+    pub secrets: Vec<secretsmanager::SeedSecret>,
+    #[serde(default)]
+    pub parameters: Vec<ssm::SeedParameter>,
 }
 
 impl AwsSeed {
-    pub fn apply(self, state: &mut AwsState, _core: &Core) -> Result<(), String> {
+    pub fn apply(self, state: &mut AwsState, core: &Core) -> Result<(), String> {
         if let Some(account) = self.account_id {
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("accountId must be 12 digits, got '{account}'"));
+            }
             state.account_id = account;
+        }
+        if let Some(mode) = self.authorization {
+            state.iam.authorization = mode;
+        }
+        if let Some(mode) = self.signatures {
+            state.iam.signatures = mode;
+        }
+        for role in self.roles {
+            state.iam.roles.insert(role.arn.clone(), role);
+        }
+        for user in self.users {
+            state.iam.users.insert(user.access_key_id.clone(), user);
+        }
+        for association in self.pod_identity_associations {
+            state
+                .iam
+                .associations
+                .retain(|a| !(a.namespace == association.namespace && a.service_account == association.service_account));
+            state.iam.associations.push(association);
+        }
+        let account = state.account_id.clone();
+        for secret in self.secrets {
+            let region = secret.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned());
+            secretsmanager::seed_secret(&mut state.region_mut(&region).secrets, core, &account, &region, secret)?;
+        }
+        for parameter in self.parameters {
+            let region = parameter.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned());
+            ssm::seed_parameter(&mut state.region_mut(&region).parameters, core, &account, &region, parameter)?;
         }
         Ok(())
     }

@@ -14,3 +14,22 @@ pub struct Store {}
 pub(crate) fn handle(_aws: &AwsEmulator, call: &mut Call<'_>, _input: serde_json::Value) -> OpResult {
     Err(AwsError::client("UnknownOperationException", format!("Unknown operation {}", call.operation)))
 }
+
+/// A secret in a seed document.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSecret {
+    pub name: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+pub fn seed_secret(
+    _store: &mut Store,
+    _core: &crate::core::Core,
+    _account: &str,
+    _region: &str,
+    _secret: SeedSecret,
+) -> Result<(), String> {
+    Err("Secrets Manager seeding is not implemented yet".into())
+}
