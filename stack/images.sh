@@ -206,6 +206,28 @@ img_driver_crds() {
     "$CSI_DRIVER_CRDS_IMAGE"
 }
 
+# CSI sidecars: secretbench stand-ins (stack/csi-sidecars), because the upstream modules are not
+# served by the module proxy here. Upstream images are distroless/static + one binary in /.
+STANDIN_LABEL='"Labels":{"org.opencontainers.image.description":"secretbench stand-in built from stack/csi-sidecars, not the upstream binary"}'
+img_node_driver_registrar() {
+  local r
+  r=$(new_root registrar)
+  mkdir -p "$r/tmp"
+  chmod 1777 "$r/tmp"
+  cp "$(bin_of csi-sidecars csi-node-driver-registrar)" "$r/csi-node-driver-registrar"
+  oci_image "$OUT/csi-node-driver-registrar.tar" "$r" \
+    "{\"Entrypoint\":[\"/csi-node-driver-registrar\"],$STANDIN_LABEL}" "$NODE_DRIVER_REGISTRAR_IMAGE"
+}
+img_livenessprobe() {
+  local r
+  r=$(new_root livenessprobe)
+  mkdir -p "$r/tmp"
+  chmod 1777 "$r/tmp"
+  cp "$(bin_of csi-sidecars livenessprobe)" "$r/livenessprobe"
+  oci_image "$OUT/livenessprobe.tar" "$r" \
+    "{\"Entrypoint\":[\"/livenessprobe\"],$STANDIN_LABEL}" "$LIVENESSPROBE_IMAGE"
+}
+
 # provider-azure: upstream is mariner distroless/minimal + /bin/secrets-store-csi-driver-provider-azure.
 img_provider_azure() {
   local r
@@ -228,7 +250,7 @@ img_fake_provider() {
   oci_image "$OUT/fake-provider.tar" "$r" '{"Entrypoint":["/fake-provider"]}' "$FAKE_PROVIDER_IMAGE"
 }
 
-ALL_IMAGES=(pause shell driver driver_crds provider_azure fake_provider)
+ALL_IMAGES=(pause shell driver driver_crds node_driver_registrar livenessprobe provider_azure fake_provider)
 if [[ $# -gt 1 ]]; then WANT=("${@:2}"); else WANT=("${ALL_IMAGES[@]}"); fi
 for i in "${WANT[@]}"; do
   declare -F "img_${i//-/_}" >/dev/null || die "unknown image '$i' (known: ${ALL_IMAGES[*]})"

@@ -11,7 +11,11 @@ use std::path::PathBuf;
 use crate::server::{self, DEFAULT_AWS_ADDR, Options};
 
 #[derive(Debug, Parser)]
-#[command(name = "secretbench-emulators", version, about = "Emulators of the secret stores behind the Secrets Store CSI Driver providers")]
+#[command(
+    name = "secretbench-emulators",
+    version,
+    about = "Emulators of the secret stores behind the Secrets Store CSI Driver providers"
+)]
 pub struct Args {
     /// Address of the AWS listener (Secrets Manager, SSM, STS, Pod Identity agent).
     #[arg(long, value_name = "ADDR")]
@@ -66,7 +70,10 @@ async fn shutdown_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
             (Ok(mut term), Ok(mut int)) => {
                 tokio::select! {
                     _ = term.recv() => {}
@@ -86,7 +93,11 @@ async fn shutdown_signal() {
 
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SECRETBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter =
+        EnvFilter::try_from_env("SECRETBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
     // Logs go to stderr: stdout carries only the ready line, which scripts parse.
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

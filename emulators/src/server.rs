@@ -129,7 +129,12 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
-        endpoints.insert(name, Endpoint { url: format!("http://{local}") });
+        endpoints.insert(
+            name,
+            Endpoint {
+                url: format!("http://{local}"),
+            },
+        );
         let app = router.nest(ADMIN_PREFIX, admin.clone());
         let mut stopped = stopped.clone();
         tasks.spawn(async move {
@@ -140,7 +145,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
                 // Small request/response pairs: Nagle would add tens of milliseconds.
                 let _ = tcp.set_nodelay(true);
             });
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(service = name, error = %e, "listener failed");
             }
         });
@@ -157,5 +165,9 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
 async fn bind(service: &'static str, addr: SocketAddr) -> Result<TcpListener, StartError> {
     TcpListener::bind(addr)
         .await
-        .map_err(|source| StartError::Bind { service, addr, source })
+        .map_err(|source| StartError::Bind {
+            service,
+            addr,
+            source,
+        })
 }

@@ -4,7 +4,11 @@
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "secretbench", version, about = "End-to-end test bench for the Secrets Store CSI Driver and its providers")]
+#[command(
+    name = "secretbench",
+    version,
+    about = "End-to-end test bench for the Secrets Store CSI Driver and its providers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,7 +13,11 @@ pub struct AwsError {
 }
 
 impl AwsError {
-    pub fn new(status: StatusCode, code: impl Into<Cow<'static, str>>, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: impl Into<Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             status,
             code: code.into(),
@@ -74,7 +78,11 @@ pub fn json_body(err: &AwsError, key: MessageKey) -> Vec<u8> {
 }
 
 pub fn xml_body(err: &AwsError, request_id: &str) -> String {
-    let kind = if err.status.is_server_error() { "Receiver" } else { "Sender" };
+    let kind = if err.status.is_server_error() {
+        "Receiver"
+    } else {
+        "Sender"
+    };
     format!(
         "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <Error>\n    <Type>{kind}</Type>\n    <Code>{}</Code>\n    <Message>{}</Message>\n  </Error>\n  <RequestId>{}</RequestId>\n</ErrorResponse>\n",
         xml_escape(&err.code),
@@ -104,13 +112,24 @@ mod tests {
 
     #[test]
     fn json_error_uses_the_service_message_key() {
-        let e = AwsError::client("ResourceNotFoundException", "Secrets Manager can't find the specified secret.");
-        let v: serde_json::Value = serde_json::from_slice(&json_body(&e, MessageKey::Upper)).expect("json");
+        let e = AwsError::client(
+            "ResourceNotFoundException",
+            "Secrets Manager can't find the specified secret.",
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&json_body(&e, MessageKey::Upper)).expect("json");
         assert_eq!(v["__type"], "ResourceNotFoundException");
-        assert_eq!(v["Message"], "Secrets Manager can't find the specified secret.");
-        let v: serde_json::Value = serde_json::from_slice(&json_body(&e, MessageKey::Lower)).expect("json");
+        assert_eq!(
+            v["Message"],
+            "Secrets Manager can't find the specified secret."
+        );
+        let v: serde_json::Value =
+            serde_json::from_slice(&json_body(&e, MessageKey::Lower)).expect("json");
         assert!(v.get("Message").is_none());
-        assert_eq!(v["message"], "Secrets Manager can't find the specified secret.");
+        assert_eq!(
+            v["message"],
+            "Secrets Manager can't find the specified secret."
+        );
     }
 
     #[test]
@@ -119,6 +138,9 @@ mod tests {
         let x = xml_body(&e, "rid");
         assert!(x.contains("<Type>Sender</Type>"));
         assert!(x.contains("<Message>bad &lt;token&gt; &amp; more</Message>"));
-        assert!(xml_body(&AwsError::internal("InternalFailure", "x"), "r").contains("<Type>Receiver</Type>"));
+        assert!(
+            xml_body(&AwsError::internal("InternalFailure", "x"), "r")
+                .contains("<Type>Receiver</Type>")
+        );
     }
 }

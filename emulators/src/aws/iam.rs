@@ -113,6 +113,37 @@ pub struct IamState {
     pub users: BTreeMap<String, User>,
     pub associations: Vec<Association>,
     pub issued: BTreeMap<String, Issued>,
+    /// Keys that sign web identity and service-account tokens (the cluster issuer's JWKS). While
+    /// unset, STS and the Pod Identity agent check claims only, not signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+}
+
+/// The seed's `webIdentity` section: the JWKS inline, from a file (the API server's
+/// `/openid/v1/jwks` saved by the harness), or both (their keys are merged).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebIdentitySeed {
+    #[serde(default)]
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    #[serde(default)]
+    pub jwks_file: Option<std::path::PathBuf>,
+}
+
+impl WebIdentitySeed {
+    /// The key set to verify with, checked so a bad key fails the seed rather than every token.
+    pub fn load(self) -> Result<jsonwebtoken::jwk::JwkSet, String> {
+        let mut set = self.jwks.unwrap_or_default();
+        if let Some(path) = self.jwks_file {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read webIdentity.jwksFile {}: {e}", path.display()))?;
+            let from_file: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text)
+                .map_err(|e| format!("webIdentity.jwksFile {} is not a JWKS: {e}", path.display()))?;
+            set.keys.extend(from_file.keys);
+        }
+        super::sts::check_jwks(&set).map_err(|e| format!("webIdentity: {e}"))?;
+        Ok(set)
+    }
 }
 
 /// The caller of one request, resolved from its access key.
@@ -142,7 +173,12 @@ pub fn assumed_role_arn(account: &str, role_arn: &str, session: &str) -> String 
 }
 
 impl IamState {
-    pub fn identify(&self, account: &str, access_key_id: &str, now: OffsetDateTime) -> Result<Identity, AwsError> {
+    pub fn identify(
+        &self,
+        account: &str,
+        access_key_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Identity, AwsError> {
         if let Some(issued) = self.issued.get(access_key_id) {
             if issued.expiration <= now {
                 return Err(AwsError::client(
@@ -177,7 +213,12 @@ impl IamState {
     }
 
     /// Whether `identity` may perform `action` on `resource`; the error is AWS's AccessDenied.
-    pub fn authorize(&self, identity: &Identity, action: &str, resource: &str) -> Result<(), AwsError> {
+    pub fn authorize(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), AwsError> {
         let denied = || AwsError::access_denied(&identity.arn, action, resource);
         let Some(policy) = &identity.policy else {
             return match self.authorization {
@@ -186,11 +227,15 @@ impl IamState {
             };
         };
         let applies = |s: &&Statement| {
-            s.actions.iter().any(|a| wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
+            s.actions
+                .iter()
+                .any(|a| wildcard(&a.to_ascii_lowercase(), &action.to_ascii_lowercase()))
                 && s.resources.iter().any(|r| wildcard(r, resource))
         };
         let matching: Vec<&Statement> = policy.iter().filter(applies).collect();
-        if matching.iter().any(|s| s.effect == Effect::Deny) || !matching.iter().any(|s| s.effect == Effect::Allow) {
+        if matching.iter().any(|s| s.effect == Effect::Deny)
+            || !matching.iter().any(|s| s.effect == Effect::Allow)
+        {
             return Err(denied());
         }
         Ok(())
@@ -230,7 +275,14 @@ mod tests {
     fn role_with(policy: Vec<Statement>) -> IamState {
         let mut iam = IamState::default();
         let arn = format!("arn:aws:iam::{ACCOUNT}:role/app");
-        iam.roles.insert(arn.clone(), Role { arn: arn.clone(), policy, trust: None });
+        iam.roles.insert(
+            arn.clone(),
+            Role {
+                arn: arn.clone(),
+                policy,
+                trust: None,
+            },
+        );
         iam.issued.insert(
             "ASIAEXAMPLE".into(),
             Issued {
@@ -246,8 +298,14 @@ mod tests {
 
     #[test]
     fn wildcards_match_like_iam() {
-        assert!(wildcard("secretsmanager:*", "secretsmanager:getsecretvalue"));
-        assert!(wildcard("arn:aws:secretsmanager:*:*:secret:app/*", "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf"));
+        assert!(wildcard(
+            "secretsmanager:*",
+            "secretsmanager:getsecretvalue"
+        ));
+        assert!(wildcard(
+            "arn:aws:secretsmanager:*:*:secret:app/*",
+            "arn:aws:secretsmanager:us-east-1:1:secret:app/db-AbCdEf"
+        ));
         assert!(wildcard("a?c", "abc"));
         assert!(!wildcard("a?c", "abbc"));
         assert!(!wildcard("app/*", "other/x"));
@@ -257,29 +315,62 @@ mod tests {
     #[test]
     fn role_policy_allows_and_explicit_deny_wins() {
         let iam = role_with(vec![
-            Statement { effect: Effect::Allow, actions: vec!["secretsmanager:Get*".into()], resources: vec!["*".into()] },
-            Statement { effect: Effect::Deny, actions: vec!["*".into()], resources: vec!["*:secret:blocked-*".into()] },
+            Statement {
+                effect: Effect::Allow,
+                actions: vec!["secretsmanager:Get*".into()],
+                resources: vec!["*".into()],
+            },
+            Statement {
+                effect: Effect::Deny,
+                actions: vec!["*".into()],
+                resources: vec!["*:secret:blocked-*".into()],
+            },
         ]);
         let now = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let who = iam.identify(ACCOUNT, "ASIAEXAMPLE", now).expect("known key");
+        let who = iam
+            .identify(ACCOUNT, "ASIAEXAMPLE", now)
+            .expect("known key");
         assert_eq!(who.arn, "arn:aws:sts::123456789012:assumed-role/app/sess");
-        iam.authorize(&who, "secretsmanager:GetSecretValue", "arn:x:secret:ok-1").expect("allowed");
-        let e = iam.authorize(&who, "secretsmanager:GetSecretValue", "arn:x:secret:blocked-1").expect_err("denied");
+        iam.authorize(&who, "secretsmanager:GetSecretValue", "arn:x:secret:ok-1")
+            .expect("allowed");
+        let e = iam
+            .authorize(
+                &who,
+                "secretsmanager:GetSecretValue",
+                "arn:x:secret:blocked-1",
+            )
+            .expect_err("denied");
         assert_eq!(e.code, "AccessDeniedException");
         assert!(e.message.starts_with("User: arn:aws:sts::123456789012:assumed-role/app/sess is not authorized to perform: secretsmanager:GetSecretValue"));
-        assert!(iam.authorize(&who, "secretsmanager:PutSecretValue", "arn:x:secret:ok-1").is_err());
+        assert!(
+            iam.authorize(&who, "secretsmanager:PutSecretValue", "arn:x:secret:ok-1")
+                .is_err()
+        );
     }
 
     #[test]
     fn unknown_keys_depend_on_the_mode_and_expired_keys_are_refused() {
         let mut iam = role_with(vec![]);
         let now = time::macros::datetime!(2026-01-01 00:00 UTC);
-        let anon = iam.identify(ACCOUNT, "AKIAUNKNOWN", now).expect("permissive");
-        iam.authorize(&anon, "ssm:GetParameters", "*").expect("permissive allows");
+        let anon = iam
+            .identify(ACCOUNT, "AKIAUNKNOWN", now)
+            .expect("permissive");
+        iam.authorize(&anon, "ssm:GetParameters", "*")
+            .expect("permissive allows");
         iam.authorization = Mode::Strict;
-        assert_eq!(iam.identify(ACCOUNT, "AKIAUNKNOWN", now).expect_err("strict").code, "UnrecognizedClientException");
+        assert_eq!(
+            iam.identify(ACCOUNT, "AKIAUNKNOWN", now)
+                .expect_err("strict")
+                .code,
+            "UnrecognizedClientException"
+        );
         let later = time::macros::datetime!(2031-01-01 00:00 UTC);
-        assert_eq!(iam.identify(ACCOUNT, "ASIAEXAMPLE", later).expect_err("expired").code, "ExpiredTokenException");
+        assert_eq!(
+            iam.identify(ACCOUNT, "ASIAEXAMPLE", later)
+                .expect_err("expired")
+                .code,
+            "ExpiredTokenException"
+        );
         // A role without statements is held to nothing in permissive mode but to everything in strict.
         let who = iam.identify(ACCOUNT, "ASIAEXAMPLE", now).expect("known");
         assert!(iam.authorize(&who, "ssm:GetParameters", "*").is_err());

@@ -29,11 +29,17 @@ pub(crate) struct Outcome {
 
 impl Outcome {
     pub fn read(body: serde_json::Value) -> Self {
-        Self { body, mutated: false }
+        Self {
+            body,
+            mutated: false,
+        }
     }
 
     pub fn wrote(body: serde_json::Value) -> Self {
-        Self { body, mutated: true }
+        Self {
+            body,
+            mutated: true,
+        }
     }
 }
 
@@ -53,7 +59,11 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub fn authorize(&self, iam: &IamState, resource: &str) -> Result<(), AwsError> {
-        iam.authorize(&self.identity, &format!("{}:{}", self.action_prefix, self.operation), resource)
+        iam.authorize(
+            &self.identity,
+            &format!("{}:{}", self.action_prefix, self.operation),
+            resource,
+        )
     }
 }
 
@@ -81,13 +91,20 @@ pub(crate) struct Signed<'a> {
     pub body: &'a [u8],
 }
 
-pub(crate) fn resolve_caller(aws: &AwsEmulator, req: &Signed<'_>, signing_name: &str) -> Result<Caller, AwsError> {
+pub(crate) fn resolve_caller(
+    aws: &AwsEmulator,
+    req: &Signed<'_>,
+    signing_name: &str,
+) -> Result<Caller, AwsError> {
     let state = aws.read();
     let account = state.account_id.clone();
     let strict = state.iam.signatures == Mode::Strict || state.iam.authorization == Mode::Strict;
     let Some(value) = req.headers.get(header::AUTHORIZATION) else {
         if strict {
-            return Err(AwsError::client("MissingAuthenticationTokenException", "Missing Authentication Token"));
+            return Err(AwsError::client(
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ));
         }
         return Ok(Caller {
             identity: Identity::anonymous(&account),
@@ -95,9 +112,12 @@ pub(crate) fn resolve_caller(aws: &AwsEmulator, req: &Signed<'_>, signing_name: 
             region: DEFAULT_REGION.to_owned(),
         });
     };
-    let text = value
-        .to_str()
-        .map_err(|_| AwsError::client("IncompleteSignatureException", "Authorization header is not valid ASCII"))?;
+    let text = value.to_str().map_err(|_| {
+        AwsError::client(
+            "IncompleteSignatureException",
+            "Authorization header is not valid ASCII",
+        )
+    })?;
     let auth = sigv4::parse(text)?;
     if auth.service != signing_name {
         return Err(AwsError::client(
@@ -105,10 +125,15 @@ pub(crate) fn resolve_caller(aws: &AwsEmulator, req: &Signed<'_>, signing_name: 
             format!("Credential should be scoped to correct service: '{signing_name}'. "),
         ));
     }
-    let identity = state.iam.identify(&account, &auth.access_key_id, aws.core.clock.now())?;
+    let identity = state
+        .iam
+        .identify(&account, &auth.access_key_id, aws.core.clock.now())?;
     if state.iam.signatures == Mode::Strict {
         let secret = identity.secret_key.as_deref().ok_or_else(|| {
-            AwsError::client("UnrecognizedClientException", "The security token included in the request is invalid.")
+            AwsError::client(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            )
         })?;
         sigv4::verify(
             &auth,
@@ -132,12 +157,19 @@ pub(crate) async fn read_body(body: Body) -> Result<Bytes, AwsError> {
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(AwsError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestEntityTooLargeException",
-            format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes"),
-        )),
-        Err(e) => Err(AwsError::serialization(format!("cannot read request body: {e}"))),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(AwsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLargeException",
+                format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes"),
+            ))
+        }
+        Err(e) => Err(AwsError::serialization(format!(
+            "cannot read request body: {e}"
+        ))),
     }
 }
 
@@ -173,8 +205,14 @@ impl JsonService {
 
     fn internal_error(self) -> AwsError {
         match self {
-            Self::SecretsManager => AwsError::internal("InternalServiceError", "An error occurred on the server side."),
-            Self::Ssm => AwsError::internal("InternalServerError", "An error occurred on the server side."),
+            Self::SecretsManager => AwsError::internal(
+                "InternalServiceError",
+                "An error occurred on the server side.",
+            ),
+            Self::Ssm => AwsError::internal(
+                "InternalServerError",
+                "An error occurred on the server side.",
+            ),
         }
     }
 }
@@ -201,7 +239,11 @@ pub(crate) async fn post_root(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).map(str::to_owned) else {
+    let Some(target) = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
         return sts::post_root(aws, method, uri, headers, body).await;
     };
     let started = Instant::now();
@@ -209,12 +251,39 @@ pub(crate) async fn post_root(
     let (prefix, operation) = target.split_once('.').unwrap_or((target.as_str(), ""));
     let Some(service) = JsonService::from_prefix(prefix) else {
         let mut record = Record::new("aws", target.clone());
-        let err = AwsError::client("UnknownOperationException", format!("Unknown operation {target}"));
-        return finish(&aws, &mut record, started, &request_id, Err(err), MessageKey::Upper);
+        let err = AwsError::client(
+            "UnknownOperationException",
+            format!("Unknown operation {target}"),
+        );
+        return finish(
+            &aws,
+            &mut record,
+            started,
+            &request_id,
+            Err(err),
+            MessageKey::Upper,
+        );
     };
     let mut record = Record::new(service.name(), operation);
-    let result = serve_json(&aws, service, operation, &method, &uri, &headers, body, &mut record).await;
-    finish(&aws, &mut record, started, &request_id, result, service.message_key())
+    let result = serve_json(
+        &aws,
+        service,
+        operation,
+        &method,
+        &uri,
+        &headers,
+        body,
+        &mut record,
+    )
+    .await;
+    finish(
+        &aws,
+        &mut record,
+        started,
+        &request_id,
+        result,
+        service.message_key(),
+    )
 }
 
 fn finish(
@@ -229,14 +298,26 @@ fn finish(
         Ok(body) => (
             StatusCode::OK,
             None,
-            json_response(StatusCode::OK, request_id, serde_json::to_vec(&body).unwrap_or_default()),
+            json_response(
+                StatusCode::OK,
+                request_id,
+                serde_json::to_vec(&body).unwrap_or_default(),
+            ),
         ),
-        Err(err) => (err.status, Some(err.code.to_string()), error_response(&err, key, request_id)),
+        Err(err) => (
+            err.status,
+            Some(err.code.to_string()),
+            error_response(&err, key, request_id),
+        ),
     };
     let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    aws.core
-        .journal
-        .push(std::mem::take(record), aws.core.now_rfc3339(), status.as_u16(), error, latency);
+    aws.core.journal.push(
+        std::mem::take(record),
+        aws.core.now_rfc3339(),
+        status.as_u16(),
+        error,
+        latency,
+    );
     response
 }
 
@@ -251,7 +332,10 @@ async fn serve_json(
     body: Body,
     record: &mut Record,
 ) -> Result<serde_json::Value, AwsError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     if !content_type.starts_with("application/x-amz-json-1.") {
         return Err(AwsError::new(
             StatusCode::NOT_FOUND,
@@ -260,12 +344,22 @@ async fn serve_json(
         ));
     }
     let bytes = read_body(body).await?;
-    let signed = Signed { method, uri, headers, body: &bytes };
+    let signed = Signed {
+        method,
+        uri,
+        headers,
+        body: &bytes,
+    };
     let caller = resolve_caller(aws, &signed, service.name())?;
     record.region = Some(caller.region.clone());
     record.identity = Some(caller.identity.arn.clone());
 
-    let effect = aws.core.faults.check(&aws.core.ids, service.name(), operation, Some(&caller.region));
+    let effect = aws.core.faults.check(
+        &aws.core.ids,
+        service.name(),
+        operation,
+        Some(&caller.region),
+    );
     if let Some(delay) = effect.delay {
         tokio::time::sleep(delay).await;
     }
@@ -280,10 +374,13 @@ async fn serve_json(
     let value: serde_json::Value = if bytes.is_empty() {
         serde_json::Value::Object(serde_json::Map::new())
     } else {
-        serde_json::from_slice(&bytes).map_err(|e| AwsError::serialization(format!("Malformed JSON request body: {e}")))?
+        serde_json::from_slice(&bytes)
+            .map_err(|e| AwsError::serialization(format!("Malformed JSON request body: {e}")))?
     };
     if !value.is_object() {
-        return Err(AwsError::serialization("Start of structure or map expected"));
+        return Err(AwsError::serialization(
+            "Start of structure or map expected",
+        ));
     }
 
     let mut call = Call {

@@ -62,6 +62,14 @@ impl AwsState {
     pub fn region_mut(&mut self, region: &str) -> &mut RegionState {
         self.regions.entry(region.to_owned()).or_default()
     }
+
+    /// The IAM state beside one region's partition, so a handler can authorize while it writes.
+    pub fn iam_and_region(&mut self, region: &str) -> (&iam::IamState, &mut RegionState) {
+        (
+            &self.iam,
+            self.regions.entry(region.to_owned()).or_default(),
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -93,7 +101,11 @@ impl AwsEmulator {
             }
             None => Persister::disabled(),
         };
-        Ok(Self { core, state, persister })
+        Ok(Self {
+            core,
+            state,
+            persister,
+        })
     }
 
     pub fn core(&self) -> &Arc<Core> {
@@ -135,7 +147,11 @@ impl Service for AwsEmulator {
     fn seed(&self, section: serde_json::Value) -> Result<(), SeedError> {
         let seed: seed::AwsSeed = crate::core::seed::section("aws", section)?;
         let mut state = self.write();
-        seed.apply(&mut state, &self.core).map_err(|message| SeedError::Invalid { service: "aws", message })
+        seed.apply(&mut state, &self.core)
+            .map_err(|message| SeedError::Invalid {
+                service: "aws",
+                message,
+            })
     }
 
     fn persister(&self) -> &Persister {

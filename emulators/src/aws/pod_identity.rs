@@ -7,6 +7,9 @@ use std::sync::Arc;
 
 use super::AwsEmulator;
 
-pub(crate) async fn credentials(State(_aws): State<Arc<AwsEmulator>>, _headers: HeaderMap) -> Response {
+pub(crate) async fn credentials(
+    State(_aws): State<Arc<AwsEmulator>>,
+    _headers: HeaderMap,
+) -> Response {
     StatusCode::NOT_IMPLEMENTED.into_response()
 }

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::iam::{Association, Mode, Role, User};
+use super::iam::{Association, Mode, Role, User, WebIdentitySeed};
 use super::{AwsState, DEFAULT_REGION, secretsmanager, ssm};
 use crate::core::Core;
 
@@ -25,6 +25,9 @@ pub struct AwsSeed {
     pub users: Vec<User>,
     #[serde(default)]
     pub pod_identity_associations: Vec<Association>,
+    /// Verify web identity token signatures with this JWKS (otherwise only claims are checked).
+    #[serde(default)]
+    pub web_identity: Option<WebIdentitySeed>,
     #[serde(default)]
     pub secrets: Vec<secretsmanager::SeedSecret>,
     #[serde(default)]
@@ -52,20 +55,41 @@ impl AwsSeed {
             state.iam.users.insert(user.access_key_id.clone(), user);
         }
         for association in self.pod_identity_associations {
-            state
-                .iam
-                .associations
-                .retain(|a| !(a.namespace == association.namespace && a.service_account == association.service_account));
+            state.iam.associations.retain(|a| {
+                !(a.namespace == association.namespace
+                    && a.service_account == association.service_account)
+            });
             state.iam.associations.push(association);
+        }
+        if let Some(web_identity) = self.web_identity {
+            state.iam.jwks = Some(web_identity.load()?);
         }
         let account = state.account_id.clone();
         for secret in self.secrets {
-            let region = secret.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned());
-            secretsmanager::seed_secret(&mut state.region_mut(&region).secrets, core, &account, &region, secret)?;
+            let region = secret
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+            secretsmanager::seed_secret(
+                &mut state.region_mut(&region).secrets,
+                core,
+                &account,
+                &region,
+                secret,
+            )?;
         }
         for parameter in self.parameters {
-            let region = parameter.region.clone().unwrap_or_else(|| DEFAULT_REGION.to_owned());
-            ssm::seed_parameter(&mut state.region_mut(&region).parameters, core, &account, &region, parameter)?;
+            let region = parameter
+                .region
+                .clone()
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned());
+            ssm::seed_parameter(
+                &mut state.region_mut(&region).parameters,
+                core,
+                &account,
+                &region,
+                parameter,
+            )?;
         }
         Ok(())
     }

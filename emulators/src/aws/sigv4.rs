@@ -22,7 +22,9 @@ pub struct Authorization {
 fn incomplete(header: &str) -> AwsError {
     AwsError::client(
         "IncompleteSignatureException",
-        format!("Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization={header}"),
+        format!(
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters. Authorization={header}"
+        ),
     )
 }
 
@@ -31,7 +33,10 @@ pub fn parse(header: &str) -> Result<Authorization, AwsError> {
     let rest = header.strip_prefix(ALGORITHM).ok_or_else(|| {
         AwsError::client(
             "IncompleteSignatureException",
-            format!("Unsupported AWS 'algorithm': '{}'", header.split_whitespace().next().unwrap_or_default()),
+            format!(
+                "Unsupported AWS 'algorithm': '{}'",
+                header.split_whitespace().next().unwrap_or_default()
+            ),
         )
     })?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
@@ -58,7 +63,9 @@ pub fn parse(header: &str) -> Result<Authorization, AwsError> {
     if *terminator != "aws4_request" || akid.is_empty() || region.is_empty() {
         return Err(AwsError::client(
             "IncompleteSignatureException",
-            format!("Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."),
+            format!(
+                "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
+            ),
         ));
     }
     Ok(Authorization {
@@ -75,7 +82,8 @@ type HmacSha256 = Hmac<Sha256>;
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!("hmac takes any key length"));
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("hmac takes any key length"));
     mac.update(data);
     mac.finalize().into_bytes().to_vec()
 }
@@ -84,7 +92,9 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(char::from(b)),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(char::from(b))
+            }
             b'/' if keep_slash => out.push('/'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -98,7 +108,11 @@ fn canonical_query(query: &str) -> String {
         .map(|(k, v)| (uri_encode(&k, false), uri_encode(&v, false)))
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 fn form_pairs(query: &str) -> Vec<(String, String)> {
@@ -140,13 +154,20 @@ pub fn verify(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .unwrap_or_else(|| hex::encode(Sha256::digest(body)));
-    let canonical_uri = if path.is_empty() { "/".to_owned() } else { uri_encode(path, true) };
+    let canonical_uri = if path.is_empty() {
+        "/".to_owned()
+    } else {
+        uri_encode(path, true)
+    };
     let canonical_request = format!(
         "{method}\n{canonical_uri}\n{}\n{canonical_headers}\n{}\n{payload_hash}",
         canonical_query(query),
         auth.signed_headers.join(";")
     );
-    let scope = format!("{}/{}/{}/aws4_request", auth.date, auth.region, auth.service);
+    let scope = format!(
+        "{}/{}/{}/aws4_request",
+        auth.date, auth.region, auth.service
+    );
     let string_to_sign = format!(
         "{ALGORITHM}\n{amz_date}\n{scope}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))
@@ -157,7 +178,11 @@ pub fn verify(
     let k_signing = hmac(&k_service, b"aws4_request");
     let expected = hex::encode(hmac(&k_signing, string_to_sign.as_bytes()));
     // Not a timing-sensitive secret in an emulator, but compare whole strings anyway.
-    if expected == auth.signature { Ok(()) } else { Err(mismatch()) }
+    if expected == auth.signature {
+        Ok(())
+    } else {
+        Err(mismatch())
+    }
 }
 
 #[cfg(test)]
@@ -175,10 +200,20 @@ mod tests {
 
     #[test]
     fn rejects_malformed_headers_with_aws_codes() {
-        assert_eq!(parse("Bearer x").expect_err("bad").code, "IncompleteSignatureException");
-        assert_eq!(parse("AWS4-HMAC-SHA256 Credential=a/b").expect_err("bad").code, "IncompleteSignatureException");
         assert_eq!(
-            parse("AWS4-HMAC-SHA256 Credential=a/b/c/d/x, SignedHeaders=host, Signature=00").expect_err("bad").code,
+            parse("Bearer x").expect_err("bad").code,
+            "IncompleteSignatureException"
+        );
+        assert_eq!(
+            parse("AWS4-HMAC-SHA256 Credential=a/b")
+                .expect_err("bad")
+                .code,
+            "IncompleteSignatureException"
+        );
+        assert_eq!(
+            parse("AWS4-HMAC-SHA256 Credential=a/b/c/d/x, SignedHeaders=host, Signature=00")
+                .expect_err("bad")
+                .code,
             "IncompleteSignatureException"
         );
     }
@@ -188,12 +223,34 @@ mod tests {
     fn verifies_the_documented_example() {
         let mut headers = HeaderMap::new();
         headers.insert("host", "iam.amazonaws.com".parse().expect("header"));
-        headers.insert("content-type", "application/x-www-form-urlencoded; charset=utf-8".parse().expect("header"));
+        headers.insert(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=utf-8"
+                .parse()
+                .expect("header"),
+        );
         headers.insert("x-amz-date", "20150830T123600Z".parse().expect("header"));
         let auth = parse("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7").expect("valid");
-        verify(&auth, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", "GET", "/", "Action=ListUsers&Version=2010-05-08", &headers, b"")
-            .expect("the documented signature verifies");
-        let err = verify(&auth, "wrong", "GET", "/", "Action=ListUsers&Version=2010-05-08", &headers, b"").expect_err("mismatch");
+        verify(
+            &auth,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &headers,
+            b"",
+        )
+        .expect("the documented signature verifies");
+        let err = verify(
+            &auth,
+            "wrong",
+            "GET",
+            "/",
+            "Action=ListUsers&Version=2010-05-08",
+            &headers,
+            b"",
+        )
+        .expect_err("mismatch");
         assert_eq!(err.code, "InvalidSignatureException");
     }
 }

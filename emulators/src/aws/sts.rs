@@ -8,7 +8,13 @@ use std::sync::Arc;
 
 use super::AwsEmulator;
 
-pub(crate) async fn post_root(_aws: Arc<AwsEmulator>, _method: Method, _uri: Uri, _headers: HeaderMap, _body: Body) -> Response {
+pub(crate) async fn post_root(
+    _aws: Arc<AwsEmulator>,
+    _method: Method,
+    _uri: Uri,
+    _headers: HeaderMap,
+    _body: Body,
+) -> Response {
     StatusCode::NOT_IMPLEMENTED.into_response()
 }
 

@@ -29,7 +29,10 @@ pub fn router(core: Arc<Core>, services: Vec<Arc<dyn Service>>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/journal", get(journal_query).delete(journal_clear))
-        .route("/faults", get(faults_list).post(faults_add).delete(faults_clear))
+        .route(
+            "/faults",
+            get(faults_list).post(faults_add).delete(faults_clear),
+        )
         .route("/faults/{id}", delete(faults_remove))
         .route("/clock", get(clock_get).post(clock_set))
         .route("/seed", post(seed_apply))
@@ -44,16 +47,26 @@ fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid request body: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid request body: {e}"),
+        )
+    })
 }
 
 async fn health(State(a): State<Admin>) -> Response {
     let services: Vec<&str> = a.services.iter().map(|s| s.name()).collect();
-    axum::Json(json!({ "status": "ok", "services": services, "deterministic": a.core.is_deterministic() }))
-        .into_response()
+    axum::Json(
+        json!({ "status": "ok", "services": services, "deterministic": a.core.is_deterministic() }),
+    )
+    .into_response()
 }
 
-async fn journal_query(State(a): State<Admin>, q: Result<Query<journal::Query>, axum::extract::rejection::QueryRejection>) -> Response {
+async fn journal_query(
+    State(a): State<Admin>,
+    q: Result<Query<journal::Query>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     match q {
         Ok(Query(q)) => axum::Json(json!({ "entries": a.core.journal.query(&q) })).into_response(),
         Err(e) => error(StatusCode::BAD_REQUEST, e.body_text()),
@@ -119,14 +132,24 @@ async fn clock_set(State(a): State<Admin>, body: Bytes) -> Response {
     match (change.advance_seconds, change.set) {
         (Some(s), None) if s >= 0 => a.core.clock.advance(time::Duration::seconds(s)),
         (None, Some(t)) => {
-            let Ok(to) = time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339) else {
-                return error(StatusCode::BAD_REQUEST, format!("'{t}' is not an RFC 3339 time"));
+            let Ok(to) =
+                time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+            else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    format!("'{t}' is not an RFC 3339 time"),
+                );
             };
             if !a.core.clock.set(to) {
                 return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
             }
         }
-        _ => return error(StatusCode::BAD_REQUEST, "give exactly one of advanceSeconds (>= 0) or set"),
+        _ => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of advanceSeconds (>= 0) or set",
+            );
+        }
     }
     clock_view(&a.core)
 }
@@ -148,13 +171,15 @@ async fn seed_apply(State(a): State<Admin>, body: Bytes) -> Response {
 
 /// Applies each section to its service; a section for a service that is not running is an error,
 /// because silently dropping seeded secrets would make a scenario pass for the wrong reason.
-pub async fn apply_seed(services: &[Arc<dyn Service>], doc: seed::Document) -> Result<Vec<String>, anyhow::Error> {
+pub async fn apply_seed(
+    services: &[Arc<dyn Service>],
+    doc: seed::Document,
+) -> Result<Vec<String>, anyhow::Error> {
     let mut applied = Vec::new();
     for (name, section) in doc {
-        let service = services
-            .iter()
-            .find(|s| s.name() == name)
-            .ok_or_else(|| anyhow::anyhow!("seed has a '{name}' section but the {name} emulator is not running"))?;
+        let service = services.iter().find(|s| s.name() == name).ok_or_else(|| {
+            anyhow::anyhow!("seed has a '{name}' section but the {name} emulator is not running")
+        })?;
         service.seed(section)?;
         service.persister().commit().await?;
         applied.push(name);
@@ -163,8 +188,11 @@ pub async fn apply_seed(services: &[Arc<dyn Service>], doc: seed::Document) -> R
 }
 
 async fn state_dump(State(a): State<Admin>) -> Response {
-    let dump: serde_json::Map<String, serde_json::Value> =
-        a.services.iter().map(|s| (s.name().to_owned(), s.dump())).collect();
+    let dump: serde_json::Map<String, serde_json::Value> = a
+        .services
+        .iter()
+        .map(|s| (s.name().to_owned(), s.dump()))
+        .collect();
     axum::Json(dump).into_response()
 }
 

@@ -41,7 +41,8 @@ impl Clock {
     pub fn now(&self) -> OffsetDateTime {
         match &self.mode {
             Mode::System { offset_nanos } => {
-                OffsetDateTime::now_utc() + Duration::nanoseconds(offset_nanos.load(Ordering::Relaxed))
+                OffsetDateTime::now_utc()
+                    + Duration::nanoseconds(offset_nanos.load(Ordering::Relaxed))
             }
             Mode::Manual { now } => {
                 let mut guard = now.lock().unwrap_or_else(|p| p.into_inner());

@@ -129,7 +129,10 @@ impl Faults {
     }
 
     pub fn clear(&self) {
-        self.rules.write().unwrap_or_else(|p| p.into_inner()).clear();
+        self.rules
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
         self.any.store(false, Ordering::Release);
     }
 
@@ -152,7 +155,10 @@ impl Faults {
             return Effect::default();
         }
         let rules = self.rules.read().unwrap_or_else(|p| p.into_inner());
-        for rule in rules.iter().filter(|r| r.spec.matches(service, operation, region)) {
+        for rule in rules
+            .iter()
+            .filter(|r| r.spec.matches(service, operation, region))
+        {
             let nth = rule.matched.fetch_add(1, Ordering::Relaxed) + 1;
             if rule.spec.first_n.is_some_and(|n| nth > n) {
                 continue;
@@ -196,7 +202,11 @@ mod tests {
         f.add(error_rule(Some(2), None)).expect("valid rule");
         let ids = Ids::Random;
         let fired: Vec<bool> = (0..4)
-            .map(|_| f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1")).error.is_some())
+            .map(|_| {
+                f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1"))
+                    .error
+                    .is_some()
+            })
             .collect();
         assert_eq!(fired, [true, true, false, false]);
         assert_eq!(f.list()[0].hits, 2);
@@ -205,13 +215,31 @@ mod tests {
     #[test]
     fn region_and_operation_must_match() {
         let f = Faults::default();
-        let id = f.add(error_rule(None, Some("us-west-2"))).expect("valid rule");
+        let id = f
+            .add(error_rule(None, Some("us-west-2")))
+            .expect("valid rule");
         let ids = Ids::Random;
-        assert!(f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1")).error.is_none());
-        assert!(f.check(&ids, "secretsmanager", "DescribeSecret", Some("us-west-2")).error.is_none());
-        assert!(f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2")).error.is_some());
+        assert!(
+            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1"))
+                .error
+                .is_none()
+        );
+        assert!(
+            f.check(&ids, "secretsmanager", "DescribeSecret", Some("us-west-2"))
+                .error
+                .is_none()
+        );
+        assert!(
+            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2"))
+                .error
+                .is_some()
+        );
         assert!(f.remove(id));
-        assert!(f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2")).error.is_none());
+        assert!(
+            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2"))
+                .error
+                .is_none()
+        );
     }
 
     #[test]
@@ -237,6 +265,10 @@ mod tests {
         r.probability = Some(0.0);
         f.add(r).expect("valid rule");
         let ids = Ids::deterministic(1);
-        assert!((0..100).all(|_| f.check(&ids, "secretsmanager", "GetSecretValue", None).error.is_none()));
+        assert!((0..100).all(|_| {
+            f.check(&ids, "secretsmanager", "GetSecretValue", None)
+                .error
+                .is_none()
+        }));
     }
 }

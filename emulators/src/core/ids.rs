@@ -20,7 +20,10 @@ impl Ids {
     fn fill(&self, buf: &mut [u8]) {
         match self {
             Self::Random => rand::rng().fill_bytes(buf),
-            Self::Seeded(rng) => rng.lock().unwrap_or_else(|p| p.into_inner()).fill_bytes(buf),
+            Self::Seeded(rng) => rng
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .fill_bytes(buf),
         }
     }
 
@@ -28,14 +31,19 @@ impl Ids {
     pub fn unit(&self) -> f64 {
         match self {
             Self::Random => rand::rng().random::<f64>(),
-            Self::Seeded(rng) => rng.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>(),
+            Self::Seeded(rng) => rng
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .random::<f64>(),
         }
     }
 
     pub fn uuid(&self) -> String {
         let mut bytes = [0u8; 16];
         self.fill(&mut bytes);
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
     }
 
     pub fn alphanumeric(&self, len: usize) -> String {

@@ -83,7 +83,14 @@ impl Journal {
         }
     }
 
-    pub fn push(&self, record: Record, time: String, status: u16, error: Option<String>, latency_micros: u64) {
+    pub fn push(
+        &self,
+        record: Record,
+        time: String,
+        status: u16,
+        error: Option<String>,
+        latency_micros: u64,
+    ) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let seq = inner.next_seq;
         inner.next_seq += 1;
@@ -117,7 +124,11 @@ impl Journal {
     }
 
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).entries.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entries
+            .clear();
     }
 }
 
@@ -136,7 +147,10 @@ mod tests {
         push(&j, "aws", "B");
         push(&j, "aws", "C");
         let all = j.query(&Query::default());
-        assert_eq!(all.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>(), ["B", "C"]);
+        assert_eq!(
+            all.iter().map(|e| e.operation.as_str()).collect::<Vec<_>>(),
+            ["B", "C"]
+        );
         assert_eq!(all[1].seq, 3);
     }
 

@@ -35,7 +35,11 @@ pub struct Core {
 impl Core {
     pub fn new(deterministic: bool) -> Self {
         Self {
-            clock: if deterministic { Clock::deterministic() } else { Clock::system() },
+            clock: if deterministic {
+                Clock::deterministic()
+            } else {
+                Clock::system()
+            },
             ids: if deterministic {
                 Ids::deterministic(DETERMINISTIC_SEED)
             } else {

@@ -128,7 +128,10 @@ async fn writer(inner: Arc<Inner>) {
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp"));
     {
         let mut f = std::fs::File::create(&tmp)?;
@@ -142,12 +145,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// Reads a state file written by [`write_atomic`]; `Ok(None)` when there is none yet.
 pub fn load<T: serde::de::DeserializeOwned>(path: &Path) -> Result<Option<T>, PersistError> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| PersistError::Corrupt {
-                path: path.to_owned(),
-                source,
-            }),
+        Ok(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| PersistError::Corrupt {
+                    path: path.to_owned(),
+                    source,
+                })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(PersistError::Read {
             path: path.to_owned(),
@@ -201,8 +206,15 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("state.json");
         std::fs::write(&path, b"{\"half").expect("write");
-        assert!(matches!(load::<serde_json::Value>(&path), Err(PersistError::Corrupt { .. })));
-        assert!(load::<serde_json::Value>(&dir.path().join("none.json")).expect("load").is_none());
+        assert!(matches!(
+            load::<serde_json::Value>(&path),
+            Err(PersistError::Corrupt { .. })
+        ));
+        assert!(
+            load::<serde_json::Value>(&dir.path().join("none.json"))
+                .expect("load")
+                .is_none()
+        );
     }
 
     #[tokio::test]

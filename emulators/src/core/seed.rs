@@ -17,7 +17,10 @@ pub enum SeedError {
     #[error("unknown section '{0}' in seed document (expected aws, azure or vault)")]
     UnknownSection(String),
     #[error("invalid '{service}' section in seed document: {message}")]
-    Invalid { service: &'static str, message: String },
+    Invalid {
+        service: &'static str,
+        message: String,
+    },
 }
 
 pub const SECTIONS: [&str; 3] = ["aws", "azure", "vault"];
@@ -25,7 +28,8 @@ pub const SECTIONS: [&str; 3] = ["aws", "azure", "vault"];
 pub type Document = BTreeMap<String, serde_json::Value>;
 
 pub fn parse(text: &str) -> Result<Document, SeedError> {
-    let doc: Option<Document> = serde_saphyr::from_str(text).map_err(|e| SeedError::Syntax(e.to_string()))?;
+    let doc: Option<Document> =
+        serde_saphyr::from_str(text).map_err(|e| SeedError::Syntax(e.to_string()))?;
     let doc = doc.unwrap_or_default();
     if let Some(unknown) = doc.keys().find(|k| !SECTIONS.contains(&k.as_str())) {
         return Err(SeedError::UnknownSection(unknown.clone()));
@@ -42,7 +46,10 @@ pub fn read(path: &Path) -> Result<Document, SeedError> {
 }
 
 /// Deserializes a service's section, rejecting unknown fields (the section types deny them).
-pub fn section<T: serde::de::DeserializeOwned>(service: &'static str, value: serde_json::Value) -> Result<T, SeedError> {
+pub fn section<T: serde::de::DeserializeOwned>(
+    service: &'static str,
+    value: serde_json::Value,
+) -> Result<T, SeedError> {
     serde_json::from_value(value).map_err(|e| SeedError::Invalid {
         service,
         message: e.to_string(),

@@ -11,8 +11,15 @@ use super::json_protocol::{Call, OpResult};
 #[serde(rename_all = "camelCase")]
 pub struct Store {}
 
-pub(crate) fn handle(_aws: &AwsEmulator, call: &mut Call<'_>, _input: serde_json::Value) -> OpResult {
-    Err(AwsError::client("UnknownOperationException", format!("Unknown operation {}", call.operation)))
+pub(crate) fn handle(
+    _aws: &AwsEmulator,
+    call: &mut Call<'_>,
+    _input: serde_json::Value,
+) -> OpResult {
+    Err(AwsError::client(
+        "UnknownOperationException",
+        format!("Unknown operation {}", call.operation),
+    ))
 }
 
 /// A parameter in a seed document.
