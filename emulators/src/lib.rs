@@ -4,8 +4,10 @@
 //! `secretbench-emulators` binary, whose command line is [`cli::Args`].
 
 pub mod aws;
+pub mod azure;
 pub mod cli;
 pub mod core;
 pub mod server;
+pub mod vault;
 
 pub use server::{Options, Running, StartError, start};

@@ -10,6 +10,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::aws::AwsEmulator;
+use crate::azure::AzureEmulator;
+use crate::vault::VaultEmulator;
 use crate::core::{ADMIN_PREFIX, Core, Service, admin, seed};
 
 pub const DEFAULT_AWS_ADDR: &str = "127.0.0.1:4566";
@@ -55,11 +57,14 @@ pub enum StartError {
     Apply(String),
 }
 
-/// What the ready line reports for one service.
+/// What the ready line reports for one service: its URL plus whatever the service adds
+/// (a CA file, a root token...).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Endpoint {
     pub url: String,
+    #[serde(flatten)]
+    pub info: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The running emulators. Dropping it does not stop them; call [`Running::shutdown`].
@@ -68,6 +73,8 @@ pub struct Running {
     pub endpoints: BTreeMap<&'static str, Endpoint>,
     pub core: Arc<Core>,
     pub aws: Option<Arc<AwsEmulator>>,
+    pub azure: Option<Arc<AzureEmulator>>,
+    pub vault: Option<Arc<VaultEmulator>>,
     stop: watch::Sender<bool>,
     tasks: JoinSet<()>,
 }
@@ -89,6 +96,10 @@ impl Running {
     }
 }
 
+fn state_file(options: &Options, service: &str) -> Option<PathBuf> {
+    options.state_dir.as_ref().map(|d| d.join(format!("{service}.json")))
+}
+
 pub async fn start(options: Options) -> Result<Running, StartError> {
     if options.azure.is_some() {
         return Err(StartError::NotBuilt("azure"));
@@ -98,19 +109,36 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
     let core = Arc::new(Core::new(options.deterministic));
     let mut services: Vec<Arc<dyn Service>> = Vec::new();
-    let mut listeners = Vec::new();
+    let mut listeners: Vec<(&'static str, TcpListener, Arc<dyn Service>)> = Vec::new();
 
     let aws = match options.aws {
         Some(addr) => {
             let listener = bind("aws", addr).await?;
-            let state_file = options.state_dir.as_ref().map(|d| d.join("aws.json"));
-            let aws = Arc::new(AwsEmulator::new(Arc::clone(&core), state_file)?);
-            services.push(Arc::clone(&aws) as Arc<dyn Service>);
-            listeners.push(("aws", listener, AwsEmulator::router(&aws)));
+            let aws = Arc::new(AwsEmulator::new(Arc::clone(&core), state_file(&options, "aws"))?);
+            listeners.push(("aws", listener, Arc::clone(&aws) as Arc<dyn Service>));
             Some(aws)
         }
         None => None,
     };
+    let azure = match options.azure {
+        Some(addr) => {
+            let listener = bind("azure", addr).await?;
+            let azure = Arc::new(AzureEmulator::new(Arc::clone(&core), state_file(&options, "azure"))?);
+            listeners.push(("azure", listener, Arc::clone(&azure) as Arc<dyn Service>));
+            Some(azure)
+        }
+        None => None,
+    };
+    let vault = match options.vault {
+        Some(addr) => {
+            let listener = bind("vault", addr).await?;
+            let vault = Arc::new(VaultEmulator::new(Arc::clone(&core), state_file(&options, "vault"))?);
+            listeners.push(("vault", listener, Arc::clone(&vault) as Arc<dyn Service>));
+            Some(vault)
+        }
+        None => None,
+    };
+    services.extend(listeners.iter().map(|(_, _, s)| Arc::clone(s)));
 
     if let Some(path) = &options.seed {
         let doc = seed::read(path)?;
@@ -123,7 +151,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
-    for (name, listener, router) in listeners {
+    for (name, listener, service) in listeners {
         let local = listener.local_addr().map_err(|source| StartError::Bind {
             service: name,
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
@@ -133,9 +161,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             name,
             Endpoint {
                 url: format!("http://{local}"),
+                info: service.ready_info(),
             },
         );
-        let app = router.nest(ADMIN_PREFIX, admin.clone());
+        let app = Arc::clone(&service).router().nest(ADMIN_PREFIX, admin.clone());
         let mut stopped = stopped.clone();
         tasks.spawn(async move {
             let shutdown = async move {
@@ -145,10 +174,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
                 // Small request/response pairs: Nagle would add tens of milliseconds.
                 let _ = tcp.set_nodelay(true);
             });
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
+            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
                 tracing::error!(service = name, error = %e, "listener failed");
             }
         });
@@ -157,6 +183,8 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         endpoints,
         core,
         aws,
+        azure,
+        vault,
         stop,
         tasks,
     })

@@ -120,14 +120,14 @@ impl AwsEmulator {
         self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn router(this: &Arc<Self>) -> Router {
+    fn routes(this: Arc<Self>) -> Router {
         Router::new()
             .route("/", post(json_protocol::post_root).get(sts::get_root))
             .route("/v1/credentials", get(pod_identity::credentials))
             .fallback(json_protocol::unknown_path)
             // Bodies are read with our own limit so the error has AWS's shape.
             .layer(DefaultBodyLimit::disable())
-            .with_state(Arc::clone(this))
+            .with_state(this)
     }
 }
 
@@ -156,5 +156,9 @@ impl Service for AwsEmulator {
 
     fn persister(&self) -> &Persister {
         &self.persister
+    }
+
+    fn router(self: Arc<Self>) -> Router {
+        Self::routes(self)
     }
 }

@@ -83,4 +83,10 @@ pub trait Service: Send + Sync + 'static {
     /// Loads this service's section of a seed document (additive: existing entries are updated).
     fn seed(&self, section: serde_json::Value) -> Result<(), seed::SeedError>;
     fn persister(&self) -> &persist::Persister;
+    /// The service's routes; the admin API is nested beside them by the server.
+    fn router(self: std::sync::Arc<Self>) -> axum::Router;
+    /// Extra members of this service's entry in the ready line (a root token, a CA file...).
+    fn ready_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
 }
