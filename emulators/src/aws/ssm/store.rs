@@ -122,7 +122,9 @@ impl Parameter {
     }
 
     pub fn labelled(&self, label: &str) -> Option<&Version> {
-        self.versions.iter().find(|v| v.labels.iter().any(|l| l == label))
+        self.versions
+            .iter()
+            .find(|v| v.labels.iter().any(|l| l == label))
     }
 }
 
@@ -137,5 +139,44 @@ impl Store {
 
     pub fn remove(&mut self, name: &str) -> Option<Parameter> {
         self.parameters.remove(&names::key(name))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)] // a failed expectation is the test failing
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_persisted_form_round_trips() {
+        let version = Version {
+            version: 3,
+            value: "v".into(),
+            kind: ParamType::SecureString,
+            description: Some("d".into()),
+            allowed_pattern: None,
+            key_id: Some(DEFAULT_KEY_ID.into()),
+            tier: Tier::Advanced,
+            data_type: "text".into(),
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            last_modified_user: "arn:aws:iam::123456789012:root".into(),
+            labels: vec!["prod".into()],
+        };
+        let mut store = Store::default();
+        store.parameters.insert(
+            names::key("/a/b"),
+            Parameter {
+                name: "/a/b".into(),
+                versions: vec![version],
+                tags: BTreeMap::from([("team".to_owned(), "core".to_owned())]),
+            },
+        );
+        let text = serde_json::to_string(&store).expect("serialize");
+        assert!(
+            text.contains("\"type\":\"SecureString\"") && text.contains("\"tier\":\"Advanced\""),
+            "{text}"
+        );
+        let back: Store = serde_json::from_str(&text).expect("deserialize");
+        assert_eq!(back, store);
     }
 }
