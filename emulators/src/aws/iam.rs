@@ -137,8 +137,10 @@ impl WebIdentitySeed {
         if let Some(path) = self.jwks_file {
             let text = std::fs::read_to_string(&path)
                 .map_err(|e| format!("cannot read webIdentity.jwksFile {}: {e}", path.display()))?;
-            let from_file: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&text)
-                .map_err(|e| format!("webIdentity.jwksFile {} is not a JWKS: {e}", path.display()))?;
+            let from_file: jsonwebtoken::jwk::JwkSet =
+                serde_json::from_str(&text).map_err(|e| {
+                    format!("webIdentity.jwksFile {} is not a JWKS: {e}", path.display())
+                })?;
             set.keys.extend(from_file.keys);
         }
         super::sts::check_jwks(&set).map_err(|e| format!("webIdentity: {e}"))?;

@@ -40,7 +40,10 @@ impl Claims {
 
     /// `(namespace, service account)` from a `system:serviceaccount:<ns>:<sa>` subject.
     pub fn service_account(&self) -> Option<(&str, &str)> {
-        let rest = self.sub.as_deref()?.strip_prefix("system:serviceaccount:")?;
+        let rest = self
+            .sub
+            .as_deref()?
+            .strip_prefix("system:serviceaccount:")?;
         let (namespace, name) = rest.split_once(':')?;
         if namespace.is_empty() || name.is_empty() || name.contains(':') {
             return None;
@@ -57,7 +60,10 @@ pub enum JwtError {
     Signature(String),
 }
 
-fn decode_part(part: &str, what: &str) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
+fn decode_part(
+    part: &str,
+    what: &str,
+) -> Result<serde_json::Map<String, serde_json::Value>, JwtError> {
     // Some encoders keep the '=' padding; the JWS spec forbids it, but Go's parser tolerates it too.
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(part.trim_end_matches('='))
@@ -70,7 +76,10 @@ fn decode_part(part: &str, what: &str) -> Result<serde_json::Map<String, serde_j
 }
 
 /// NumericDate: JSON numbers, integral or not (RFC 7519 §2). Anything else is malformed.
-fn numeric_date(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Result<Option<i64>, JwtError> {
+fn numeric_date(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<i64>, JwtError> {
     match claims.get(name) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::Number(n)) => {
@@ -81,18 +90,27 @@ fn numeric_date(claims: &serde_json::Map<String, serde_json::Value>, name: &str)
                 #[allow(clippy::cast_possible_truncation)]
                 Ok(Some(f as i64))
             } else {
-                Err(JwtError::Malformed(format!("claim '{name}' is out of range")))
+                Err(JwtError::Malformed(format!(
+                    "claim '{name}' is out of range"
+                )))
             }
         }
-        Some(_) => Err(JwtError::Malformed(format!("claim '{name}' is not a number"))),
+        Some(_) => Err(JwtError::Malformed(format!(
+            "claim '{name}' is not a number"
+        ))),
     }
 }
 
-fn string_claim(claims: &serde_json::Map<String, serde_json::Value>, name: &str) -> Result<Option<String>, JwtError> {
+fn string_claim(
+    claims: &serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<String>, JwtError> {
     match claims.get(name) {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(JwtError::Malformed(format!("claim '{name}' is not a string"))),
+        Some(_) => Err(JwtError::Malformed(format!(
+            "claim '{name}' is not a string"
+        ))),
     }
 }
 
@@ -101,14 +119,20 @@ pub fn parse(token: &str) -> Result<Token, JwtError> {
     let token = token.trim();
     let parts: Vec<&str> = token.split('.').collect();
     let [header, payload, signature] = parts.as_slice() else {
-        return Err(JwtError::Malformed(format!("expected 3 dot-separated parts, found {}", parts.len())));
+        return Err(JwtError::Malformed(format!(
+            "expected 3 dot-separated parts, found {}",
+            parts.len()
+        )));
     };
     let header_map = decode_part(header, "header")?;
     let alg = match header_map.get("alg") {
         Some(serde_json::Value::String(a)) if !a.is_empty() => a.clone(),
         _ => return Err(JwtError::Malformed("header has no 'alg'".into())),
     };
-    let kid = header_map.get("kid").and_then(|v| v.as_str()).map(str::to_owned);
+    let kid = header_map
+        .get("kid")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
     let claims_map = decode_part(payload, "payload")?;
     let aud = match claims_map.get("aud") {
         None | Some(serde_json::Value::Null) => Vec::new(),
@@ -118,7 +142,11 @@ pub fn parse(token: &str) -> Result<Token, JwtError> {
             .map(|v| v.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| JwtError::Malformed("claim 'aud' holds a non-string".into()))?,
-        Some(_) => return Err(JwtError::Malformed("claim 'aud' is neither a string nor an array".into())),
+        Some(_) => {
+            return Err(JwtError::Malformed(
+                "claim 'aud' is neither a string nor an array".into(),
+            ));
+        }
     };
     let pod_name = claims_map
         .get("kubernetes.io")
@@ -150,7 +178,10 @@ impl Token {
         let alg = Algorithm::from_str(&self.alg)
             .map_err(|_| JwtError::Signature(format!("unsupported algorithm '{}'", self.alg)))?;
         if !matches!(alg.family(), AlgorithmFamily::Rsa | AlgorithmFamily::Ec) {
-            return Err(JwtError::Signature(format!("algorithm '{}' is not allowed", self.alg)));
+            return Err(JwtError::Signature(format!(
+                "algorithm '{}' is not allowed",
+                self.alg
+            )));
         }
         let candidates: Vec<_> = match &self.kid {
             Some(kid) => jwks.find(kid).into_iter().collect(),
@@ -164,18 +195,27 @@ impl Token {
             )));
         }
         for jwk in candidates {
-            let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
             if key.family() != alg.family() {
                 continue;
             }
             if matches!(
-                jsonwebtoken::crypto::verify(&self.signature, self.signing_input.as_bytes(), &key, alg),
+                jsonwebtoken::crypto::verify(
+                    &self.signature,
+                    self.signing_input.as_bytes(),
+                    &key,
+                    alg
+                ),
                 Ok(true)
             ) {
                 return Ok(());
             }
         }
-        Err(JwtError::Signature("signature does not verify with any matching key".into()))
+        Err(JwtError::Signature(
+            "signature does not verify with any matching key".into(),
+        ))
     }
 }
 
@@ -221,7 +261,10 @@ mod tests {
         .expect("well-formed");
         assert_eq!(t.alg, "RS256");
         assert_eq!(t.kid.as_deref(), Some("k1"));
-        assert_eq!(t.claims.iss.as_deref(), Some("https://kubernetes.default.svc"));
+        assert_eq!(
+            t.claims.iss.as_deref(),
+            Some("https://kubernetes.default.svc")
+        );
         assert!(t.claims.has_audience("sts.amazonaws.com"));
         assert!(!t.claims.has_audience("sts.amazon.com"));
         assert_eq!(t.claims.exp, Some(1_900_000_000));
@@ -232,7 +275,11 @@ mod tests {
 
     #[test]
     fn a_single_string_audience_counts() {
-        let t = parse(&encode(&json!({"alg": "RS256"}), &json!({"aud": "sts.amazonaws.com"}))).expect("ok");
+        let t = parse(&encode(
+            &json!({"alg": "RS256"}),
+            &json!({"aud": "sts.amazonaws.com"}),
+        ))
+        .expect("ok");
         assert_eq!(t.claims.aud, ["sts.amazonaws.com"]);
         assert_eq!(t.claims.exp, None);
     }
@@ -240,12 +287,17 @@ mod tests {
     #[test]
     fn malformed_tokens_are_refused_with_a_reason() {
         for bad in ["", "abc", "a.b", "a.b.c.d", "!!!.e30.x"] {
-            assert!(matches!(parse(bad), Err(JwtError::Malformed(_))), "{bad:?} should be malformed");
+            assert!(
+                matches!(parse(bad), Err(JwtError::Malformed(_))),
+                "{bad:?} should be malformed"
+            );
         }
         let no_alg = encode(&json!({"typ": "JWT"}), &json!({}));
         assert!(matches!(parse(&no_alg), Err(JwtError::Malformed(m)) if m.contains("alg")));
         let array_payload = encode(&json!({"alg": "RS256"}), &json!([1]));
-        assert!(matches!(parse(&array_payload), Err(JwtError::Malformed(m)) if m.contains("payload")));
+        assert!(
+            matches!(parse(&array_payload), Err(JwtError::Malformed(m)) if m.contains("payload"))
+        );
         let bad_exp = encode(&json!({"alg": "RS256"}), &json!({"exp": "tomorrow"}));
         assert!(matches!(parse(&bad_exp), Err(JwtError::Malformed(m)) if m.contains("exp")));
         let bad_aud = encode(&json!({"alg": "RS256"}), &json!({"aud": [1]}));
@@ -254,21 +306,36 @@ mod tests {
 
     #[test]
     fn subjects_that_are_not_service_accounts_have_none() {
-        let claims = |sub: &str| Claims { sub: Some(sub.into()), ..Claims::default() };
-        assert_eq!(claims("system:serviceaccount:ns:sa").service_account(), Some(("ns", "sa")));
+        let claims = |sub: &str| Claims {
+            sub: Some(sub.into()),
+            ..Claims::default()
+        };
+        assert_eq!(
+            claims("system:serviceaccount:ns:sa").service_account(),
+            Some(("ns", "sa"))
+        );
         assert_eq!(claims("system:serviceaccount:ns").service_account(), None);
         assert_eq!(claims("system:serviceaccount::sa").service_account(), None);
-        assert_eq!(claims("system:serviceaccount:ns:sa:extra").service_account(), None);
-        assert_eq!(claims("repo:org/app:ref:refs/heads/main").service_account(), None);
+        assert_eq!(
+            claims("system:serviceaccount:ns:sa:extra").service_account(),
+            None
+        );
+        assert_eq!(
+            claims("repo:org/app:ref:refs/heads/main").service_account(),
+            None
+        );
     }
 
     #[test]
     fn symmetric_and_unknown_algorithms_never_verify() {
-        let jwks: JwkSet = serde_json::from_value(json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "k"}]}))
-            .expect("jwks");
+        let jwks: JwkSet =
+            serde_json::from_value(json!({"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "k"}]}))
+                .expect("jwks");
         assert!(check_jwks(&jwks).is_err());
         let hs = parse(&encode(&json!({"alg": "HS256", "kid": "k"}), &json!({}))).expect("ok");
-        assert!(matches!(hs.verify(&jwks), Err(JwtError::Signature(m)) if m.contains("not allowed")));
+        assert!(
+            matches!(hs.verify(&jwks), Err(JwtError::Signature(m)) if m.contains("not allowed"))
+        );
         let none = parse(&encode(&json!({"alg": "none"}), &json!({}))).expect("ok");
         assert!(matches!(none.verify(&jwks), Err(JwtError::Signature(_))));
     }
