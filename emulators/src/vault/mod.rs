@@ -1,29 +1,162 @@
-//! The HashiCorp Vault emulator (issue 4): not built yet. The listener answers every request with
-//! Vault's error shape and a 501 so a client sees plainly that nothing is served.
+//! The HashiCorp Vault emulator (issue 4): sys endpoints, KV v1 and v2, tokens with TTLs, ACL
+//! policies, the Kubernetes auth method (TokenReview against the cluster), PKI issue and database
+//! credentials, all behind Vault's JSON envelope and error shapes.
+//!
+//! It starts like `vault server -dev`: initialised, unsealed, KV v2 at `secret/`, and a root token
+//! ([`DEFAULT_ROOT_TOKEN`] unless the seed names another) that the ready line reports.
+
+mod database;
+pub mod duration;
+mod envelope;
+mod error;
+mod http;
+mod k8s_auth;
+mod kv1;
+mod kv2;
+mod mounts;
+mod pki;
+pub mod policy;
+mod review;
+mod router;
+pub mod seed;
+mod sys;
+mod tokens;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::core::persist::{PersistError, Persister};
+use crate::core::persist::{self, PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::{Core, Service};
 
+pub use mounts::{AuthMethod, AuthMount, Engine, Mount};
+
+/// The root token of a fresh emulator, as `vault server -dev` with `-dev-root-token-id=root`
+/// (vault-helm's `devRootToken` and the vaultrs tests use the same).
+pub const DEFAULT_ROOT_TOKEN: &str = "root";
+/// Largest request body accepted: Vault's default `max_request_size` (32 MiB).
+pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// Vault's system default lease TTL (768h), used where a mount or role sets none.
+pub const DEFAULT_LEASE_TTL: u64 = 768 * 3600;
+/// The version the health endpoint reports.
+pub const VERSION: &str = "1.21.0";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct VaultState {
+    pub root_token: String,
+    pub cluster_id: String,
+    /// Secret engines by path with its trailing slash (`secret/`).
+    pub mounts: BTreeMap<String, Mount>,
+    /// Auth methods by path with its trailing slash (`token/`, `kubernetes/`).
+    pub auth: BTreeMap<String, AuthMount>,
+    /// ACL policies by name; `root` is implicit and never stored.
+    pub policies: BTreeMap<String, policy::Policy>,
+    pub tokens: tokens::TokenStore,
+}
+
+impl VaultState {
+    /// What a dev-mode server holds at start.
+    pub fn fresh(core: &Core, root_token: &str) -> Self {
+        let mut state = Self {
+            root_token: root_token.to_owned(),
+            cluster_id: core.ids.uuid(),
+            mounts: BTreeMap::new(),
+            auth: BTreeMap::new(),
+            policies: BTreeMap::new(),
+            tokens: tokens::TokenStore::default(),
+        };
+        for (path, kind, description) in [
+            (
+                "cubbyhole/",
+                "cubbyhole",
+                "per-token private secret storage",
+            ),
+            ("identity/", "identity", "identity store"),
+            (
+                "sys/",
+                "system",
+                "system endpoints used for control, policy and debugging",
+            ),
+        ] {
+            state.mounts.insert(
+                path.to_owned(),
+                Mount::new(core, kind, description, Engine::Builtin),
+            );
+        }
+        state.mounts.insert(
+            "secret/".to_owned(),
+            Mount::kv(core, 2, "key/value secret storage"),
+        );
+        state.auth.insert(
+            "token/".to_owned(),
+            AuthMount::new(core, "token", "token based credentials", AuthMethod::Token),
+        );
+        if let Ok(default) = policy::Policy::parse(policy::DEFAULT_RULES) {
+            state.policies.insert(policy::DEFAULT.to_owned(), default);
+        }
+        state.tokens.insert_root(core, root_token);
+        state
+    }
+}
+
 #[derive(Debug)]
 pub struct VaultEmulator {
-    #[allow(dead_code)]
     core: Arc<Core>,
+    state: Arc<RwLock<VaultState>>,
     persister: Persister,
+    review: review::Reviewer,
 }
 
 impl VaultEmulator {
-    pub fn new(core: Arc<Core>, _state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+    /// Loads `state_file` when it exists; with a path, every change is written back before it is
+    /// acknowledged.
+    pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+        let initial = match &state_file {
+            Some(path) => persist::load::<VaultState>(path)?,
+            None => None,
+        }
+        .unwrap_or_else(|| VaultState::fresh(&core, DEFAULT_ROOT_TOKEN));
+        let state = Arc::new(RwLock::new(initial));
+        let persister = match state_file {
+            Some(path) => {
+                let snapshot_state = Arc::clone(&state);
+                Persister::start(
+                    path,
+                    Box::new(move || {
+                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
+                        serde_json::to_vec(&*guard)
+                    }),
+                )
+            }
+            None => Persister::disabled(),
+        };
         Ok(Self {
             core,
-            persister: Persister::disabled(),
+            state,
+            persister,
+            review: review::Reviewer,
         })
+    }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// The token with every capability.
+    pub fn root_token(&self) -> String {
+        self.read().root_token.clone()
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, VaultState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, VaultState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -31,26 +164,39 @@ impl Service for VaultEmulator {
     fn name(&self) -> &'static str {
         "vault"
     }
-    fn reset(&self) {}
+
+    /// Back to a fresh dev server, keeping the root token the ready line announced.
+    fn reset(&self) {
+        let mut state = self.write();
+        let root = state.root_token.clone();
+        *state = VaultState::fresh(&self.core, &root);
+    }
+
     fn dump(&self) -> serde_json::Value {
-        serde_json::Value::Null
+        serde_json::to_value(&*self.read()).unwrap_or_default()
     }
-    fn seed(&self, _section: serde_json::Value) -> Result<(), SeedError> {
-        Err(SeedError::Invalid {
-            service: "vault",
-            message: "the vault emulator is not built yet".into(),
-        })
+
+    fn seed(&self, section: serde_json::Value) -> Result<(), SeedError> {
+        let seed: seed::VaultSeed = crate::core::seed::section("vault", section)?;
+        let mut state = self.write();
+        seed.apply(&mut state, &self.core)
+            .map_err(|message| SeedError::Invalid {
+                service: "vault",
+                message,
+            })
     }
+
     fn persister(&self) -> &Persister {
         &self.persister
     }
+
     fn router(self: Arc<Self>) -> Router {
-        Router::new().fallback(|| async {
-            (
-                StatusCode::NOT_IMPLEMENTED,
-                axum::Json(serde_json::json!({ "errors": ["the vault emulator is not built yet"] })),
-            )
-                .into_response()
-        })
+        http::router(self)
+    }
+
+    fn ready_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut info = serde_json::Map::new();
+        info.insert("rootToken".into(), self.root_token().into());
+        info
     }
 }

@@ -1,0 +1,71 @@
+//! Vault's error answers: `{"errors": [...]}` with the status Vault's `RespondErrorCommon` picks.
+
+use axum::http::StatusCode;
+
+/// An error answer. `errors` is empty for "nothing at this path", as Vault sends it.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status}: {errors:?}")]
+pub struct VaultError {
+    pub status: StatusCode,
+    pub errors: Vec<String>,
+}
+
+impl VaultError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            errors: vec![message.into()],
+        }
+    }
+
+    /// `logical.ErrorResponse`: a 400 with the handler's message.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// A read that found nothing: 404 with an empty error list.
+    pub fn not_found() -> Self {
+        Self {
+            status: StatusCode::NOT_FOUND,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn permission_denied() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "permission denied")
+    }
+
+    /// A missing, expired or revoked token: recent Vault names both causes.
+    pub fn invalid_token() -> Self {
+        Self {
+            status: StatusCode::FORBIDDEN,
+            errors: vec!["permission denied".into(), "invalid token".into()],
+        }
+    }
+
+    pub fn unsupported_operation() -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED, "unsupported operation")
+    }
+
+    pub fn no_route(path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("no handler for route \"{path}\". route entry not found."),
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({ "errors": self.errors })
+    }
+
+    /// The first message, for the journal.
+    pub fn summary(&self) -> String {
+        self.errors.first().cloned().unwrap_or_default()
+    }
+}
+
+pub type VaultResult<T> = Result<T, VaultError>;

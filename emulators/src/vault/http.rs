@@ -1,0 +1,357 @@
+//! The request pipeline: `/v1/<path>` with Vault's method mapping, a body limit, token resolution
+//! and ACL checks, fault rules, dispatch, persistence before answering a write, the journal, and a
+//! panic turned into a well-formed 500.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::envelope::Reply;
+use super::error::{VaultError, VaultResult};
+use super::mounts::AuthMethod;
+use super::policy::Acl;
+use super::router::{self, AuthKind, Ctx, Op, Req, Target};
+use super::tokens::Spec;
+use super::{MAX_BODY_BYTES, VaultEmulator, k8s_auth};
+use crate::core::journal::Record;
+
+pub fn router(vault: Arc<VaultEmulator>) -> Router {
+    Router::new()
+        .fallback(handle)
+        // Bodies are read with our own limit so the error has Vault's shape.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(vault)
+}
+
+fn json_response(status: StatusCode, body: Option<&Value>) -> Response {
+    match body {
+        None => status.into_response(),
+        Some(v) => {
+            let mut response = (status, serde_json::to_vec(v).unwrap_or_default()).into_response();
+            // Exactly `application/json`: Vault Agent caches only that.
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            response
+        }
+    }
+}
+
+async fn handle(
+    State(vault): State<Arc<VaultEmulator>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let request_id = vault.core.request_id();
+    let mut record = Record::new("vault", "unknown");
+    let result = serve(&vault, &method, &uri, &headers, body, &mut record).await;
+    let (status, body, error) = match result {
+        Ok(reply) => {
+            let (status, body) = reply.render(&request_id);
+            (status, body, None)
+        }
+        Err(err) => (err.status, Some(err.body()), Some(err.summary())),
+    };
+    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    vault.core.journal.push(
+        record,
+        vault.core.now_rfc3339(),
+        status.as_u16(),
+        error,
+        latency,
+    );
+    json_response(status, body.as_ref())
+}
+
+async fn read_body(body: Body) -> VaultResult<bytes::Bytes> {
+    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(VaultError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "http: request body too large",
+            ))
+        }
+        Err(e) => Err(VaultError::bad_request(format!(
+            "failed to read request body: {e}"
+        ))),
+    }
+}
+
+fn op_of(method: &Method, query: &BTreeMap<String, String>) -> VaultResult<Op> {
+    Ok(match method.as_str() {
+        "GET" | "HEAD" => {
+            if query.get("list").is_some_and(|v| v == "true" || v == "1") {
+                Op::List
+            } else {
+                Op::Read
+            }
+        }
+        "LIST" => Op::List,
+        "POST" | "PUT" => Op::Write,
+        "DELETE" => Op::Delete,
+        "PATCH" => Op::Patch,
+        _ => {
+            return Err(VaultError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                errors: Vec::new(),
+            });
+        }
+    })
+}
+
+fn token_of(headers: &HeaderMap) -> Option<String> {
+    if let Some(t) = headers.get("x-vault-token").and_then(|v| v.to_str().ok())
+        && !t.is_empty()
+    {
+        return Some(t.to_owned());
+    }
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+async fn serve(
+    vault: &VaultEmulator,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+    record: &mut Record,
+) -> VaultResult<Reply> {
+    let Some(path) = uri.path().strip_prefix("/v1/") else {
+        return Err(VaultError::not_found());
+    };
+    let path = path.trim_start_matches('/').to_owned();
+    let query: BTreeMap<String, String> = uri
+        .query()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
+    let op = op_of(method, &query)?;
+    let bytes = read_body(body).await?;
+    // Reads take their parameters from the query string; a body on a GET (the CSI provider sends
+    // secretArgs that way) is ignored, as Vault ignores it.
+    let body = if op.is_read() {
+        query
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect()
+    } else if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(m)) => m,
+            Ok(other) => {
+                return Err(VaultError::bad_request(format!(
+                    "failed to parse JSON input: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                    json_kind(&other)
+                )));
+            }
+            Err(e) => {
+                return Err(VaultError::bad_request(format!(
+                    "failed to parse JSON input: {e}"
+                )));
+            }
+        }
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let req = Req {
+        op,
+        path,
+        query,
+        body,
+        head: method == Method::HEAD,
+        content_type,
+    };
+
+    let target = router::classify(&vault.read(), &req.path);
+    record.operation = router::operation(&target, req.op);
+    record.key("path", req.path.clone());
+
+    let effect = vault
+        .core
+        .faults
+        .check(&vault.core.ids, "vault", &record.operation, None);
+    if let Some(delay) = effect.delay {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(injected) = effect.error {
+        let message = if injected.message.is_empty() {
+            injected.code
+        } else {
+            injected.message
+        };
+        return Err(VaultError::new(
+            StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            message,
+        ));
+    }
+
+    let now = vault.core.clock.now();
+    let caller = if router::unauthenticated(&target) {
+        None
+    } else {
+        let state = vault.read();
+        let Some(token) = token_of(headers) else {
+            return Err(VaultError::permission_denied());
+        };
+        let caller = state
+            .tokens
+            .resolve(&token, now)
+            .ok_or_else(VaultError::invalid_token)?;
+        record.identity = Some(caller.display_name.clone());
+        if !caller.root && !router::token_only(&target) {
+            let needed = router::required(&state, &target, &req);
+            let acl = Acl::new(caller.policies.iter().filter_map(|p| state.policies.get(p)));
+            if !acl.allows(&req.path, needed) {
+                return Err(VaultError::permission_denied());
+            }
+        }
+        Some(caller)
+    };
+    let ctx = Ctx {
+        core: &vault.core,
+        now,
+        caller,
+    };
+
+    if let Target::Auth {
+        mount,
+        rest,
+        kind: AuthKind::Kubernetes,
+    } = &target
+        && rest == "login"
+        && req.op == Op::Write
+    {
+        let reply = kubernetes_login(vault, &ctx, mount, &req, record).await?;
+        return commit(vault, reply).await;
+    }
+
+    // Handlers are synchronous and hold the state lock only for their own duration. A panic is a
+    // bug, but it must still produce a well-formed 500 rather than a dropped connection.
+    let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        if req.op.is_read() {
+            router::dispatch_read(&vault.read(), &ctx, &target, &req)
+        } else {
+            router::dispatch_write(&mut vault.write(), &ctx, &target, &req)
+        }
+    }))
+    .unwrap_or_else(|_| {
+        tracing::error!(path = %req.path, "vault handler panicked");
+        Err(VaultError::internal())
+    })?;
+    commit(vault, reply).await
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "array",
+        Value::String(_) => "string",
+        Value::Number(_) => "number",
+        Value::Bool(_) => "bool",
+        _ => "null",
+    }
+}
+
+async fn commit(vault: &VaultEmulator, reply: Reply) -> VaultResult<Reply> {
+    if reply.mutated {
+        vault.persister.commit().await.map_err(|e| {
+            tracing::error!(error = %e, "cannot persist vault state");
+            VaultError::internal()
+        })?;
+    }
+    Ok(reply)
+}
+
+/// Login: claims and bindings under the read lock, the TokenReview call with no lock held, then
+/// the token minted under the write lock.
+async fn kubernetes_login(
+    vault: &VaultEmulator,
+    ctx: &Ctx<'_>,
+    mount: &str,
+    req: &Req,
+    record: &mut Record,
+) -> VaultResult<Reply> {
+    if let Some(role) = router::str_field(&req.body, "role") {
+        record.key("role", role);
+    }
+    let plan = {
+        let state = vault.read();
+        match state.auth.get(mount).map(|m| &m.method) {
+            Some(AuthMethod::Kubernetes(store)) => k8s_auth::prepare_login(store, mount, req)?,
+            _ => return Err(VaultError::no_route(&req.path)),
+        }
+    };
+    record.identity = Some(format!(
+        "system:serviceaccount:{}:{}",
+        plan.claims.namespace, plan.claims.name
+    ));
+    let status = vault.review.review(&plan.review).await.map_err(|e| {
+        tracing::debug!(error = %e, role = %plan.role_name, "login unauthorized");
+        VaultError::permission_denied()
+    })?;
+    k8s_auth::check_review(&plan, &status)?;
+    let mut meta = BTreeMap::new();
+    meta.insert("role".to_owned(), plan.role_name.clone());
+    meta.insert("service_account_name".to_owned(), plan.claims.name.clone());
+    meta.insert(
+        "service_account_namespace".to_owned(),
+        plan.claims.namespace.clone(),
+    );
+    meta.insert(
+        "service_account_secret_name".to_owned(),
+        plan.claims.secret_name.clone(),
+    );
+    meta.insert("service_account_uid".to_owned(), plan.claims.uid.clone());
+    let spec = Spec {
+        id: None,
+        policies: plan.role.token_policies.clone(),
+        no_default_policy: plan.role.token_no_default_policy,
+        meta: Some(meta),
+        display_name: format!(
+            "{}-{}-{}",
+            plan.mount.trim_end_matches('/'),
+            plan.claims.namespace,
+            plan.claims.name
+        ),
+        path: format!("auth/{}login", plan.mount),
+        ttl: (plan.role.token_ttl > 0).then_some(plan.role.token_ttl),
+        explicit_max_ttl: plan.role.token_max_ttl,
+        renewable: true,
+        orphan: true,
+        parent: None,
+        entity_id: ctx.core.ids.uuid(),
+    };
+    let token = vault.write().tokens.mint(ctx.core, ctx.now, spec);
+    Ok(Reply {
+        auth: Some(token.auth_block(ctx.now)),
+        mount_type: "kubernetes".into(),
+        ..Reply::default()
+    }
+    .mutated())
+}

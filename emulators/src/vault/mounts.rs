@@ -1,0 +1,238 @@
+//! The mount tables: which engine serves a path, and which auth method serves `auth/<path>`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+use super::{database, k8s_auth, kv1, kv2, pki};
+use crate::core::Core;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "engine", rename_all = "lowercase")]
+pub enum Engine {
+    Kv1(kv1::Store),
+    Kv2(kv2::Store),
+    Pki(pki::Store),
+    Database(database::Store),
+    /// Listed like Vault's own (sys, cubbyhole, identity) but serving nothing here.
+    Builtin,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Mount {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub accessor: String,
+    pub uuid: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    #[serde(default)]
+    pub default_lease_ttl: u64,
+    #[serde(default)]
+    pub max_lease_ttl: u64,
+    #[serde(flatten)]
+    pub engine: Engine,
+}
+
+fn accessor(core: &Core, kind: &str) -> String {
+    format!(
+        "{}_{}",
+        kind.replace('-', "_"),
+        core.ids.from_alphabet(b"0123456789abcdef", 8)
+    )
+}
+
+impl Mount {
+    pub fn new(core: &Core, kind: &str, description: &str, engine: Engine) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            description: description.to_owned(),
+            accessor: accessor(core, kind),
+            uuid: core.ids.uuid(),
+            options: BTreeMap::new(),
+            default_lease_ttl: 0,
+            max_lease_ttl: 0,
+            engine,
+        }
+    }
+
+    pub fn kv(core: &Core, version: u8, description: &str) -> Self {
+        let (engine, v) = if version == 2 {
+            (Engine::Kv2(kv2::Store::default()), "2")
+        } else {
+            (Engine::Kv1(kv1::Store::default()), "1")
+        };
+        let mut mount = Self::new(core, "kv", description, engine);
+        mount.options.insert("version".into(), v.into());
+        mount
+    }
+
+    /// A mount of `kind` with `options`, or Vault's refusal for a type it does not know.
+    pub fn create(
+        core: &Core,
+        kind: &str,
+        description: &str,
+        options: &BTreeMap<String, String>,
+    ) -> Result<Self, String> {
+        let mut mount = match kind {
+            "kv" | "generic" => {
+                let version = options.get("version").map(String::as_str).unwrap_or("");
+                match version {
+                    "" | "1" => Self::kv(core, 1, description),
+                    "2" => Self::kv(core, 2, description),
+                    other => return Err(format!("invalid version provided: {other}")),
+                }
+            }
+            "kv-v2" => Self::kv(core, 2, description),
+            "pki" => Self::new(core, "pki", description, Engine::Pki(pki::Store::default())),
+            "database" => Self::new(
+                core,
+                "database",
+                description,
+                Engine::Database(database::Store::default()),
+            ),
+            other => return Err(format!("plugin not found in the catalog: {other}")),
+        };
+        for (k, v) in options {
+            if k != "version" {
+                mount.options.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(mount)
+    }
+
+    /// The mount as `GET sys/mounts` lists it.
+    pub fn view(&self) -> Value {
+        json!({
+            "accessor": self.accessor,
+            "config": {
+                "default_lease_ttl": self.default_lease_ttl,
+                "force_no_cache": false,
+                "max_lease_ttl": self.max_lease_ttl,
+            },
+            "deprecation_status": if self.kind == "kv" { json!("supported") } else { Value::Null },
+            "description": self.description,
+            "external_entropy_access": false,
+            "local": false,
+            "options": if self.options.is_empty() { Value::Null } else { json!(self.options) },
+            "plugin_version": "",
+            "running_plugin_version": "",
+            "running_sha256": "",
+            "seal_wrap": false,
+            "type": self.kind,
+            "uuid": self.uuid,
+        })
+    }
+
+    pub fn lease_ttl(&self) -> u64 {
+        if self.default_lease_ttl > 0 {
+            self.default_lease_ttl
+        } else {
+            super::DEFAULT_LEASE_TTL
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "method", rename_all = "lowercase")]
+pub enum AuthMethod {
+    Token,
+    Kubernetes(k8s_auth::Store),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthMount {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub description: String,
+    pub accessor: String,
+    pub uuid: String,
+    #[serde(flatten)]
+    pub method: AuthMethod,
+}
+
+impl AuthMount {
+    pub fn new(core: &Core, kind: &str, description: &str, method: AuthMethod) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            description: description.to_owned(),
+            accessor: accessor(core, &format!("auth_{kind}")),
+            uuid: core.ids.uuid(),
+            method,
+        }
+    }
+
+    pub fn create(core: &Core, kind: &str, description: &str) -> Result<Self, String> {
+        match kind {
+            "kubernetes" => Ok(Self::new(
+                core,
+                kind,
+                description,
+                AuthMethod::Kubernetes(k8s_auth::Store::default()),
+            )),
+            "token" => Err("token credential backend cannot be instantiated".into()),
+            other => Err(format!("plugin not found in the catalog: {other}")),
+        }
+    }
+
+    pub fn view(&self) -> Value {
+        json!({
+            "accessor": self.accessor,
+            "config": {
+                "default_lease_ttl": 0,
+                "force_no_cache": false,
+                "max_lease_ttl": 0,
+                "token_type": "default-service",
+            },
+            "deprecation_status": Value::Null,
+            "description": self.description,
+            "external_entropy_access": false,
+            "local": false,
+            "options": Value::Null,
+            "plugin_version": "",
+            "running_plugin_version": "",
+            "running_sha256": "",
+            "seal_wrap": false,
+            "type": self.kind,
+            "uuid": self.uuid,
+        })
+    }
+}
+
+/// Normalises a user-given mount path to the table's key form (`secret/`).
+pub fn key(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    format!("{trimmed}/")
+}
+
+/// The longest mount whose path prefixes `path`, and the rest of the path after it.
+pub fn find<'a, T>(
+    table: &'a BTreeMap<String, T>,
+    path: &'a str,
+) -> Option<(&'a str, &'a T, &'a str)> {
+    table
+        .iter()
+        .filter(|(k, _)| path.starts_with(k.as_str()) || format!("{path}/") == **k)
+        .max_by_key(|(k, _)| k.len())
+        .map(|(k, v)| (k.as_str(), v, path.get(k.len()..).unwrap_or("")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_longest_mount() {
+        let mut t = BTreeMap::new();
+        t.insert("secret/".to_owned(), 1);
+        t.insert("secret/team/".to_owned(), 2);
+        assert_eq!(find(&t, "secret/data/x"), Some(("secret/", &1, "data/x")));
+        assert_eq!(find(&t, "secret/team/x"), Some(("secret/team/", &2, "x")));
+        assert_eq!(find(&t, "secret"), Some(("secret/", &1, "")));
+        assert_eq!(find(&t, "secretx/y"), None);
+        assert_eq!(key("/kv/"), "kv/");
+    }
+}

@@ -1,0 +1,627 @@
+//! Tokens, ACL policies, sys endpoints, PKI and database shapes, and bad input.
+// A failed expectation is the test failing, with the reason in its message.
+#![allow(clippy::expect_used)]
+
+mod vault_support;
+
+use serde_json::{Value, json};
+use vault_support::{api_error, vault, vault_with};
+use vaultrs::api::token::requests::CreateTokenRequest;
+use vaultrs::{kv2, sys, token};
+
+const KV_READ: &str = r#"
+# read-only on one subtree
+path "secret/data/app/*" {
+  capabilities = ["read"]
+}
+path "secret/data/app/admin" {
+  capabilities = ["deny"]
+}
+path "auth/token/create" {
+  capabilities = ["update"]
+}
+"#;
+
+#[tokio::test]
+async fn tokens_create_lookup_renew_revoke() {
+    let v = vault().await;
+    let root = v.root_client();
+    let auth = token::new(
+        &root,
+        Some(
+            CreateTokenRequest::builder()
+                .policies(vec!["kv-read".to_owned()])
+                .ttl("1h")
+                .display_name("ci"),
+        ),
+    )
+    .await
+    .expect("create");
+    assert!(auth.client_token.starts_with("hvs."));
+    assert_eq!(auth.policies, ["default", "kv-read"]);
+    assert_eq!(auth.token_policies, auth.policies);
+    assert_eq!(auth.lease_duration, 3600);
+    assert!(auth.renewable);
+    assert!(!auth.orphan);
+    assert_eq!(auth.token_type, "service");
+    let me = v.client(&auth.client_token);
+    let info = token::lookup_self(&me).await.expect("lookup-self");
+    assert_eq!(info.id, auth.client_token);
+    assert_eq!(info.display_name, "token-ci");
+    assert_eq!(info.creation_ttl, 3600);
+    assert_eq!(info.path, "auth/token/create");
+    assert!(info.ttl <= 3600 && info.ttl > 3500);
+    v.advance_clock(1800).await;
+    let renewed = token::renew_self(&me, Some("2h"))
+        .await
+        .expect("renew-self");
+    assert_eq!(renewed.lease_duration, 7200);
+    token::revoke_self(&me).await.expect("revoke-self");
+    api_error(
+        token::lookup_self(&me).await,
+        403,
+        &["permission denied", "invalid token"],
+    );
+    let root_info = token::lookup_self(&root).await.expect("root lookup");
+    assert_eq!(root_info.policies, ["root"]);
+    assert_eq!(root_info.ttl, 0);
+    assert_eq!(root_info.expire_time, None);
+}
+
+#[tokio::test]
+async fn expired_token_is_refused_with_403() {
+    let v = vault().await;
+    let auth = token::new(
+        &v.root_client(),
+        Some(CreateTokenRequest::builder().ttl("60s")),
+    )
+    .await
+    .expect("create");
+    let me = v.client(&auth.client_token);
+    token::lookup_self(&me).await.expect("still valid");
+    v.advance_clock(61).await;
+    api_error(
+        token::lookup_self(&me).await,
+        403,
+        &["permission denied", "invalid token"],
+    );
+    let raw = v
+        .raw("GET", "/v1/secret/data/x", Some(&auth.client_token), None)
+        .await;
+    assert_eq!(
+        (raw.status, raw.json()),
+        (
+            403,
+            json!({"errors": ["permission denied", "invalid token"]})
+        )
+    );
+    let raw = v.raw("GET", "/v1/secret/data/x", None, None).await;
+    assert_eq!(
+        (raw.status, raw.json()),
+        (403, json!({"errors": ["permission denied"]}))
+    );
+    // A bearer header works like X-Vault-Token.
+    let r = reqwest::Client::new()
+        .get(format!("{}/v1/auth/token/lookup-self", v.url))
+        .bearer_auth(&v.root)
+        .send()
+        .await
+        .expect("bearer");
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn policies_grant_and_deny() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::policy::set(&root, "kv-read", KV_READ)
+        .await
+        .expect("policy write");
+    let read_back = sys::policy::read(&root, "kv-read")
+        .await
+        .expect("policy read");
+    assert_eq!(read_back.rules, KV_READ);
+    let names = sys::policy::list(&root).await.expect("list");
+    assert_eq!(names.policies, ["default", "kv-read", "root"]);
+    kv2::set(&root, "secret", "app/db", &json!({"p": "w"}))
+        .await
+        .expect("write");
+    kv2::set(&root, "secret", "app/admin", &json!({"p": "x"}))
+        .await
+        .expect("write");
+    kv2::set(&root, "secret", "other", &json!({"p": "y"}))
+        .await
+        .expect("write");
+    let auth = token::new(
+        &root,
+        Some(CreateTokenRequest::builder().policies(vec!["kv-read".to_owned()])),
+    )
+    .await
+    .expect("token");
+    let me = v.client(&auth.client_token);
+    let got: Value = kv2::read(&me, "secret", "app/db")
+        .await
+        .expect("allowed read");
+    assert_eq!(got, json!({"p": "w"}));
+    api_error(
+        kv2::read::<Value>(&me, "secret", "app/admin").await,
+        403,
+        &["permission denied"],
+    );
+    api_error(
+        kv2::read::<Value>(&me, "secret", "other").await,
+        403,
+        &["permission denied"],
+    );
+    api_error(
+        kv2::set(&me, "secret", "app/db", &json!({"a": 1})).await,
+        403,
+        &["permission denied"],
+    );
+    api_error(
+        sys::policy::set(&me, "x", KV_READ).await,
+        403,
+        &["permission denied"],
+    );
+    // A child may not get policies its parent lacks.
+    api_error(
+        token::new(
+            &me,
+            Some(CreateTokenRequest::builder().policies(vec!["admin".to_owned()])),
+        )
+        .await,
+        400,
+        &["child policies must be subset of parent"],
+    );
+    // capabilities-self reports what the ACL decided.
+    let raw = v
+        .raw(
+            "POST",
+            "/v1/sys/capabilities-self",
+            Some(&auth.client_token),
+            Some(r#"{"paths":["secret/data/app/db","secret/data/app/admin"]}"#),
+        )
+        .await;
+    let body = raw.json();
+    assert_eq!(body["secret/data/app/db"], json!(["read"]));
+    assert_eq!(body["secret/data/app/admin"], json!(["deny"]));
+    // Bad policy text is refused; root cannot be changed; default cannot be deleted.
+    let bad = v
+        .raw(
+            "PUT",
+            "/v1/sys/policies/acl/bad",
+            Some(&v.root),
+            Some(r#"{"policy":"path \"a\" { capabilities = [\"fly\"] }"}"#),
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("invalid capability")
+    );
+    api_error(
+        sys::policy::set(&root, "root", KV_READ).await,
+        400,
+        &["cannot update \"root\" policy"],
+    );
+    api_error(
+        sys::policy::delete(&root, "default").await,
+        400,
+        &["cannot delete \"default\" policy"],
+    );
+    // sys/policies/acl mirrors sys/policy.
+    let acl = v
+        .raw("GET", "/v1/sys/policies/acl/kv-read", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(acl["data"]["policy"], KV_READ);
+    assert_eq!(
+        acl["policy"], KV_READ,
+        "sys answers copy data to the top level"
+    );
+    let list = v
+        .raw("LIST", "/v1/sys/policies/acl", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(list["data"]["keys"], json!(["default", "kv-read", "root"]));
+    api_error(sys::policy::read(&root, "missing").await, 404, &[]);
+}
+
+#[tokio::test]
+async fn health_and_its_status_code_parameters() {
+    let v = vault().await;
+    let h = sys::health(&v.root_client()).await.expect("health");
+    assert!(h.initialized && !h.sealed && !h.standby);
+    let raw = v
+        .raw(
+            "GET",
+            "/v1/sys/health?standbyok=true&sealedcode=204&uninitcode=204",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(raw.status, 200);
+    assert_eq!(raw.json()["version"], "1.21.0");
+    assert_eq!(
+        v.raw("GET", "/v1/sys/health?activecode=299", None, None)
+            .await
+            .status,
+        299
+    );
+    assert_eq!(
+        v.raw("HEAD", "/v1/sys/health?activecode=204", None, None)
+            .await
+            .status,
+        204
+    );
+    let bad = v
+        .raw("GET", "/v1/sys/health?sealedcode=abc", None, None)
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sealedcode")
+    );
+    let seal = v.raw("GET", "/v1/sys/seal-status", None, None).await.json();
+    assert_eq!(seal["sealed"], false);
+}
+
+#[tokio::test]
+async fn mounts_enable_list_disable_and_ui_preflight() {
+    let v = vault().await;
+    let root = v.root_client();
+    let mounts = sys::mount::list(&root).await.expect("list");
+    assert_eq!(mounts["secret/"].mount_type, "kv");
+    assert_eq!(
+        mounts["secret/"]
+            .options
+            .as_ref()
+            .map(|o| o["version"].clone()),
+        Some("2".to_owned())
+    );
+    sys::mount::enable(&root, "team/kv", "kv-v2", None)
+        .await
+        .expect("enable v2");
+    api_error(
+        sys::mount::enable(&root, "team/kv", "kv", None).await,
+        400,
+        &["path is already in use at team/kv/"],
+    );
+    api_error(
+        sys::mount::enable(&root, "x", "nosuch", None).await,
+        400,
+        &["plugin not found in the catalog: nosuch"],
+    );
+    kv2::set(&root, "team/kv", "a", &json!({"b": "c"}))
+        .await
+        .expect("write in new mount");
+    let ui = v
+        .raw(
+            "GET",
+            "/v1/sys/internal/ui/mounts/team/kv/a",
+            Some(&v.root),
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(ui["data"]["path"], "team/kv/");
+    assert_eq!(ui["data"]["options"]["version"], "2");
+    let none = v
+        .raw(
+            "GET",
+            "/v1/sys/internal/ui/mounts/nothing/here",
+            Some(&v.root),
+            None,
+        )
+        .await;
+    assert_eq!(none.status, 403);
+    sys::mount::disable(&root, "team/kv")
+        .await
+        .expect("disable");
+    let gone = v
+        .raw("GET", "/v1/team/kv/data/a", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (gone.status, gone.json()),
+        (
+            404,
+            json!({"errors": ["no handler for route \"team/kv/data/a\". route entry not found."]})
+        )
+    );
+    sys::auth::enable(&root, "k8s-other", "kubernetes", None)
+        .await
+        .expect("auth enable");
+    let auths = sys::auth::list(&root).await.expect("auth list");
+    assert_eq!(auths["k8s-other/"].mount_type, "kubernetes");
+    assert_eq!(auths["token/"].mount_type, "token");
+}
+
+#[tokio::test]
+async fn pki_issue_with_put_returns_certificate_key_and_chain() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::mount::enable(&root, "pki", "pki", None)
+        .await
+        .expect("enable pki");
+    let ca = v
+        .raw(
+            "POST",
+            "/v1/pki/root/generate/internal",
+            Some(&v.root),
+            Some(r#"{"common_name":"example.com","ttl":"87600h"}"#),
+        )
+        .await;
+    assert_eq!(ca.status, 200, "{}", ca.text);
+    let ca_pem = ca.json()["data"]["certificate"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    let role = v
+        .raw("POST", "/v1/pki/roles/example-dot-com", Some(&v.root), Some(r#"{"allowed_domains":"example.com","allow_subdomains":true,"max_ttl":"72h","key_type":"ec"}"#))
+        .await;
+    assert_eq!(role.status, 204, "{}", role.text);
+    // The CSI provider's e2e issues with PUT and secretArgs as the body.
+    let issued = v
+        .raw(
+            "PUT",
+            "/v1/pki/issue/example-dot-com",
+            Some(&v.root),
+            Some(r#"{"common_name":"www.example.com","ttl":"24h"}"#),
+        )
+        .await;
+    assert_eq!(issued.status, 200, "{}", issued.text);
+    let d = issued.json()["data"].clone();
+    assert!(
+        d["certificate"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+    assert!(
+        d["private_key"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PRIVATE KEY")
+    );
+    assert_eq!(d["issuing_ca"], ca_pem.as_str());
+    assert_eq!(d["ca_chain"], json!([ca_pem]));
+    assert_eq!(d["private_key_type"], "ec");
+    assert!(
+        d["serial_number"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(':')
+    );
+    let via_vaultrs = vaultrs::pki::cert::generate(
+        &root,
+        "pki",
+        "example-dot-com",
+        Some(
+            vaultrs::api::pki::requests::GenerateCertificateRequest::builder()
+                .common_name("api.example.com"),
+        ),
+    )
+    .await
+    .expect("vaultrs issue");
+    assert_eq!(via_vaultrs.issuing_ca, ca_pem);
+    let refused = v
+        .raw(
+            "PUT",
+            "/v1/pki/issue/example-dot-com",
+            Some(&v.root),
+            Some(r#"{"common_name":"evil.org"}"#),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            400,
+            json!({"errors": ["common name evil.org not allowed by this role"]})
+        )
+    );
+    let unknown = v
+        .raw(
+            "PUT",
+            "/v1/pki/issue/nope",
+            Some(&v.root),
+            Some(r#"{"common_name":"a.example.com"}"#),
+        )
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.json()),
+        (400, json!({"errors": ["unknown role: nope"]}))
+    );
+}
+
+#[tokio::test]
+async fn database_creds_are_fresh_with_a_lease_on_every_read() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::mount::enable(&root, "database", "database", None)
+        .await
+        .expect("enable db");
+    let cfg = v
+        .raw("POST", "/v1/database/config/pg", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","connection_url":"postgresql://{{username}}:{{password}}@db/postgres","allowed_roles":"test-role"}"#))
+        .await;
+    assert_eq!(cfg.status, 204, "{}", cfg.text);
+    let role = v
+        .raw("POST", "/v1/database/roles/test-role", Some(&v.root), Some(r#"{"db_name":"pg","creation_statements":["CREATE ROLE \"{{name}}\""],"default_ttl":"1h","max_ttl":"24h"}"#))
+        .await;
+    assert_eq!(role.status, 204, "{}", role.text);
+    let a = v
+        .raw("GET", "/v1/database/creds/test-role", Some(&v.root), None)
+        .await
+        .json();
+    let b = v
+        .raw("GET", "/v1/database/creds/test-role", Some(&v.root), None)
+        .await
+        .json();
+    assert_ne!(a["data"]["username"], b["data"]["username"]);
+    assert_ne!(a["data"]["password"], b["data"]["password"]);
+    assert!(
+        a["lease_id"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("database/creds/test-role/")
+    );
+    assert_eq!(a["lease_duration"], 3600);
+    assert_eq!(a["renewable"], true);
+    let creds = vaultrs::database::role::creds(&root, "database", "test-role")
+        .await
+        .expect("vaultrs creds");
+    assert!(!creds.username.is_empty() && !creds.password.is_empty());
+    let renew = v
+        .raw(
+            "PUT",
+            "/v1/sys/leases/renew",
+            Some(&v.root),
+            Some(&json!({"lease_id": a["lease_id"], "increment": 600}).to_string()),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (renew["lease_id"].clone(), renew["lease_duration"].clone()),
+        (a["lease_id"].clone(), json!(600))
+    );
+    let unknown = v
+        .raw("GET", "/v1/database/creds/nope", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.json()),
+        (400, json!({"errors": ["unknown role: nope"]}))
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_vault_error_shapes() {
+    let v = vault().await;
+    let malformed = v
+        .raw(
+            "POST",
+            "/v1/secret/data/x",
+            Some(&v.root),
+            Some("{not json"),
+        )
+        .await;
+    assert_eq!(malformed.status, 400);
+    assert!(
+        malformed.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("failed to parse JSON input")
+    );
+    let array = v
+        .raw("POST", "/v1/secret/data/x", Some(&v.root), Some("[1]"))
+        .await;
+    assert_eq!(array.status, 400);
+    let wrong = v
+        .raw("POST", "/v1/auth/token/lookup-self", Some(&v.root), None)
+        .await;
+    assert_eq!(wrong.status, 200, "POST lookup-self is allowed as in Vault");
+    let wrong = v
+        .raw("GET", "/v1/auth/token/create", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.json()),
+        (405, json!({"errors": ["unsupported operation"]}))
+    );
+    let odd = v
+        .raw("TRACE", "/v1/secret/data/x", Some(&v.root), None)
+        .await;
+    assert_eq!(odd.status, 405);
+    let huge = "x".repeat(32 * 1024 * 1024 + 1);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/secret/data/big", v.url))
+        .header("X-Vault-Token", &v.root)
+        .body(huge)
+        .send()
+        .await
+        .expect("big");
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body, json!({"errors": ["http: request body too large"]}));
+    let outside = v.raw("GET", "/nope", None, None).await;
+    assert_eq!(outside.status, 404);
+    // The emulator still answers after all of that.
+    assert_eq!(v.raw("GET", "/v1/sys/health", None, None).await.status, 200);
+}
+
+#[tokio::test]
+async fn journal_faults_and_deterministic_request_ids() {
+    let v = vault_with(true).await;
+    let first = v
+        .raw("GET", "/v1/sys/mounts", Some(&v.root), None)
+        .await
+        .json();
+    let second = v
+        .raw("GET", "/v1/sys/mounts", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(first["request_id"], "00000000-0000-4000-8000-000000000001");
+    assert_eq!(second["request_id"], "00000000-0000-4000-8000-000000000002");
+    let rule = v
+        .admin("POST", "/faults", r#"{"service":"vault","operation":"kv2.read","error":{"code":"sealed","status":503,"message":"Vault is sealed"},"firstN":1}"#)
+        .await;
+    assert_eq!(rule.status, 201, "{}", rule.text);
+    let sealed = v.raw("GET", "/v1/secret/data/x", Some(&v.root), None).await;
+    assert_eq!(
+        (sealed.status, sealed.json()),
+        (503, json!({"errors": ["Vault is sealed"]}))
+    );
+    assert_eq!(
+        v.raw("GET", "/v1/secret/data/x", Some(&v.root), None)
+            .await
+            .status,
+        404
+    );
+    let journal = v
+        .admin("GET", "/journal?service=vault&operation=kv2.read", "")
+        .await
+        .json();
+    let entries = journal["entries"].as_array().cloned().unwrap_or_default();
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0]["status"], 503);
+    assert_eq!(entries[0]["keys"]["path"], "secret/data/x");
+    assert_eq!(entries[1]["identity"], "root");
+}
+
+#[tokio::test]
+async fn seeded_root_token_policies_and_tokens() {
+    let v = vault().await;
+    v.seed(
+        r#"
+vault:
+  rootToken: s3cret
+  policies:
+    - name: kv-read
+      rules: |
+        path "secret/data/*" { capabilities = ["read"] }
+  tokens:
+    - { id: app-token, policies: [kv-read], ttl: 30m }
+"#,
+    )
+    .await;
+    api_error(
+        token::lookup_self(&v.client("root")).await,
+        403,
+        &["permission denied", "invalid token"],
+    );
+    let root = v.client("s3cret");
+    kv2::set(&root, "secret", "x", &json!({"a": "b"}))
+        .await
+        .expect("new root works");
+    let app = v.client("app-token");
+    let got: Value = kv2::read(&app, "secret", "x")
+        .await
+        .expect("seeded token reads");
+    assert_eq!(got, json!({"a": "b"}));
+    assert_eq!(
+        token::lookup_self(&app).await.expect("lookup").creation_ttl,
+        1800
+    );
+}
