@@ -1,56 +1,267 @@
-//! The Azure Key Vault + Entra ID emulator (issue 3): not built yet. The listener answers every request with
-//! Key Vault's error shape and a 501 so a client sees plainly that nothing is served.
+//! The Azure Key Vault + Entra ID emulator (issue 3), over HTTPS with a CA it generates.
+//!
+//! One listener serves every vault (told apart by the Host header: `name.suffix`) and the Entra
+//! endpoints (any other host). Dev mode needs no configuration: vault `dev` under
+//! `vault.localhost` and one principal allowed everything on it, all named in the ready line.
+//! Requests with a bare loopback Host (`127.0.0.1`, `localhost`) and a Key Vault path go to the
+//! dev vault, for clients that cannot resolve `dev.vault.localhost`.
+
+mod auth;
+pub mod certificates;
+mod entra;
+mod error;
+mod http;
+pub mod keys;
+mod objects;
+mod route;
+pub mod secrets;
+pub mod seed;
+pub mod state;
+pub mod store;
+pub mod tls;
 
 use axum::Router;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::extract::DefaultBodyLimit;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::core::persist::{PersistError, Persister};
+use crate::core::persist::{self, PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::{Core, Service};
+use state::{AzureState, Dev};
+
+/// Largest request body accepted (a certificate import with a chain stays far below it).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Extra DNS suffixes (comma-separated) the serving certificate covers from the first start, for
+/// vaults created later under a custom suffix by clients that pin the certificate at startup.
+pub const SUFFIX_ENV: &str = "SECRETBENCH_AZURE_DNS_SUFFIX";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Kind {
+    Secret,
+    Key,
+    Certificate,
+}
+
+impl Kind {
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Secret => "Secret",
+            Self::Key => "Key",
+            Self::Certificate => "Certificate",
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Key => "key",
+            Self::Certificate => "certificate",
+        }
+    }
+
+    pub fn collection(self) -> &'static str {
+        match self {
+            Self::Secret => "secrets",
+            Self::Key => "keys",
+            Self::Certificate => "certificates",
+        }
+    }
+
+    pub fn deleted_collection(self) -> &'static str {
+        match self {
+            Self::Secret => "deletedsecrets",
+            Self::Key => "deletedkeys",
+            Self::Certificate => "deletedcertificates",
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct AzureEmulator {
-    #[allow(dead_code)]
     core: Arc<Core>,
+    state: Arc<RwLock<AzureState>>,
     persister: Persister,
+    pki: tls::Pki,
+    signer: auth::Signer,
+    /// The listener's port, for the vault URLs in the ready line (0 until bound).
+    port: std::sync::atomic::AtomicU16,
+}
+
+fn setup_error(path: PathBuf, message: String) -> PersistError {
+    PersistError::Write {
+        path,
+        source: std::io::Error::other(message),
+    }
 }
 
 impl AzureEmulator {
-    pub fn new(core: Arc<Core>, _state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+    /// Loads `state_file` when it exists (its folder also keeps the CA and the token key);
+    /// without one, state is in memory and the CA goes to a fresh temp folder.
+    pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+        let initial = match &state_file {
+            Some(path) => persist::load::<AzureState>(path)?,
+            None => None,
+        }
+        .unwrap_or_else(|| AzureState::fresh(Dev::new(&core)));
+        let mut names: Vec<String> = std::env::var(SUFFIX_ENV)
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .flat_map(|s| [s.to_owned(), format!("*.{s}")])
+            .collect();
+        for vault in initial.vaults.values() {
+            names.push(vault.suffix.clone());
+            names.push(format!("*.{}", vault.suffix));
+        }
+        names.extend(initial.login_host.clone());
+        let state_dir = state_file.as_deref().and_then(std::path::Path::parent);
+        let pki = tls::Pki::new(state_dir, &names).map_err(|e| {
+            setup_error(
+                state_dir.map(PathBuf::from).unwrap_or_default(),
+                e.to_string(),
+            )
+        })?;
+        let signer =
+            auth::Signer::new(&pki).map_err(|e| setup_error(pki.ca_file.clone(), e.to_string()))?;
+        let state = Arc::new(RwLock::new(initial));
+        let persister = match state_file {
+            Some(path) => {
+                let snapshot_state = Arc::clone(&state);
+                Persister::start(
+                    path,
+                    Box::new(move || {
+                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
+                        serde_json::to_vec(&*guard)
+                    }),
+                )
+            }
+            None => Persister::disabled(),
+        };
         Ok(Self {
             core,
-            persister: Persister::disabled(),
+            state,
+            persister,
+            pki,
+            signer,
+            port: std::sync::atomic::AtomicU16::new(0),
         })
     }
+
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// The CA certificate (PEM) clients must trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.pki.ca_pem
+    }
+
+    pub fn ca_file(&self) -> &std::path::Path {
+        &self.pki.ca_file
+    }
+
+    /// The dev principal and tenant.
+    pub fn dev(&self) -> Dev {
+        self.read().dev.clone()
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, AzureState> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AzureState> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Whether `host` is `something.<suffix>` for the suffix of some vault (or the real one).
+fn is_vault_suffix(state: &AzureState, host: &str) -> bool {
+    state
+        .vaults
+        .values()
+        .any(|v| host.ends_with(&format!(".{}", v.suffix)))
+        || host.ends_with(".vault.azure.net")
 }
 
 impl Service for AzureEmulator {
     fn name(&self) -> &'static str {
         "azure"
     }
-    fn reset(&self) {}
+
+    fn reset(&self) {
+        let mut state = self.write();
+        let dev = state.dev.clone();
+        *state = AzureState::fresh(dev);
+    }
+
     fn dump(&self) -> serde_json::Value {
-        serde_json::Value::Null
+        serde_json::to_value(&*self.read()).unwrap_or_default()
     }
-    fn seed(&self, _section: serde_json::Value) -> Result<(), SeedError> {
-        Err(SeedError::Invalid {
+
+    fn seed(&self, section: serde_json::Value) -> Result<(), SeedError> {
+        let seed: seed::AzureSeed = crate::core::seed::section("azure", section)?;
+        let invalid = |message: String| SeedError::Invalid {
             service: "azure",
-            message: "the azure emulator is not built yet".into(),
-        })
+            message,
+        };
+        let hosts = {
+            let mut state = self.write();
+            seed.apply(&mut state, &self.core).map_err(invalid)?
+        };
+        for host in hosts {
+            self.pki
+                .cover(&host)
+                .map_err(|e| invalid(format!("cannot re-issue the serving certificate: {e}")))?;
+        }
+        Ok(())
     }
+
     fn persister(&self) -> &Persister {
         &self.persister
     }
+
     fn router(self: Arc<Self>) -> Router {
-        Router::new().fallback(|| async {
-            (
-                StatusCode::NOT_IMPLEMENTED,
-                axum::Json(serde_json::json!({ "error": { "code": "NotImplemented", "message": "the azure emulator is not built yet" } })),
-            )
-                .into_response()
-        })
+        Router::new()
+            .fallback(http::front)
+            // Bodies are read with our own limit so the error has Key Vault's shape.
+            .layer(DefaultBodyLimit::disable())
+            .with_state(self)
+    }
+
+    fn ready_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        let state = self.read();
+        let mut info = serde_json::Map::new();
+        info.insert(
+            "caFile".into(),
+            self.pki.ca_file.display().to_string().into(),
+        );
+        let port = match self.port.load(std::sync::atomic::Ordering::Relaxed) {
+            0 | 443 => String::new(),
+            p => format!(":{p}"),
+        };
+        let vaults: Vec<serde_json::Value> = state
+            .vaults
+            .values()
+            .map(|v| format!("https://{}{port}", v.host()).into())
+            .collect();
+        info.insert("vaults".into(), vaults.into());
+        info.insert("tenantId".into(), state.dev.tenant_id.clone().into());
+        info.insert("clientId".into(), state.dev.client_id.clone().into());
+        info.insert(
+            "clientSecret".into(),
+            state.dev.client_secret.clone().into(),
+        );
+        info
+    }
+
+    fn bound(&self, local: std::net::SocketAddr) {
+        self.port
+            .store(local.port(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
+        Some(Arc::clone(&self.pki.server_config))
     }
 }
