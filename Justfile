@@ -24,7 +24,8 @@ fmt:
 
 # Emulator throughput, latency, cold start and memory (pass --check to fail on a missed target).
 bench *ARGS:
-    cargo bench -p secretbench-emulators --bench throughput --locked -- {{ARGS}}
+    cargo build --release --locked -p secretbench-emulators -p secretbench-bench
+    "$CARGO_TARGET_DIR/release/secretbench-bench" {{ARGS}}
 
 # Run the emulators in the foreground (e.g. `just emulators --aws 127.0.0.1:4566 --deterministic`).
 emulators *ARGS:

@@ -8,7 +8,7 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::server::{self, DEFAULT_AWS_ADDR, Options};
+use crate::server::{self, DEFAULT_AWS_ADDR, DEFAULT_AZURE_ADDR, Options};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,7 +20,7 @@ pub struct Args {
     /// Address of the AWS listener (Secrets Manager, SSM, STS, Pod Identity agent).
     #[arg(long, value_name = "ADDR")]
     pub aws: Option<SocketAddr>,
-    /// Address of the Azure Key Vault listener (not built yet).
+    /// Address of the Azure Key Vault + Entra ID listener (HTTPS, with a CA it writes out).
     #[arg(long, value_name = "ADDR")]
     pub azure: Option<SocketAddr>,
     /// Address of the HashiCorp Vault listener (not built yet).
@@ -45,9 +45,14 @@ impl Args {
             (None, true) => Some(DEFAULT_AWS_ADDR.parse()?),
             (None, false) => None,
         };
+        let azure = match (self.azure, none_asked) {
+            (Some(a), _) => Some(a),
+            (None, true) => Some(DEFAULT_AZURE_ADDR.parse()?),
+            (None, false) => None,
+        };
         Ok(Options {
             aws,
-            azure: self.azure,
+            azure,
             vault: self.vault,
             state_dir: self.state_dir.clone(),
             seed: self.seed.clone(),

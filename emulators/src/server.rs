@@ -11,8 +11,10 @@ use tokio::task::JoinSet;
 
 use crate::aws::AwsEmulator;
 use crate::azure::AzureEmulator;
-use crate::vault::VaultEmulator;
 use crate::core::{ADMIN_PREFIX, Core, Service, admin, seed};
+use crate::vault::VaultEmulator;
+
+mod tls_serve;
 
 pub const DEFAULT_AWS_ADDR: &str = "127.0.0.1:4566";
 pub const DEFAULT_AZURE_ADDR: &str = "127.0.0.1:8443";
@@ -97,16 +99,13 @@ impl Running {
 }
 
 fn state_file(options: &Options, service: &str) -> Option<PathBuf> {
-    options.state_dir.as_ref().map(|d| d.join(format!("{service}.json")))
+    options
+        .state_dir
+        .as_ref()
+        .map(|d| d.join(format!("{service}.json")))
 }
 
 pub async fn start(options: Options) -> Result<Running, StartError> {
-    if options.azure.is_some() {
-        return Err(StartError::NotBuilt("azure"));
-    }
-    if options.vault.is_some() {
-        return Err(StartError::NotBuilt("vault"));
-    }
     let core = Arc::new(Core::new(options.deterministic));
     let mut services: Vec<Arc<dyn Service>> = Vec::new();
     let mut listeners: Vec<(&'static str, TcpListener, Arc<dyn Service>)> = Vec::new();
@@ -114,7 +113,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let aws = match options.aws {
         Some(addr) => {
             let listener = bind("aws", addr).await?;
-            let aws = Arc::new(AwsEmulator::new(Arc::clone(&core), state_file(&options, "aws"))?);
+            let aws = Arc::new(AwsEmulator::new(
+                Arc::clone(&core),
+                state_file(&options, "aws"),
+            )?);
             listeners.push(("aws", listener, Arc::clone(&aws) as Arc<dyn Service>));
             Some(aws)
         }
@@ -123,7 +125,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let azure = match options.azure {
         Some(addr) => {
             let listener = bind("azure", addr).await?;
-            let azure = Arc::new(AzureEmulator::new(Arc::clone(&core), state_file(&options, "azure"))?);
+            let azure = Arc::new(AzureEmulator::new(
+                Arc::clone(&core),
+                state_file(&options, "azure"),
+            )?);
             listeners.push(("azure", listener, Arc::clone(&azure) as Arc<dyn Service>));
             Some(azure)
         }
@@ -132,7 +137,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let vault = match options.vault {
         Some(addr) => {
             let listener = bind("vault", addr).await?;
-            let vault = Arc::new(VaultEmulator::new(Arc::clone(&core), state_file(&options, "vault"))?);
+            let vault = Arc::new(VaultEmulator::new(
+                Arc::clone(&core),
+                state_file(&options, "vault"),
+            )?);
             listeners.push(("vault", listener, Arc::clone(&vault) as Arc<dyn Service>));
             Some(vault)
         }
@@ -157,14 +165,23 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             addr: SocketAddr::from(([0, 0, 0, 0], 0)),
             source,
         })?;
+        service.bound(local);
+        let tls = service.tls();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         endpoints.insert(
             name,
             Endpoint {
-                url: format!("http://{local}"),
+                url: format!("{scheme}://{local}"),
                 info: service.ready_info(),
             },
         );
-        let app = Arc::clone(&service).router().nest(ADMIN_PREFIX, admin.clone());
+        let app = Arc::clone(&service)
+            .router()
+            .nest(ADMIN_PREFIX, admin.clone());
+        if let Some(tls) = tls {
+            tasks.spawn(tls_serve::serve(name, listener, app, tls, stopped.clone()));
+            continue;
+        }
         let mut stopped = stopped.clone();
         tasks.spawn(async move {
             let shutdown = async move {
@@ -174,7 +191,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
                 // Small request/response pairs: Nagle would add tens of milliseconds.
                 let _ = tcp.set_nodelay(true);
             });
-            if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
                 tracing::error!(service = name, error = %e, "listener failed");
             }
         });

@@ -1,5 +1,6 @@
 //! The AWS front door: bad input gets AWS's error shapes, faults and the journal work through the
 //! admin API, and strict modes refuse what AWS would refuse.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 mod common;
 
@@ -9,7 +10,9 @@ use serde_json::json;
 #[tokio::test]
 async fn malformed_json_is_a_serialization_exception() {
     let env = common::emulator().await;
-    let r = env.raw_json("secretsmanager.GetSecretValue", "{\"SecretId\": ").await;
+    let r = env
+        .raw_json("secretsmanager.GetSecretValue", "{\"SecretId\": ")
+        .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error_type(), "SerializationException");
     assert_eq!(
@@ -19,7 +22,9 @@ async fn malformed_json_is_a_serialization_exception() {
     assert!(r.headers.contains_key("x-amzn-requestid"));
     let not_object = env.raw_json("secretsmanager.GetSecretValue", "[1,2]").await;
     assert_eq!(not_object.error_type(), "SerializationException");
-    let wrong_type = env.raw_json("secretsmanager.GetSecretValue", r#"{"SecretId": 5}"#).await;
+    let wrong_type = env
+        .raw_json("secretsmanager.GetSecretValue", r#"{"SecretId": 5}"#)
+        .await;
     assert_eq!(wrong_type.error_type(), "SerializationException");
 }
 
@@ -39,10 +44,18 @@ async fn missing_required_members_are_validation_errors() {
 async fn unknown_targets_and_paths() {
     let env = common::emulator().await;
     let op = env.raw_json("secretsmanager.StealSecret", "{}").await;
-    assert_eq!((op.status, op.error_type().as_str()), (400, "UnknownOperationException"));
+    assert_eq!(
+        (op.status, op.error_type().as_str()),
+        (400, "UnknownOperationException")
+    );
     let service = env.raw_json("DynamoDB_20120810.ListTables", "{}").await;
-    assert_eq!((service.status, service.error_type().as_str()), (400, "UnknownOperationException"));
-    let path = reqwest::get(format!("{}/nowhere", env.url)).await.expect("request");
+    assert_eq!(
+        (service.status, service.error_type().as_str()),
+        (400, "UnknownOperationException")
+    );
+    let path = reqwest::get(format!("{}/nowhere", env.url))
+        .await
+        .expect("request");
     assert_eq!(path.status().as_u16(), 404);
 }
 
@@ -65,7 +78,10 @@ async fn wrong_content_type_is_refused() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_and_the_server_keeps_serving() {
     let env = common::emulator().await;
-    let body = format!(r#"{{"Name":"big","SecretString":"{}"}}"#, "x".repeat(2 * 1024 * 1024));
+    let body = format!(
+        r#"{{"Name":"big","SecretString":"{}"}}"#,
+        "x".repeat(2 * 1024 * 1024)
+    );
     let r = env.raw_json("secretsmanager.CreateSecret", &body).await;
     assert_eq!(r.status, 413);
     assert_eq!(r.error_type(), "RequestEntityTooLargeException");
@@ -79,18 +95,29 @@ async fn invalid_names_get_aws_validation_errors() {
     let env = common::emulator().await;
     for name in ["has space", "semi;colon", ""] {
         let r = env
-            .raw_json("secretsmanager.CreateSecret", &json!({"Name": name, "SecretString": "v"}).to_string())
+            .raw_json(
+                "secretsmanager.CreateSecret",
+                &json!({"Name": name, "SecretString": "v"}).to_string(),
+            )
             .await;
         assert_eq!(r.error_type(), "ValidationException", "name {name:?}");
     }
     let long = "n".repeat(513);
     let r = env
-        .raw_json("secretsmanager.CreateSecret", &json!({"Name": long, "SecretString": "v"}).to_string())
+        .raw_json(
+            "secretsmanager.CreateSecret",
+            &json!({"Name": long, "SecretString": "v"}).to_string(),
+        )
         .await;
     assert_eq!(r.error_type(), "ValidationException");
 }
 
-async fn admin(env: &common::Env, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> common::RawResponse {
+async fn admin(
+    env: &common::Env,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> common::RawResponse {
     let mut req = reqwest::Client::new().request(method, format!("{}/_secretbench{path}", env.url));
     if let Some(b) = body {
         req = req.body(b.to_string());
@@ -104,7 +131,12 @@ async fn injected_faults_use_the_service_error_shape_and_respect_region_and_coun
     let east = env.secretsmanager("us-east-1").await;
     let west = env.secretsmanager("us-west-2").await;
     for c in [&east, &west] {
-        c.create_secret().name("f").secret_string("v").send().await.expect("create");
+        c.create_secret()
+            .name("f")
+            .secret_string("v")
+            .send()
+            .await
+            .expect("create");
     }
     let rule = admin(
         &env,
@@ -119,19 +151,46 @@ async fn injected_faults_use_the_service_error_shape_and_respect_region_and_coun
     .await;
     assert_eq!(rule.status, 201);
     for _ in 0..2 {
-        let err = east.get_secret_value().secret_id("f").send().await.expect_err("injected");
+        let err = east
+            .get_secret_value()
+            .secret_id("f")
+            .send()
+            .await
+            .expect_err("injected");
         let err = err.into_service_error();
         assert_eq!(err.code(), Some("InternalServiceError"));
         assert_eq!(err.message(), Some("injected"));
     }
-    west.get_secret_value().secret_id("f").send().await.expect("other region unaffected");
-    east.get_secret_value().secret_id("f").send().await.expect("rule exhausted");
+    west.get_secret_value()
+        .secret_id("f")
+        .send()
+        .await
+        .expect("other region unaffected");
+    east.get_secret_value()
+        .secret_id("f")
+        .send()
+        .await
+        .expect("rule exhausted");
 
-    let listed = admin(&env, reqwest::Method::GET, "/faults", None).await.json();
+    let listed = admin(&env, reqwest::Method::GET, "/faults", None)
+        .await
+        .json();
     assert_eq!(listed["rules"][0]["hits"], 2);
-    let bad = admin(&env, reqwest::Method::POST, "/faults", Some(json!({"service": "secretsmanager"}))).await;
+    let bad = admin(
+        &env,
+        reqwest::Method::POST,
+        "/faults",
+        Some(json!({"service": "secretsmanager"})),
+    )
+    .await;
     assert_eq!(bad.status, 400);
-    let unknown_field = admin(&env, reqwest::Method::POST, "/faults", Some(json!({"service": "x", "latencyMs": 1, "typo": 1}))).await;
+    let unknown_field = admin(
+        &env,
+        reqwest::Method::POST,
+        "/faults",
+        Some(json!({"service": "x", "latencyMs": 1, "typo": 1})),
+    )
+    .await;
     assert_eq!(unknown_field.status, 400);
 }
 
@@ -139,9 +198,21 @@ async fn injected_faults_use_the_service_error_shape_and_respect_region_and_coun
 async fn the_journal_records_operation_region_identity_and_status() {
     let env = common::emulator().await;
     let sm = env.secretsmanager("eu-west-1").await;
-    sm.create_secret().name("j").secret_string("v").send().await.expect("create");
+    sm.create_secret()
+        .name("j")
+        .secret_string("v")
+        .send()
+        .await
+        .expect("create");
     let _ = sm.get_secret_value().secret_id("missing").send().await;
-    let journal = admin(&env, reqwest::Method::GET, "/journal?service=secretsmanager", None).await.json();
+    let journal = admin(
+        &env,
+        reqwest::Method::GET,
+        "/journal?service=secretsmanager",
+        None,
+    )
+    .await
+    .json();
     let entries = journal["entries"].as_array().expect("entries");
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["operation"], "CreateSecret");
@@ -153,10 +224,24 @@ async fn the_journal_records_operation_region_identity_and_status() {
     assert_eq!(entries[1]["status"], 400);
     assert_eq!(entries[1]["error"], "ResourceNotFoundException");
     let since = entries[0]["seq"].as_u64().expect("seq");
-    let later = admin(&env, reqwest::Method::GET, &format!("/journal?since={since}"), None).await.json();
+    let later = admin(
+        &env,
+        reqwest::Method::GET,
+        &format!("/journal?since={since}"),
+        None,
+    )
+    .await
+    .json();
     assert_eq!(later["entries"].as_array().map(Vec::len), Some(1));
-    assert_eq!(admin(&env, reqwest::Method::DELETE, "/journal", None).await.status, 204);
-    let empty = admin(&env, reqwest::Method::GET, "/journal", None).await.json();
+    assert_eq!(
+        admin(&env, reqwest::Method::DELETE, "/journal", None)
+            .await
+            .status,
+        204
+    );
+    let empty = admin(&env, reqwest::Method::GET, "/journal", None)
+        .await
+        .json();
     assert_eq!(empty["entries"], json!([]));
 }
 
@@ -176,18 +261,52 @@ aws:
 "#,
     )
     .await;
-    let creds = aws_credential_types::Credentials::new("AKIAREADER0000000001", "reader-secret", None, None, "test");
-    let sm = aws_sdk_secretsmanager::Client::new(&common::sdk_config(&env.url, "us-east-1", creds).await);
-    sm.create_secret().name("allowed-1").secret_string("v").send().await.expect("allowed");
-    sm.get_secret_value().secret_id("allowed-1").send().await.expect("allowed");
-    let denied = sm.describe_secret().secret_id("allowed-1").send().await.expect_err("not in policy");
+    let creds = aws_credential_types::Credentials::new(
+        "AKIAREADER0000000001",
+        "reader-secret",
+        None,
+        None,
+        "test",
+    );
+    let sm = aws_sdk_secretsmanager::Client::new(
+        &common::sdk_config(&env.url, "us-east-1", creds).await,
+    );
+    sm.create_secret()
+        .name("allowed-1")
+        .secret_string("v")
+        .send()
+        .await
+        .expect("allowed");
+    sm.get_secret_value()
+        .secret_id("allowed-1")
+        .send()
+        .await
+        .expect("allowed");
+    let denied = sm
+        .describe_secret()
+        .secret_id("allowed-1")
+        .send()
+        .await
+        .expect_err("not in policy");
     let denied = denied.into_service_error();
     assert_eq!(denied.code(), Some("AccessDeniedException"));
-    assert!(denied.message().unwrap_or_default().contains("is not authorized to perform: secretsmanager:DescribeSecret"));
+    assert!(
+        denied
+            .message()
+            .unwrap_or_default()
+            .contains("is not authorized to perform: secretsmanager:DescribeSecret")
+    );
 
     let stranger = env.secretsmanager("us-east-1").await;
-    let err = stranger.list_secrets().send().await.expect_err("unknown key");
-    assert_eq!(err.into_service_error().code(), Some("UnrecognizedClientException"));
+    let err = stranger
+        .list_secrets()
+        .send()
+        .await
+        .expect_err("unknown key");
+    assert_eq!(
+        err.into_service_error().code(),
+        Some("UnrecognizedClientException")
+    );
 }
 
 #[tokio::test]
@@ -203,13 +322,40 @@ aws:
 "#,
     )
     .await;
-    let good = aws_credential_types::Credentials::new("AKIASIGNER000000001", "right-secret", None, None, "test");
-    let bad = aws_credential_types::Credentials::new("AKIASIGNER000000001", "wrong-secret", None, None, "test");
-    let ok = aws_sdk_secretsmanager::Client::new(&common::sdk_config(&env.url, "us-east-1", good).await);
-    ok.create_secret().name("signed").secret_string("v").send().await.expect("valid signature");
-    let forged = aws_sdk_secretsmanager::Client::new(&common::sdk_config(&env.url, "us-east-1", bad).await);
-    let err = forged.get_secret_value().secret_id("signed").send().await.expect_err("bad signature");
-    assert_eq!(err.into_service_error().code(), Some("InvalidSignatureException"));
+    let good = aws_credential_types::Credentials::new(
+        "AKIASIGNER000000001",
+        "right-secret",
+        None,
+        None,
+        "test",
+    );
+    let bad = aws_credential_types::Credentials::new(
+        "AKIASIGNER000000001",
+        "wrong-secret",
+        None,
+        None,
+        "test",
+    );
+    let ok =
+        aws_sdk_secretsmanager::Client::new(&common::sdk_config(&env.url, "us-east-1", good).await);
+    ok.create_secret()
+        .name("signed")
+        .secret_string("v")
+        .send()
+        .await
+        .expect("valid signature");
+    let forged =
+        aws_sdk_secretsmanager::Client::new(&common::sdk_config(&env.url, "us-east-1", bad).await);
+    let err = forged
+        .get_secret_value()
+        .secret_id("signed")
+        .send()
+        .await
+        .expect_err("bad signature");
+    assert_eq!(
+        err.into_service_error().code(),
+        Some("InvalidSignatureException")
+    );
     let unsigned = env.raw_json("secretsmanager.ListSecrets", "{}").await;
     assert_eq!(unsigned.error_type(), "MissingAuthenticationTokenException");
 }
@@ -225,19 +371,50 @@ async fn admin_seed_reset_state_and_clock() {
         .send()
         .await
         .expect("seed");
-    assert_eq!(unknown.status().as_u16(), 400, "a typo in a seed must not pass silently");
-    env.seed("aws:\n  secrets:\n    - name: s\n      secretString: v\n").await;
-    let state = admin(&env, reqwest::Method::GET, "/state", None).await.json();
+    assert_eq!(
+        unknown.status().as_u16(),
+        400,
+        "a typo in a seed must not pass silently"
+    );
+    env.seed("aws:\n  secrets:\n    - name: s\n      secretString: v\n")
+        .await;
+    let state = admin(&env, reqwest::Method::GET, "/state", None)
+        .await
+        .json();
     assert!(state["aws"]["regions"]["us-east-1"]["secrets"]["secrets"]["s"].is_object());
-    assert_eq!(admin(&env, reqwest::Method::POST, "/reset", None).await.status, 204);
-    let state = admin(&env, reqwest::Method::GET, "/state", None).await.json();
+    assert_eq!(
+        admin(&env, reqwest::Method::POST, "/reset", None)
+            .await
+            .status,
+        204
+    );
+    let state = admin(&env, reqwest::Method::GET, "/state", None)
+        .await
+        .json();
     assert_eq!(state["aws"]["regions"], json!({}));
 
-    let clock = admin(&env, reqwest::Method::POST, "/clock", Some(json!({"advanceSeconds": 3600}))).await;
+    let clock = admin(
+        &env,
+        reqwest::Method::POST,
+        "/clock",
+        Some(json!({"advanceSeconds": 3600})),
+    )
+    .await;
     assert_eq!(clock.status, 200);
-    let backwards = admin(&env, reqwest::Method::POST, "/clock", Some(json!({"set": "2000-01-01T00:00:00Z"}))).await;
+    let backwards = admin(
+        &env,
+        reqwest::Method::POST,
+        "/clock",
+        Some(json!({"set": "2000-01-01T00:00:00Z"})),
+    )
+    .await;
     assert_eq!(backwards.status, 400);
-    assert_eq!(admin(&env, reqwest::Method::GET, "/nope", None).await.status, 404);
+    assert_eq!(
+        admin(&env, reqwest::Method::GET, "/nope", None)
+            .await
+            .status,
+        404
+    );
 }
 
 #[tokio::test]
@@ -257,15 +434,31 @@ async fn deterministic_mode_repeats_ids_and_times() {
             .send()
             .await
             .expect("create");
-        let got = sm.get_secret_value().secret_id("det").send().await.expect("get");
+        let got = sm
+            .get_secret_value()
+            .secret_id("det")
+            .send()
+            .await
+            .expect("get");
         let r = env.raw_json("secretsmanager.ListSecrets", "{}").await;
-        let created = got.created_date().map(|d| d.as_secs_f64()).unwrap_or_default();
-        let rid = r.headers.get("x-amzn-requestid").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        let created = got
+            .created_date()
+            .map(|d| d.as_secs_f64())
+            .unwrap_or_default();
+        let rid = r
+            .headers
+            .get("x-amzn-requestid")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         env.running.shutdown().await;
         (out.arn().unwrap_or_default().to_owned(), rid, created)
     }
     let (a, b) = (run().await, run().await);
     assert_eq!(a, b);
     assert_eq!(a.1, "00000000-0000-4000-8000-000000000003");
-    assert!(a.2 < 1_735_776_000.0, "the deterministic clock starts on 2025-01-01");
+    assert!(
+        a.2 < 1_735_776_000.0,
+        "the deterministic clock starts on 2025-01-01"
+    );
 }

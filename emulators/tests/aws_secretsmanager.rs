@@ -1,4 +1,5 @@
 //! Secrets Manager conformance: the official aws-sdk-secretsmanager against the emulator.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 mod common;
 
@@ -21,7 +22,10 @@ async fn create(client: &Client, name: &str, value: &str) -> (String, String) {
         .send()
         .await
         .expect("create");
-    (out.arn().expect("arn").to_owned(), out.version_id().expect("version").to_owned())
+    (
+        out.arn().expect("arn").to_owned(),
+        out.version_id().expect("version").to_owned(),
+    )
 }
 
 #[tokio::test]
@@ -45,21 +49,41 @@ async fn create_get_and_describe_a_json_secret_like_seed_001() {
     assert!(suffix.chars().all(|c| c.is_ascii_alphanumeric()));
     let version = out.version_id().expect("version id");
 
-    let got = sm.get_secret_value().secret_id("sample-app/db").send().await.expect("get");
+    let got = sm
+        .get_secret_value()
+        .secret_id("sample-app/db")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(got.secret_string(), Some(value));
     assert_eq!(got.version_id(), Some(version));
     assert_eq!(got.version_stages(), ["AWSCURRENT"]);
     assert_eq!(got.arn(), Some(arn));
     assert!(got.created_date().is_some());
 
-    let d = sm.describe_secret().secret_id(arn).send().await.expect("describe");
+    let d = sm
+        .describe_secret()
+        .secret_id(arn)
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.name(), Some("sample-app/db"));
     assert_eq!(d.description(), Some("db credentials"));
     assert_eq!(d.tags().len(), 1);
     let stages = d.version_ids_to_stages().expect("stages");
-    assert_eq!(stages.get(version).map(|s| s.as_slice()), Some(&["AWSCURRENT".to_owned()][..]));
-    assert!(d.last_accessed_date().is_some(), "GetSecretValue records the access day");
-    assert_eq!(d.rotation_enabled(), None, "never rotated: AWS omits RotationEnabled");
+    assert_eq!(
+        stages.get(version).map(|s| s.as_slice()),
+        Some(&["AWSCURRENT".to_owned()][..])
+    );
+    assert!(
+        d.last_accessed_date().is_some(),
+        "GetSecretValue records the access day"
+    );
+    assert_eq!(
+        d.rotation_enabled(),
+        None,
+        "never rotated: AWS omits RotationEnabled"
+    );
 }
 
 #[tokio::test]
@@ -69,11 +93,21 @@ async fn lookup_by_full_and_partial_arn() {
     let (arn, _) = create(&sm, "SecretsManagerTest2-cfg", "v").await;
     let partial = &arn[..arn.len() - 7];
     for id in [arn.as_str(), partial, "SecretsManagerTest2-cfg"] {
-        let got = sm.get_secret_value().secret_id(id).send().await.expect("found");
+        let got = sm
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .expect("found");
         assert_eq!(got.secret_string(), Some("v"), "lookup by {id}");
     }
     let wrong = format!("{partial}-XXXXXX");
-    let err = sm.get_secret_value().secret_id(wrong).send().await.expect_err("wrong suffix");
+    let err = sm
+        .get_secret_value()
+        .secret_id(wrong)
+        .send()
+        .await
+        .expect_err("wrong suffix");
     assert_eq!(code(&err.into_service_error()), "ResourceNotFoundException");
 }
 
@@ -88,8 +122,16 @@ async fn binary_secrets_round_trip() {
         .send()
         .await
         .expect("create");
-    let got = sm.get_secret_value().secret_id("bin").send().await.expect("get");
-    assert_eq!(got.secret_binary().map(|b| b.as_ref().to_vec()), Some(bytes));
+    let got = sm
+        .get_secret_value()
+        .secret_id("bin")
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(
+        got.secret_binary().map(|b| b.as_ref().to_vec()),
+        Some(bytes)
+    );
     assert_eq!(got.secret_string(), None);
 }
 
@@ -98,10 +140,21 @@ async fn put_secret_value_moves_current_and_previous_like_aws() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     let (_, v1) = create(&sm, "rotating", "one").await;
-    let put = sm.put_secret_value().secret_id("rotating").secret_string("two").send().await.expect("put");
+    let put = sm
+        .put_secret_value()
+        .secret_id("rotating")
+        .secret_string("two")
+        .send()
+        .await
+        .expect("put");
     let v2 = put.version_id().expect("v2").to_owned();
     assert_eq!(put.version_stages(), ["AWSCURRENT"]);
-    let d = sm.describe_secret().secret_id("rotating").send().await.expect("describe");
+    let d = sm
+        .describe_secret()
+        .secret_id("rotating")
+        .send()
+        .await
+        .expect("describe");
     let stages = d.version_ids_to_stages().expect("stages");
     assert_eq!(stages[&v1], ["AWSPREVIOUS"]);
     assert_eq!(stages[&v2], ["AWSCURRENT"]);
@@ -114,12 +167,28 @@ async fn put_secret_value_moves_current_and_previous_like_aws() {
         .await
         .expect("previous");
     assert_eq!(prev.secret_string(), Some("one"));
-    let by_id = sm.get_secret_value().secret_id("rotating").version_id(&v1).send().await.expect("by id");
+    let by_id = sm
+        .get_secret_value()
+        .secret_id("rotating")
+        .version_id(&v1)
+        .send()
+        .await
+        .expect("by id");
     assert_eq!(by_id.secret_string(), Some("one"));
 
     // A third value leaves the first version without labels: deprecated, hidden by default.
-    sm.put_secret_value().secret_id("rotating").secret_string("three").send().await.expect("put");
-    let listed = sm.list_secret_version_ids().secret_id("rotating").send().await.expect("list");
+    sm.put_secret_value()
+        .secret_id("rotating")
+        .secret_string("three")
+        .send()
+        .await
+        .expect("put");
+    let listed = sm
+        .list_secret_version_ids()
+        .secret_id("rotating")
+        .send()
+        .await
+        .expect("list");
     assert_eq!(listed.versions().len(), 2);
     let all = sm
         .list_secret_version_ids()
@@ -170,10 +239,18 @@ async fn get_secret_value_errors() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     let (_, v1) = create(&sm, "errs", "x").await;
-    let missing = sm.get_secret_value().secret_id("nope").send().await.expect_err("missing");
+    let missing = sm
+        .get_secret_value()
+        .secret_id("nope")
+        .send()
+        .await
+        .expect_err("missing");
     let missing = missing.into_service_error();
     assert_eq!(code(&missing), "ResourceNotFoundException");
-    assert_eq!(missing.message(), Some("Secrets Manager can't find the specified secret."));
+    assert_eq!(
+        missing.message(),
+        Some("Secrets Manager can't find the specified secret.")
+    );
 
     let stage = sm
         .get_secret_value()
@@ -206,10 +283,22 @@ async fn create_errors() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     create(&sm, "dup", "x").await;
-    let dup = sm.create_secret().name("dup").secret_string("y").send().await.expect_err("dup");
+    let dup = sm
+        .create_secret()
+        .name("dup")
+        .secret_string("y")
+        .send()
+        .await
+        .expect_err("dup");
     assert_eq!(code(&dup.into_service_error()), "ResourceExistsException");
 
-    let bad = sm.create_secret().name("bad name!").secret_string("y").send().await.expect_err("invalid");
+    let bad = sm
+        .create_secret()
+        .name("bad name!")
+        .secret_string("y")
+        .send()
+        .await
+        .expect_err("invalid");
     assert_eq!(code(&bad.into_service_error()), "ValidationException");
 
     let both = sm
@@ -220,7 +309,10 @@ async fn create_errors() {
         .send()
         .await
         .expect_err("both");
-    assert_eq!(code(&both.into_service_error()), "InvalidParameterException");
+    assert_eq!(
+        code(&both.into_service_error()),
+        "InvalidParameterException"
+    );
 
     let huge = sm
         .create_secret()
@@ -232,9 +324,19 @@ async fn create_errors() {
     assert_eq!(code(&huge.into_service_error()), "ValidationException");
 
     // A secret without a value exists but has no version to read.
-    let empty = sm.create_secret().name("empty").send().await.expect("create without value");
+    let empty = sm
+        .create_secret()
+        .name("empty")
+        .send()
+        .await
+        .expect("create without value");
     assert!(empty.version_id().is_none());
-    let err = sm.get_secret_value().secret_id("empty").send().await.expect_err("no value");
+    let err = sm
+        .get_secret_value()
+        .secret_id("empty")
+        .send()
+        .await
+        .expect_err("no value");
     assert_eq!(code(&err.into_service_error()), "ResourceNotFoundException");
 }
 
@@ -243,29 +345,71 @@ async fn delete_restore_and_force_delete() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     create(&sm, "gone", "x").await;
-    let del = sm.delete_secret().secret_id("gone").recovery_window_in_days(7).send().await.expect("delete");
+    let del = sm
+        .delete_secret()
+        .secret_id("gone")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("delete");
     assert!(del.deletion_date().is_some());
 
-    let get = sm.get_secret_value().secret_id("gone").send().await.expect_err("deleted");
+    let get = sm
+        .get_secret_value()
+        .secret_id("gone")
+        .send()
+        .await
+        .expect_err("deleted");
     let get = get.into_service_error();
     assert_eq!(code(&get), "InvalidRequestException");
     assert_eq!(
         get.message(),
         Some("You can't perform this operation on the secret because it was marked for deletion.")
     );
-    let recreate = sm.create_secret().name("gone").secret_string("y").send().await.expect_err("scheduled");
-    assert_eq!(code(&recreate.into_service_error()), "InvalidRequestException");
-    let again = sm.delete_secret().secret_id("gone").send().await.expect_err("already scheduled");
+    let recreate = sm
+        .create_secret()
+        .name("gone")
+        .secret_string("y")
+        .send()
+        .await
+        .expect_err("scheduled");
+    assert_eq!(
+        code(&recreate.into_service_error()),
+        "InvalidRequestException"
+    );
+    let again = sm
+        .delete_secret()
+        .secret_id("gone")
+        .send()
+        .await
+        .expect_err("already scheduled");
     assert_eq!(code(&again.into_service_error()), "InvalidRequestException");
 
     let listed = sm.list_secrets().send().await.expect("list");
-    assert!(listed.secret_list().is_empty(), "deleted secrets are hidden");
-    let planned = sm.list_secrets().include_planned_deletion(true).send().await.expect("list");
+    assert!(
+        listed.secret_list().is_empty(),
+        "deleted secrets are hidden"
+    );
+    let planned = sm
+        .list_secrets()
+        .include_planned_deletion(true)
+        .send()
+        .await
+        .expect("list");
     assert_eq!(planned.secret_list().len(), 1);
     assert!(planned.secret_list()[0].deleted_date().is_some());
 
-    sm.restore_secret().secret_id("gone").send().await.expect("restore");
-    let got = sm.get_secret_value().secret_id("gone").send().await.expect("restored");
+    sm.restore_secret()
+        .secret_id("gone")
+        .send()
+        .await
+        .expect("restore");
+    let got = sm
+        .get_secret_value()
+        .secret_id("gone")
+        .send()
+        .await
+        .expect("restored");
     assert_eq!(got.secret_string(), Some("x"));
 
     let both = sm
@@ -276,15 +420,42 @@ async fn delete_restore_and_force_delete() {
         .send()
         .await
         .expect_err("exclusive");
-    assert_eq!(code(&both.into_service_error()), "InvalidParameterException");
-    let window = sm.delete_secret().secret_id("gone").recovery_window_in_days(3).send().await.expect_err("window");
-    assert_eq!(code(&window.into_service_error()), "InvalidParameterException");
+    assert_eq!(
+        code(&both.into_service_error()),
+        "InvalidParameterException"
+    );
+    let window = sm
+        .delete_secret()
+        .secret_id("gone")
+        .recovery_window_in_days(3)
+        .send()
+        .await
+        .expect_err("window");
+    assert_eq!(
+        code(&window.into_service_error()),
+        "InvalidParameterException"
+    );
 
-    sm.delete_secret().secret_id("gone").force_delete_without_recovery(true).send().await.expect("force");
-    let err = sm.describe_secret().secret_id("gone").send().await.expect_err("gone");
+    sm.delete_secret()
+        .secret_id("gone")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("force");
+    let err = sm
+        .describe_secret()
+        .secret_id("gone")
+        .send()
+        .await
+        .expect_err("gone");
     assert_eq!(code(&err.into_service_error()), "ResourceNotFoundException");
     // A forced delete of a missing secret succeeds, as on AWS.
-    sm.delete_secret().secret_id("never-was").force_delete_without_recovery(true).send().await.expect("force missing");
+    sm.delete_secret()
+        .secret_id("never-was")
+        .force_delete_without_recovery(true)
+        .send()
+        .await
+        .expect("force missing");
     create(&sm, "gone", "fresh").await;
 }
 
@@ -293,9 +464,19 @@ async fn scheduled_deletion_happens_when_the_window_passes() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     create(&sm, "expiring", "x").await;
-    sm.delete_secret().secret_id("expiring").recovery_window_in_days(7).send().await.expect("delete");
+    sm.delete_secret()
+        .secret_id("expiring")
+        .recovery_window_in_days(7)
+        .send()
+        .await
+        .expect("delete");
     env.running.core.clock.advance(time::Duration::days(8));
-    let err = sm.describe_secret().secret_id("expiring").send().await.expect_err("purged");
+    let err = sm
+        .describe_secret()
+        .secret_id("expiring")
+        .send()
+        .await
+        .expect_err("purged");
     assert_eq!(code(&err.into_service_error()), "ResourceNotFoundException");
     create(&sm, "expiring", "again").await;
 }
@@ -305,13 +486,33 @@ async fn update_secret_and_version_stages() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     let (_, v1) = create(&sm, "staged", "one").await;
-    let meta = sm.update_secret().secret_id("staged").description("new").send().await.expect("update");
+    let meta = sm
+        .update_secret()
+        .secret_id("staged")
+        .description("new")
+        .send()
+        .await
+        .expect("update");
     assert!(meta.version_id().is_none(), "no value, no version");
-    let upd = sm.update_secret().secret_id("staged").secret_string("two").send().await.expect("update");
+    let upd = sm
+        .update_secret()
+        .secret_id("staged")
+        .secret_string("two")
+        .send()
+        .await
+        .expect("update");
     let v2 = upd.version_id().expect("v2").to_owned();
-    let d = sm.describe_secret().secret_id("staged").send().await.expect("describe");
+    let d = sm
+        .describe_secret()
+        .secret_id("staged")
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.description(), Some("new"));
-    assert_eq!(d.version_ids_to_stages().expect("stages")[&v2], ["AWSCURRENT"]);
+    assert_eq!(
+        d.version_ids_to_stages().expect("stages")[&v2],
+        ["AWSCURRENT"]
+    );
 
     // Moving AWSCURRENT back without naming where it is now fails, with AWS's explanation.
     let err = sm
@@ -334,7 +535,12 @@ async fn update_secret_and_version_stages() {
         .send()
         .await
         .expect("move back");
-    let stages = sm.describe_secret().secret_id("staged").send().await.expect("describe");
+    let stages = sm
+        .describe_secret()
+        .secret_id("staged")
+        .send()
+        .await
+        .expect("describe");
     let stages = stages.version_ids_to_stages().expect("stages");
     assert_eq!(stages[&v1], ["AWSCURRENT"]);
     assert_eq!(stages[&v2], ["AWSPREVIOUS"]);
@@ -347,7 +553,13 @@ async fn update_secret_and_version_stages() {
         .send()
         .await
         .expect("custom label");
-    let blue = sm.get_secret_value().secret_id("staged").version_stage("BLUE").send().await.expect("blue");
+    let blue = sm
+        .get_secret_value()
+        .secret_id("staged")
+        .version_stage("BLUE")
+        .send()
+        .await
+        .expect("blue");
     assert_eq!(blue.secret_string(), Some("two"));
 }
 
@@ -356,7 +568,12 @@ async fn rotate_secret_without_lambda_is_refused_and_with_one_promotes_a_new_ver
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
     let (_, v1) = create(&sm, "rot", r#"{"username":"app","password":"old"}"#).await;
-    let err = sm.rotate_secret().secret_id("rot").send().await.expect_err("no lambda");
+    let err = sm
+        .rotate_secret()
+        .secret_id("rot")
+        .send()
+        .await
+        .expect_err("no lambda");
     assert_eq!(code(&err.into_service_error()), "InvalidRequestException");
 
     let out = sm
@@ -367,15 +584,29 @@ async fn rotate_secret_without_lambda_is_refused_and_with_one_promotes_a_new_ver
         .await
         .expect("rotate");
     let v2 = out.version_id().expect("new version").to_owned();
-    let got = sm.get_secret_value().secret_id("rot").send().await.expect("get");
+    let got = sm
+        .get_secret_value()
+        .secret_id("rot")
+        .send()
+        .await
+        .expect("get");
     assert_eq!(got.version_id(), Some(v2.as_str()));
-    let value: serde_json::Value = serde_json::from_str(got.secret_string().expect("string")).expect("json kept");
+    let value: serde_json::Value =
+        serde_json::from_str(got.secret_string().expect("string")).expect("json kept");
     assert_eq!(value["username"], "app");
     assert_ne!(value["password"], "old");
-    let d = sm.describe_secret().secret_id("rot").send().await.expect("describe");
+    let d = sm
+        .describe_secret()
+        .secret_id("rot")
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(d.rotation_enabled(), Some(true));
     assert!(d.last_rotated_date().is_some());
-    assert_eq!(d.version_ids_to_stages().expect("stages")[&v1], ["AWSPREVIOUS"]);
+    assert_eq!(
+        d.version_ids_to_stages().expect("stages")[&v1],
+        ["AWSPREVIOUS"]
+    );
 }
 
 #[tokio::test]
@@ -395,45 +626,92 @@ async fn list_secrets_filters_and_pages() {
 
     let by_name = sm
         .list_secrets()
-        .filters(Filter::builder().key(FilterNameStringType::Name).values("app/").build())
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values("app/")
+                .build(),
+        )
         .send()
         .await
         .expect("filter");
     assert_eq!(by_name.secret_list().len(), 5);
     let negated = sm
         .list_secrets()
-        .filters(Filter::builder().key(FilterNameStringType::Name).values("!app/").build())
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values("!app/")
+                .build(),
+        )
         .send()
         .await
         .expect("negated");
     assert_eq!(negated.secret_list().len(), 1);
     let by_tag = sm
         .list_secrets()
-        .filters(Filter::builder().key(FilterNameStringType::TagValue).values("prod").build())
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::TagValue)
+                .values("prod")
+                .build(),
+        )
         .send()
         .await
         .expect("tag filter");
     assert_eq!(by_tag.secret_list()[0].name(), Some("other"));
-    assert!(by_tag.secret_list()[0].secret_versions_to_stages().is_some());
+    assert!(
+        by_tag.secret_list()[0]
+            .secret_versions_to_stages()
+            .is_some()
+    );
 
     let mut names = Vec::new();
     let mut token = None;
     loop {
-        let page = sm.list_secrets().max_results(2).set_next_token(token).send().await.expect("page");
+        let page = sm
+            .list_secrets()
+            .max_results(2)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("page");
         assert!(page.secret_list().len() <= 2);
-        names.extend(page.secret_list().iter().filter_map(|s| s.name().map(str::to_owned)));
+        names.extend(
+            page.secret_list()
+                .iter()
+                .filter_map(|s| s.name().map(str::to_owned)),
+        );
         token = page.next_token().map(str::to_owned);
         if token.is_none() {
             break;
         }
     }
-    assert_eq!(names, ["app/0", "app/1", "app/2", "app/3", "app/4", "other"]);
+    assert_eq!(
+        names,
+        ["app/0", "app/1", "app/2", "app/3", "app/4", "other"]
+    );
 
-    let bad = sm.list_secrets().next_token("%%%").send().await.expect_err("bad token");
+    let bad = sm
+        .list_secrets()
+        .next_token("%%%")
+        .send()
+        .await
+        .expect_err("bad token");
     assert_eq!(code(&bad.into_service_error()), "InvalidNextTokenException");
 
-    sm.untag_resource().secret_id("other").tag_keys("env").send().await.expect("untag");
-    let d = sm.describe_secret().secret_id("other").send().await.expect("describe");
+    sm.untag_resource()
+        .secret_id("other")
+        .tag_keys("env")
+        .send()
+        .await
+        .expect("untag");
+    let d = sm
+        .describe_secret()
+        .secret_id("other")
+        .send()
+        .await
+        .expect("describe");
     assert!(d.tags().is_empty());
 }
 
@@ -451,16 +729,28 @@ async fn batch_get_secret_value_reports_each_missing_secret() {
         .send()
         .await
         .expect("batch");
-    let mut values: Vec<_> = out.secret_values().iter().filter_map(|v| v.secret_string()).collect();
+    let mut values: Vec<_> = out
+        .secret_values()
+        .iter()
+        .filter_map(|v| v.secret_string())
+        .collect();
     values.sort_unstable();
     assert_eq!(values, ["one", "two"]);
     assert_eq!(out.errors().len(), 1);
     assert_eq!(out.errors()[0].secret_id(), Some("missing"));
-    assert_eq!(out.errors()[0].error_code(), Some("ResourceNotFoundException"));
+    assert_eq!(
+        out.errors()[0].error_code(),
+        Some("ResourceNotFoundException")
+    );
 
     let filtered = sm
         .batch_get_secret_value()
-        .filters(Filter::builder().key(FilterNameStringType::Name).values("b").build())
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values("b")
+                .build(),
+        )
         .max_results(1)
         .send()
         .await
@@ -468,8 +758,15 @@ async fn batch_get_secret_value_reports_each_missing_secret() {
     assert_eq!(filtered.secret_values().len(), 1);
     assert!(filtered.next_token().is_some());
 
-    let neither = sm.batch_get_secret_value().send().await.expect_err("neither");
-    assert_eq!(code(&neither.into_service_error()), "InvalidParameterException");
+    let neither = sm
+        .batch_get_secret_value()
+        .send()
+        .await
+        .expect_err("neither");
+    assert_eq!(
+        code(&neither.into_service_error()),
+        "InvalidParameterException"
+    );
 }
 
 #[tokio::test]
@@ -494,11 +791,21 @@ async fn regions_are_isolated() {
     let east = env.secretsmanager("us-east-1").await;
     let west = env.secretsmanager("us-west-2").await;
     create(&east, "regional", "east").await;
-    let err = west.get_secret_value().secret_id("regional").send().await.expect_err("other region");
+    let err = west
+        .get_secret_value()
+        .secret_id("regional")
+        .send()
+        .await
+        .expect_err("other region");
     assert_eq!(code(&err.into_service_error()), "ResourceNotFoundException");
     let (arn, _) = create(&west, "regional", "west").await;
     assert!(arn.contains(":us-west-2:"));
-    let got = east.get_secret_value().secret_id("regional").send().await.expect("east");
+    let got = east
+        .get_secret_value()
+        .secret_id("regional")
+        .send()
+        .await
+        .expect("east");
     assert_eq!(got.secret_string(), Some("east"));
 }
 
@@ -518,11 +825,24 @@ aws:
     )
     .await;
     let sm = env.secretsmanager(REGION).await;
-    let got = sm.get_secret_value().secret_id("MySecret").send().await.expect("seeded");
-    assert_eq!(got.secret_string(), Some(r#"{"username":"memeuser","password":"hoge"}"#));
+    let got = sm
+        .get_secret_value()
+        .secret_id("MySecret")
+        .send()
+        .await
+        .expect("seeded");
+    assert_eq!(
+        got.secret_string(),
+        Some(r#"{"username":"memeuser","password":"hoge"}"#)
+    );
     let west = env.secretsmanager("us-west-2").await;
     assert_eq!(
-        west.get_secret_value().secret_id("west-only").send().await.expect("west").secret_string(),
+        west.get_secret_value()
+            .secret_id("west-only")
+            .send()
+            .await
+            .expect("west")
+            .secret_string(),
         Some("w")
     );
 }

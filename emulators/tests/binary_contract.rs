@@ -1,4 +1,5 @@
 //! The command-line contract of `secretbench-emulators`, exercised on the real binary.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
@@ -7,7 +8,9 @@ use std::time::{Duration, Instant};
 fn ready_line(child: &mut std::process::Child) -> serde_json::Value {
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).expect("ready line");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("ready line is not JSON ({e}): {line}"))
 }
 
@@ -33,23 +36,92 @@ fn prints_one_json_ready_line_and_exits_cleanly_on_sigterm() {
     let ready = ready_line(&mut child);
     let url = ready["aws"]["url"].as_str().expect("aws url");
     assert!(url.starts_with("http://127.0.0.1:"));
-    assert!(ready.get("azure").is_none() && ready.get("vault").is_none(), "services not asked for are not started");
+    assert!(
+        ready.get("azure").is_none() && ready.get("vault").is_none(),
+        "services not asked for are not started"
+    );
     let health = std::net::TcpStream::connect(url.trim_start_matches("http://")).is_ok();
     assert!(health, "the listener is bound when the line is printed");
     let pid = child.id().to_string();
-    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(status.success());
-    assert!(wait_exit(&mut child, Duration::from_secs(10)).success(), "SIGTERM is a clean exit");
+    assert!(
+        wait_exit(&mut child, Duration::from_secs(10)).success(),
+        "SIGTERM is a clean exit"
+    );
 }
 
 #[test]
-fn services_not_built_yet_are_refused_clearly() {
-    let out = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
+fn vault_ready_line_names_its_url_and_root_token() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
         .args(["--vault", "127.0.0.1:0"])
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("vault emulator is not available"));
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let ready = ready_line(&mut child);
+    let url = ready["vault"]["url"].as_str().expect("vault url");
+    assert!(url.starts_with("http://127.0.0.1:"));
+    assert_eq!(ready["vault"]["rootToken"], "root");
+    let pid = child.id().to_string();
+    let status = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
+}
+
+#[test]
+fn the_azure_ready_line_names_the_ca_the_vaults_and_the_dev_principal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
+        .args(["--azure", "127.0.0.1:0", "--state-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let ready = ready_line(&mut child);
+    let azure = &ready["azure"];
+    assert!(
+        azure["url"]
+            .as_str()
+            .expect("url")
+            .starts_with("https://127.0.0.1:")
+    );
+    let ca_file = azure["caFile"].as_str().expect("caFile");
+    assert_eq!(
+        std::path::Path::new(ca_file),
+        dir.path().join("azure-ca.pem")
+    );
+    let ca = std::fs::read_to_string(ca_file).expect("CA written");
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
+    let port = azure["url"]
+        .as_str()
+        .expect("url")
+        .rsplit(':')
+        .next()
+        .expect("port");
+    assert_eq!(
+        azure["vaults"][0],
+        format!("https://dev.vault.localhost:{port}")
+    );
+    for field in ["tenantId", "clientId", "clientSecret"] {
+        assert!(
+            azure[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field}"
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    assert!(wait_exit(&mut child, Duration::from_secs(10)).success());
 }
 
 #[test]

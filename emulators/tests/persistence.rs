@@ -1,4 +1,5 @@
 //! State survives restarts, including a kill in the middle of a stream of writes.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 
 mod common;
 
@@ -14,13 +15,28 @@ async fn state_survives_a_graceful_restart() {
     };
     let env = common::emulator_with(options.clone()).await;
     let sm = env.secretsmanager("us-east-1").await;
-    sm.create_secret().name("kept").secret_string("one").send().await.expect("create");
-    sm.put_secret_value().secret_id("kept").secret_string("two").send().await.expect("put");
+    sm.create_secret()
+        .name("kept")
+        .secret_string("one")
+        .send()
+        .await
+        .expect("create");
+    sm.put_secret_value()
+        .secret_id("kept")
+        .secret_string("two")
+        .send()
+        .await
+        .expect("put");
     env.running.shutdown().await;
 
     let env = common::emulator_with(options).await;
     let sm = env.secretsmanager("us-east-1").await;
-    let got = sm.get_secret_value().secret_id("kept").send().await.expect("still there");
+    let got = sm
+        .get_secret_value()
+        .secret_id("kept")
+        .send()
+        .await
+        .expect("still there");
     assert_eq!(got.secret_string(), Some("two"));
     let prev = sm
         .get_secret_value()
@@ -42,7 +58,9 @@ fn spawn_emulator(state_dir: &std::path::Path) -> (std::process::Child, String) 
         .expect("spawn emulator");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line).expect("ready line");
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("ready line");
     let ready: serde_json::Value = serde_json::from_str(&line).expect("ready line is JSON");
     let url = ready["aws"]["url"].as_str().expect("aws url").to_owned();
     (child, url)
@@ -65,7 +83,14 @@ async fn acknowledged_writes_survive_a_kill_during_writes() {
         tasks.push(tokio::spawn(async move {
             for i in 0..1000 {
                 let name = format!("w{w}-{i}");
-                if sm.create_secret().name(&name).secret_string("v").send().await.is_err() {
+                if sm
+                    .create_secret()
+                    .name(&name)
+                    .secret_string("v")
+                    .send()
+                    .await
+                    .is_err()
+                {
                     return;
                 }
                 acknowledged.lock().expect("lock").push(name);
@@ -75,7 +100,10 @@ async fn acknowledged_writes_survive_a_kill_during_writes() {
     // Kill once a fair number of writes have been acknowledged, polling rather than sleeping.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while acknowledged.lock().expect("lock").len() < 50 {
-        assert!(std::time::Instant::now() < deadline, "writes did not progress");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "writes did not progress"
+        );
         tokio::task::yield_now().await;
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -97,7 +125,12 @@ async fn acknowledged_writes_survive_a_kill_during_writes() {
     }
     child.kill().expect("kill");
     let _ = child.wait();
-    assert!(missing.is_empty(), "{} acknowledged writes lost: {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged writes lost: {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     assert!(acknowledged.len() >= 50);
 }
 

@@ -9,12 +9,13 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 #[derive(Debug)]
 pub enum Ids {
     Random,
-    Seeded(Mutex<ChaCha8Rng>),
+    // Boxed: the generator's state is large and most runs use `Random`.
+    Seeded(Box<Mutex<ChaCha8Rng>>),
 }
 
 impl Ids {
     pub fn deterministic(seed: u64) -> Self {
-        Self::Seeded(Mutex::new(ChaCha8Rng::seed_from_u64(seed)))
+        Self::Seeded(Box::new(Mutex::new(ChaCha8Rng::seed_from_u64(seed))))
     }
 
     fn fill(&self, buf: &mut [u8]) {

@@ -89,4 +89,12 @@ pub trait Service: Send + Sync + 'static {
     fn ready_info(&self) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+    /// A TLS configuration when the service is served over HTTPS (Azure: its clients refuse
+    /// plain HTTP); `None` serves plain HTTP.
+    fn tls(&self) -> Option<std::sync::Arc<rustls::ServerConfig>> {
+        None
+    }
+    /// Told the bound address before [`Service::ready_info`] is asked (so URLs can carry an
+    /// ephemeral port).
+    fn bound(&self, _local: std::net::SocketAddr) {}
 }

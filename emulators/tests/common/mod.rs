@@ -1,5 +1,6 @@
 //! Shared test support: an in-process emulator on an ephemeral port, official SDK clients pointed
 //! at it, and a raw HTTP helper for requests no SDK would send.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 #![allow(dead_code)]
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -92,7 +93,11 @@ impl RawResponse {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
-        Self { status, headers, text }
+        Self {
+            status,
+            headers,
+            text,
+        }
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -101,7 +106,10 @@ impl RawResponse {
 
     /// The `__type` of an AWS JSON error body.
     pub fn error_type(&self) -> String {
-        self.json()["__type"].as_str().unwrap_or_default().to_owned()
+        self.json()["__type"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     }
 }
 
