@@ -116,7 +116,10 @@ fetch_debs() {
     compgen -G "$DEBS/${p}_*.deb" >/dev/null || missing+=("$p")
   done
   if [[ ${#missing[@]} -gt 0 ]]; then
-    (cd "$DEBS" && apt-get download -q "${missing[@]}") >&2 ||
+    local sandbox=()
+    # As root, apt downloads as the _apt user, which may not reach a cache under $HOME.
+    [[ $EUID -ne 0 ]] || sandbox=(-o APT::Sandbox::User=root)
+    (cd "$DEBS" && apt-get download -q "${sandbox[@]}" "${missing[@]}") >&2 ||
       die "apt-get download ${missing[*]} failed (run 'apt-get update' once?)"
   fi
 }
