@@ -7,6 +7,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -99,8 +100,75 @@ struct Workload {
     name: &'static str,
     method: http::Method,
     path: &'static str,
-    headers: Vec<(&'static str, &'static str)>,
+    headers: Vec<(&'static str, String)>,
     body: &'static str,
+}
+
+/// How to reach a listener: plain TCP, or TLS trusting the emulator's CA with this server name.
+#[derive(Clone)]
+struct Endpoint {
+    addr: String,
+    host: String,
+    tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )>,
+}
+
+impl Endpoint {
+    fn plain(url: &str) -> Self {
+        let addr = url.trim_start_matches("http://").to_owned();
+        Self {
+            host: addr.clone(),
+            addr,
+            tls: None,
+        }
+    }
+
+    async fn connect(
+        &self,
+    ) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Failure> {
+        let stream = TcpStream::connect(&self.addr).await?;
+        stream.set_nodelay(true)?;
+        match &self.tls {
+            None => handshake(stream).await,
+            Some((config, name)) => {
+                let tls = tokio_rustls::TlsConnector::from(Arc::clone(config))
+                    .connect(name.clone(), stream)
+                    .await?;
+                handshake(tls).await
+            }
+        }
+    }
+
+    /// One request on a fresh connection, for set-up steps; returns status and body.
+    async fn once(
+        &self,
+        req: http::request::Builder,
+        body: String,
+    ) -> Result<(http::StatusCode, Bytes), Failure> {
+        let mut sender = self.connect().await?;
+        let response = sender
+            .send_request(
+                req.header("host", self.host.as_str())
+                    .body(Full::new(Bytes::from(body)))?,
+            )
+            .await?;
+        let status = response.status();
+        Ok((status, response.into_body().collect().await?.to_bytes()))
+    }
+}
+
+async fn handshake<S>(
+    io: S,
+) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>, Failure>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 struct Figures {
@@ -119,18 +187,12 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
 }
 
 async fn connection(
-    authority: String,
+    endpoint: Endpoint,
     w: Workload,
     warm_until: Instant,
     until: Instant,
 ) -> Result<(Vec<u32>, u64), Failure> {
-    let stream = TcpStream::connect(&authority).await?;
-    stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
-        hyper_util::rt::TokioIo::new(stream),
-    )
-    .await?;
-    tokio::spawn(conn);
+    let mut sender = endpoint.connect().await?;
     let mut latencies = Vec::with_capacity(200_000);
     let mut failures = 0;
     loop {
@@ -141,9 +203,9 @@ async fn connection(
         let mut req = http::Request::builder()
             .method(w.method.clone())
             .uri(w.path)
-            .header("host", authority.as_str());
+            .header("host", endpoint.host.as_str());
         for (k, v) in &w.headers {
-            req = req.header(*k, *v);
+            req = req.header(*k, v.as_str());
         }
         let response = sender
             .send_request(req.body(Full::new(Bytes::from_static(w.body.as_bytes())))?)
@@ -157,12 +219,11 @@ async fn connection(
     }
 }
 
-async fn load(url: &str, w: &Workload, args: &Args) -> Result<Figures, Failure> {
-    let authority = url.trim_start_matches("http://").to_owned();
+async fn load(endpoint: &Endpoint, w: &Workload, args: &Args) -> Result<Figures, Failure> {
     let warm_until = Instant::now() + Duration::from_secs(1);
     let until = warm_until + Duration::from_secs(args.seconds);
     let tasks: Vec<_> = (0..args.connections)
-        .map(|_| tokio::spawn(connection(authority.clone(), w.clone(), warm_until, until)))
+        .map(|_| tokio::spawn(connection(endpoint.clone(), w.clone(), warm_until, until)))
         .collect();
     let mut all = Vec::new();
     let mut failures = 0;
@@ -227,13 +288,110 @@ fn aws_json(
         method: http::Method::POST,
         path: "/",
         headers: vec![
-            ("content-type", "application/x-amz-json-1.1"),
-            ("x-amz-target", target),
-            ("x-amz-date", "20250101T000000Z"),
-            ("authorization", authorization),
+            ("content-type", "application/x-amz-json-1.1".to_owned()),
+            ("x-amz-target", target.to_owned()),
+            ("x-amz-date", "20250101T000000Z".to_owned()),
+            ("authorization", authorization.to_owned()),
         ],
         body,
     }
+}
+
+/// Key Vault GetSecret over TLS: a token from the emulator's Entra endpoint (client credentials
+/// of the dev principal), one secret written, then GETs with the bearer token on keep-alive TLS.
+async fn azure_workload(azure: &Emulator) -> Result<(Endpoint, Workload), Failure> {
+    let info = &azure.ready["azure"];
+    let field = |k: &str| -> Result<String, Failure> {
+        Ok(info[k]
+            .as_str()
+            .ok_or_else(|| format!("no {k} in the azure ready line"))?
+            .to_owned())
+    };
+    let addr = field("url")?.trim_start_matches("https://").to_owned();
+    let port = addr.rsplit(':').next().unwrap_or_default().to_owned();
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(field("caFile")?)?;
+    for cert in rustls::pki_types::pem::PemObject::pem_slice_iter(&ca) {
+        roots.add(cert?)?;
+    }
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth(),
+    );
+    let tls = |host: &str| -> Result<Endpoint, Failure> {
+        Ok(Endpoint {
+            addr: addr.clone(),
+            host: format!("{host}:{port}"),
+            tls: Some((
+                Arc::clone(&config),
+                rustls::pki_types::ServerName::try_from(host.to_owned())?,
+            )),
+        })
+    };
+    let login = tls("localhost")?;
+    let form = serde_urlencoded::to_string([
+        ("grant_type", "client_credentials".to_owned()),
+        ("client_id", field("clientId")?),
+        ("client_secret", field("clientSecret")?),
+        ("scope", format!("https://vault.localhost:{port}/.default")),
+    ])?;
+    let (status, body) = login
+        .once(
+            http::Request::post(format!("/{}/oauth2/v2.0/token", field("tenantId")?))
+                .header("content-type", "application/x-www-form-urlencoded"),
+            form,
+        )
+        .await?;
+    if !status.is_success() {
+        return Err(format!(
+            "token request refused: {status} {}",
+            String::from_utf8_lossy(&body)
+        )
+        .into());
+    }
+    let token: serde_json::Value = serde_json::from_slice(&body)?;
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().ok_or("no access_token")?
+    );
+    let vault_host = field("vaults")
+        .ok()
+        .or_else(|| info["vaults"][0].as_str().map(str::to_owned))
+        .ok_or("no vault in the azure ready line")?;
+    let vault_host = vault_host
+        .trim_start_matches("https://")
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let keyvault = tls(&vault_host)?;
+    let (status, body) = keyvault
+        .once(
+            http::Request::put("/secrets/bench?api-version=7.4")
+                .header("authorization", bearer.as_str())
+                .header("content-type", "application/json"),
+            r#"{"value":"s3cr3t"}"#.to_owned(),
+        )
+        .await?;
+    if !status.is_success() {
+        return Err(format!(
+            "cannot set the Key Vault secret: {status} {}",
+            String::from_utf8_lossy(&body)
+        )
+        .into());
+    }
+    let workload = Workload {
+        name: "Key Vault GetSecret (TLS)",
+        method: http::Method::GET,
+        path: "/secrets/bench/?api-version=7.4",
+        headers: vec![("authorization", bearer)],
+        body: "",
+    };
+    Ok((keyvault, workload))
 }
 
 async fn run(args: Args) -> Result<bool, Failure> {
@@ -294,8 +452,9 @@ async fn run(args: Args) -> Result<bool, Failure> {
         unit: "MiB",
     });
 
-    let aws = emulator.url("aws")?;
-    let vault = emulator.url("vault")?;
+    let aws = Endpoint::plain(&emulator.url("aws")?);
+    let vault_url = emulator.url("vault")?;
+    let vault = Endpoint::plain(&vault_url);
     // The KV entry the Vault workload reads.
     let put = Command::new("curl")
         .args([
@@ -307,7 +466,7 @@ async fn run(args: Args) -> Result<bool, Failure> {
             "-d",
             r#"{"data":{"password":"s3cr3t"}}"#,
         ])
-        .arg(format!("{vault}/v1/secret/data/bench"))
+        .arg(format!("{vault_url}/v1/secret/data/bench"))
         .status();
     if !put.map(|s| s.success()).unwrap_or(false) {
         return Err(
@@ -317,7 +476,7 @@ async fn run(args: Args) -> Result<bool, Failure> {
 
     let workloads = [
         (
-            aws.as_str(),
+            &aws,
             aws_json(
                 "AWS GetSecretValue",
                 "secretsmanager.GetSecretValue",
@@ -327,7 +486,7 @@ async fn run(args: Args) -> Result<bool, Failure> {
             Some((20_000.0, 5.0)),
         ),
         (
-            aws.as_str(),
+            &aws,
             aws_json(
                 "AWS GetParameters (10)",
                 "AmazonSSM.GetParameters",
@@ -337,12 +496,12 @@ async fn run(args: Args) -> Result<bool, Failure> {
             None,
         ),
         (
-            vault.as_str(),
+            &vault,
             Workload {
                 name: "Vault KV v2 read",
                 method: http::Method::GET,
                 path: "/v1/secret/data/bench",
-                headers: vec![("x-vault-token", VAULT_TOKEN)],
+                headers: vec![("x-vault-token", VAULT_TOKEN.to_owned())],
                 body: "",
             },
             Some((20_000.0, 5.0)),
@@ -352,8 +511,14 @@ async fn run(args: Args) -> Result<bool, Failure> {
         "\n{:<24} {:>10} {:>9} {:>9} {:>8}   ({} connections, {} s each)",
         "workload", "req/s", "p50 ms", "p99 ms", "non-2xx", args.connections, args.seconds
     );
-    for (url, w, target) in workloads {
-        let f = load(url, &w, &args).await?;
+    let azure = Emulator::start(&binary, &["--azure", "127.0.0.1:0"])?;
+    let (keyvault, get_secret) = azure_workload(&azure).await?;
+    let workloads: Vec<_> = workloads
+        .into_iter()
+        .chain([(&keyvault, get_secret, Some((10_000.0, 5.0)))])
+        .collect();
+    for (endpoint, w, target) in workloads {
+        let f = load(endpoint, &w, &args).await?;
         println!(
             "{:<24} {:>10.0} {:>9.2} {:>9.2} {:>8}",
             w.name, f.rps, f.p50_ms, f.p99_ms, f.failures
