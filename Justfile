@@ -13,10 +13,25 @@ default:
 test:
     cargo test --workspace --locked
 
-# rustfmt and clippy with warnings as errors.
-lint:
+# rustfmt, clippy with warnings as errors, shellcheck and actionlint.
+lint: lint-tools
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    shellcheck -x .ci/run
+    cd stack && shellcheck -x *.sh
+    "$(go env GOPATH)/bin/actionlint" .github/workflows/*.yml
+
+# Installs the linters that are not Rust components (pinned in stack/versions.env).
+[private]
+lint-tools:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    source stack/versions.env
+    command -v shellcheck >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck; }
+    bin="$(go env GOPATH)/bin/actionlint"
+    if [ ! -x "$bin" ] || [ "$("$bin" -version | head -1)" != "$ACTIONLINT_VERSION" ]; then
+        GOTOOLCHAIN=local go install "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+    fi
 
 # Format the code.
 fmt:
@@ -30,6 +45,21 @@ bench *ARGS:
 # Run the emulators in the foreground (e.g. `just emulators --aws 127.0.0.1:4566 --deterministic`).
 emulators *ARGS:
     cargo run --release --locked -p secretbench-emulators -- {{ARGS}}
+
+# Build the offline stack (cached) and smoke the real driver on a host cluster, then tear it down (root).
+stack-smoke:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    need=(containerd runc containernetworking-plugins jq openssl iptables iproute2)
+    missing=()
+    for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+    fi
+    stack/build.sh
+    trap 'stack/host-ref.sh down' EXIT
+    stack/host-ref.sh up
+    stack/host-ref.sh smoke
 
 # The end-to-end suite against a real cluster, driver and providers.
 e2e:
