@@ -610,6 +610,41 @@ async fn rotate_secret_without_lambda_is_refused_and_with_one_promotes_a_new_ver
 }
 
 #[tokio::test]
+async fn rotation_rules_give_a_next_rotation_date_at_the_end_of_the_day() {
+    let env = common::emulator().await;
+    let sm = env.secretsmanager(REGION).await;
+    create(&sm, "scheduled", "x").await;
+    sm.rotate_secret()
+        .secret_id("scheduled")
+        .rotation_lambda_arn("arn:aws:lambda:us-east-1:123456789012:function:rotator")
+        .rotation_rules(
+            aws_sdk_secretsmanager::types::RotationRulesType::builder()
+                .automatically_after_days(7)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("rotate");
+    let d = sm
+        .describe_secret()
+        .secret_id("scheduled")
+        .send()
+        .await
+        .expect("describe");
+    let last = d.last_rotated_date().expect("last rotated").secs();
+    let next = d.next_rotation_date().expect("next rotation").secs();
+    let end_of_day = (last + 7 * 86_400) / 86_400 * 86_400 + 86_399;
+    assert_eq!(next, end_of_day);
+    let listed = sm.list_secrets().send().await.expect("list");
+    let entry = listed
+        .secret_list()
+        .iter()
+        .find(|e| e.name() == Some("scheduled"))
+        .expect("listed");
+    assert_eq!(entry.next_rotation_date().map(|t| t.secs()), Some(next));
+}
+
+#[tokio::test]
 async fn list_secrets_filters_and_pages() {
     let env = common::emulator().await;
     let sm = env.secretsmanager(REGION).await;
@@ -783,6 +818,34 @@ async fn get_random_password_follows_the_rules() {
     let p = out.random_password().expect("password");
     assert_eq!(p.len(), 20);
     assert!(p.chars().all(|c| c.is_ascii_alphanumeric()));
+}
+
+#[tokio::test]
+async fn get_random_password_length_out_of_range_names_the_broken_bound() {
+    let env = common::emulator().await;
+    let sm = env.secretsmanager(REGION).await;
+    for (length, bound) in [
+        (5000, "less than or equal to 4096"),
+        (0, "greater than or equal to 1"),
+    ] {
+        let err = sm
+            .get_random_password()
+            .password_length(length)
+            .send()
+            .await
+            .expect_err("out of range")
+            .into_service_error();
+        assert_eq!(code(&err), "ValidationException");
+        assert_eq!(
+            err.message(),
+            Some(
+                format!(
+                    "1 validation error detected: Value '{length}' at 'passwordLength' failed to satisfy constraint: Member must have value {bound}"
+                )
+                .as_str()
+            )
+        );
+    }
 }
 
 #[tokio::test]

@@ -255,3 +255,64 @@ async fn import_pem_and_pfx_and_read_them_back() {
         .expect_err("missing");
     assert_eq!(kv_error(&err), (404, "CertificateNotFound".to_owned()));
 }
+
+#[tokio::test]
+async fn create_answers_in_progress_then_pending_finds_it_completed() {
+    let az = start_emulator().await;
+    let token = az.token().await;
+    let created = az
+        .http()
+        .post(format!(
+            "{}/certificates/lro/create?api-version=7.4",
+            az.vault_url()
+        ))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({
+            "policy": {
+                "x509_props": {"subject": "CN=lro.test"},
+                "issuer": {"name": "Self"},
+                "secret_props": {"contentType": "application/x-pkcs12"}
+            }
+        }))
+        .send()
+        .await
+        .expect("create");
+    assert_eq!(created.status(), 202);
+    let location = created
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("Location")
+        .to_owned();
+    assert!(
+        location.starts_with(&format!("{}/certificates/lro/pending?", az.vault_url())),
+        "{location}"
+    );
+    assert_eq!(
+        created.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"0"[..])
+    );
+    let op: serde_json::Value = created.json().await.expect("json");
+    assert_eq!(op["status"], "inProgress");
+    assert!(
+        op["status_details"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Pending certificate created."))
+    );
+    assert_eq!(op.get("target"), None);
+    let pending: serde_json::Value = az
+        .http()
+        .get(&location)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("pending")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(pending["status"], "completed");
+    assert_eq!(
+        pending["target"],
+        format!("{}/certificates/lro", az.vault_url())
+    );
+}

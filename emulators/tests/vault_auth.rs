@@ -9,6 +9,11 @@ use vault_support::{api_error, vault, vault_with};
 use vaultrs::api::token::requests::CreateTokenRequest;
 use vaultrs::{kv2, sys, token};
 
+/// Vault's answer to a valid token its policies refuse: `checkToken`'s one-entry multierror.
+const ACL_DENIED: &str = "1 error occurred:\n\t* permission denied\n\n";
+/// Vault's answer to a missing, expired or revoked token: one message naming both causes.
+const INVALID_TOKEN: &str = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n";
+
 const KV_READ: &str = r#"
 # read-only on one subtree
 path "secret/data/app/*" {
@@ -57,11 +62,7 @@ async fn tokens_create_lookup_renew_revoke() {
         .expect("renew-self");
     assert_eq!(renewed.lease_duration, 7200);
     token::revoke_self(&me).await.expect("revoke-self");
-    api_error(
-        token::lookup_self(&me).await,
-        403,
-        &["permission denied", "invalid token"],
-    );
+    api_error(token::lookup_self(&me).await, 403, &[INVALID_TOKEN]);
     let root_info = token::lookup_self(&root).await.expect("root lookup");
     assert_eq!(root_info.policies, ["root"]);
     assert_eq!(root_info.ttl, 0);
@@ -80,20 +81,13 @@ async fn expired_token_is_refused_with_403() {
     let me = v.client(&auth.client_token);
     token::lookup_self(&me).await.expect("still valid");
     v.advance_clock(61).await;
-    api_error(
-        token::lookup_self(&me).await,
-        403,
-        &["permission denied", "invalid token"],
-    );
+    api_error(token::lookup_self(&me).await, 403, &[INVALID_TOKEN]);
     let raw = v
         .raw("GET", "/v1/secret/data/x", Some(&auth.client_token), None)
         .await;
     assert_eq!(
         (raw.status, raw.json()),
-        (
-            403,
-            json!({"errors": ["permission denied", "invalid token"]})
-        )
+        (403, json!({"errors": [INVALID_TOKEN]}))
     );
     let raw = v.raw("GET", "/v1/secret/data/x", None, None).await;
     assert_eq!(
@@ -146,22 +140,22 @@ async fn policies_grant_and_deny() {
     api_error(
         kv2::read::<Value>(&me, "secret", "app/admin").await,
         403,
-        &["permission denied"],
+        &[ACL_DENIED],
     );
     api_error(
         kv2::read::<Value>(&me, "secret", "other").await,
         403,
-        &["permission denied"],
+        &[ACL_DENIED],
     );
     api_error(
         kv2::set(&me, "secret", "app/db", &json!({"a": 1})).await,
         403,
-        &["permission denied"],
+        &[ACL_DENIED],
     );
     api_error(
         sys::policy::set(&me, "x", KV_READ).await,
         403,
-        &["permission denied"],
+        &[ACL_DENIED],
     );
     // A child may not get policies its parent lacks.
     api_error(
@@ -609,7 +603,7 @@ vault:
     api_error(
         token::lookup_self(&v.client("root")).await,
         403,
-        &["permission denied", "invalid token"],
+        &[INVALID_TOKEN],
     );
     let root = v.client("s3cret");
     kv2::set(&root, "secret", "x", &json!({"a": "b"}))
@@ -623,5 +617,44 @@ vault:
     assert_eq!(
         token::lookup_self(&app).await.expect("lookup").creation_ttl,
         1800
+    );
+}
+
+#[tokio::test]
+async fn refusals_carry_vaults_multierror_text_in_one_entry() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::policy::set(&root, "kv-read", KV_READ)
+        .await
+        .expect("policy write");
+    let auth = token::new(
+        &root,
+        Some(CreateTokenRequest::builder().policies(vec!["kv-read".to_owned()])),
+    )
+    .await
+    .expect("token");
+    let denied = v
+        .raw(
+            "GET",
+            "/v1/secret/data/other",
+            Some(&auth.client_token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (denied.status, denied.json()),
+        (403, json!({"errors": [ACL_DENIED]}))
+    );
+    let unknown = v
+        .raw("GET", "/v1/secret/data/other", Some("hvs.unknown"), None)
+        .await;
+    assert_eq!(
+        (unknown.status, unknown.json()),
+        (403, json!({"errors": [INVALID_TOKEN]}))
+    );
+    let anonymous = v.raw("GET", "/v1/secret/data/other", None, None).await;
+    assert_eq!(
+        (anonymous.status, anonymous.json()),
+        (403, json!({"errors": ["permission denied"]}))
     );
 }

@@ -401,12 +401,31 @@ pub(crate) fn create(
     let item = vault.certificates.get(name).ok_or_else(KvError::internal)?;
     let latest = item.latest().ok_or_else(KvError::internal)?;
     if action == Action::Create {
+        // Key Vault answers a create with the operation still in progress (clients poll
+        // `/pending`, and azure-keyvault-certificates only fetches the certificate after seeing
+        // it move on); the emulator has already finished, so the first poll finds it completed.
         let mut op = operation(&ctx.base, &item.name);
         op["csr"] = json!(null);
+        op["status"] = json!("inProgress");
+        op["status_details"] = json!(
+            "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later."
+        );
+        if let Some(m) = op.as_object_mut() {
+            m.remove("target");
+        }
+        let api_version = ctx
+            .query
+            .get("api-version")
+            .map(String::as_str)
+            .unwrap_or("7.4");
         return Ok(Outcome {
             status: StatusCode::ACCEPTED,
             body: Some(op),
             mutated: true,
+            poll_at: Some(format!(
+                "{}/certificates/{}/pending?api-version={api_version}&request_id={}",
+                ctx.base, item.name, item.name
+            )),
         });
     }
     Ok(Outcome::wrote(Certificates::bundle(

@@ -26,6 +26,8 @@ pub(crate) struct Outcome {
     pub status: StatusCode,
     pub body: Option<serde_json::Value>,
     pub mutated: bool,
+    /// For a long-running operation (202): where to poll, sent as `Location` with `Retry-After`.
+    pub poll_at: Option<String>,
 }
 
 impl Outcome {
@@ -34,6 +36,7 @@ impl Outcome {
             status: StatusCode::OK,
             body: Some(body),
             mutated: false,
+            poll_at: None,
         }
     }
 
@@ -42,6 +45,7 @@ impl Outcome {
             status: StatusCode::OK,
             body: Some(body),
             mutated: true,
+            poll_at: None,
         }
     }
 
@@ -50,6 +54,7 @@ impl Outcome {
             status: StatusCode::NO_CONTENT,
             body: None,
             mutated: true,
+            poll_at: None,
         }
     }
 }
@@ -230,11 +235,16 @@ async fn keyvault(
     )
     .await;
     let (status, error, mut response) = match result {
-        Ok(outcome) => (
-            outcome.status,
-            None,
-            json_response(outcome.status, outcome.body.as_ref(), &request_id),
-        ),
+        Ok(outcome) => (outcome.status, None, {
+            let mut response = json_response(outcome.status, outcome.body.as_ref(), &request_id);
+            if let Some(Ok(location)) = outcome.poll_at.as_deref().map(HeaderValue::from_str) {
+                let h = response.headers_mut();
+                h.insert(header::LOCATION, location);
+                // The emulator finishes at once: the next poll already finds it done.
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("0"));
+            }
+            response
+        }),
         Err(err) => (
             err.status,
             Some(err.code.clone()),

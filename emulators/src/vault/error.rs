@@ -31,16 +31,27 @@ impl VaultError {
         }
     }
 
+    /// A bare `logical.ErrPermissionDenied`: no token at all, or a refused login.
     pub fn permission_denied() -> Self {
         Self::new(StatusCode::FORBIDDEN, "permission denied")
     }
 
-    /// A missing, expired or revoked token: recent Vault names both causes.
+    /// A valid token whose policies refuse the request. Vault's `checkToken` appends
+    /// `ErrPermissionDenied` to a multierror, so the one message is that multierror's text.
+    pub fn acl_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "1 error occurred:\n\t* permission denied\n\n",
+        )
+    }
+
+    /// A missing, expired or revoked token: recent Vault names both causes, as one multierror
+    /// message (not two entries).
     pub fn invalid_token() -> Self {
-        Self {
-            status: StatusCode::FORBIDDEN,
-            errors: vec!["permission denied".into(), "invalid token".into()],
-        }
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n",
+        )
     }
 
     pub fn unsupported_operation() -> Self {

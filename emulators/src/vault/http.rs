@@ -229,7 +229,7 @@ async fn serve(
             let needed = router::required(&state, &target, &req);
             let acl = Acl::new(caller.policies.iter().filter_map(|p| state.policies.get(p)));
             if !acl.allows(&req.path, needed) {
-                return Err(VaultError::permission_denied());
+                return Err(VaultError::acl_denied());
             }
         }
         Some(caller)

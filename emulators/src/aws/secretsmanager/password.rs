@@ -42,9 +42,17 @@ impl Default for Rules {
 }
 
 pub fn generate(core: &Core, rules: &Rules) -> Result<String, AwsError> {
-    if !(1..=4096).contains(&rules.password_length) {
+    // Coral names the one bound that was broken, as for every other member of this service.
+    let broken = if rules.password_length < 1 {
+        Some("greater than or equal to 1")
+    } else if rules.password_length > 4096 {
+        Some("less than or equal to 4096")
+    } else {
+        None
+    };
+    if let Some(bound) = broken {
         return Err(AwsError::validation(format!(
-            "1 validation error detected: Value '{}' at 'passwordLength' failed to satisfy constraint: Member must have value between 1 and 4096",
+            "1 validation error detected: Value '{}' at 'passwordLength' failed to satisfy constraint: Member must have value {bound}",
             rules.password_length
         )));
     }

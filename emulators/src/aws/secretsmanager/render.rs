@@ -49,6 +49,15 @@ pub fn description(secret: &Secret, stages_key: &str) -> Value {
         }
         if let Some(t) = r.last_rotated {
             m.insert("LastRotatedDate".into(), date(t));
+            let days = r
+                .rules
+                .as_ref()
+                .and_then(|rules| rules["AutomaticallyAfterDays"].as_i64());
+            if let (true, Some(days)) = (r.enabled, days) {
+                // AWS schedules the next rotation for the end (UTC) of the day the interval ends.
+                let next = day_of(t + time::Duration::days(days)) + time::Duration::seconds(86_399);
+                m.insert("NextRotationDate".into(), date(next));
+            }
         }
     }
     m.insert("LastChangedDate".into(), date(secret.last_changed));
