@@ -1,7 +1,11 @@
-//! `secretbench`: the command people type. For now it carries the emulators; clusters, scenarios
-//! and reports join as they are built.
+//! `secretbench`: the command people type. The emulators, and the clusters the bench runs
+//! on: `up`, `smoke`, `down`, `kubeconfig` (the host backend is `secretbench::cluster::host`).
 
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use secretbench::cluster::{Backend, Cluster};
+use secretbench::kubectl::Kubectl;
+use secretbench::stack::Stack;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,16 +18,95 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Debug, clap::Args)]
+struct ClusterArgs {
+    /// Cluster backend (only `host` is built so far).
+    #[arg(long, value_enum, default_value = "host", env = "SECRETBENCH_BACKEND")]
+    backend: Backend,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service emulators (same flags as `secretbench-emulators`).
     Emulators(secretbench_emulators::cli::Args),
+    /// Bring the cluster up: node Ready, the CSI driver and the providers Running.
+    Up(ClusterArgs),
+    /// Smoke check on the running cluster: a pod mounts the fake provider's secret.
+    Smoke(ClusterArgs),
+    /// Take the cluster down and remove everything it made outside its state dir.
+    Down(ClusterArgs),
+    /// Print the cluster's admin kubeconfig path.
+    Kubeconfig(ClusterArgs),
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("SECRETBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    secretbench_emulators::cli::init_tracing();
-    match Cli::parse().command {
-        Command::Emulators(args) => secretbench_emulators::cli::run(args).await,
+    let cli = Cli::parse();
+    let (args, command) = match cli.command {
+        Command::Emulators(args) => {
+            secretbench_emulators::cli::init_tracing();
+            return secretbench_emulators::cli::run(args).await;
+        }
+        Command::Up(a) => (a, "up"),
+        Command::Smoke(a) => (a, "smoke"),
+        Command::Down(a) => (a, "down"),
+        Command::Kubeconfig(a) => (a, "kubeconfig"),
+    };
+    init_tracing();
+    // On Ctrl-C or SIGTERM the command's future is dropped, which kills the helper it is
+    // running (every command is `kill_on_drop`); daemons already started keep running in
+    // their own sessions until `secretbench down`.
+    tokio::select! {
+        r = run(args, command) => r,
+        signal = interrupted() => {
+            anyhow::bail!(
+                "{command} interrupted by {signal}; the cluster may be half made: run `secretbench down`"
+            )
+        }
     }
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        },
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            "SIGINT"
+        }
+    }
+}
+
+async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
+    let stack = Stack::locate()?;
+    let cluster = Cluster::new(args.backend, stack.clone());
+    match command {
+        "up" => {
+            let kc = cluster.up().await.context(
+                "secretbench up failed (logs in the state dir's logs/; run `secretbench down` to clean up)",
+            )?;
+            println!("KUBECONFIG={}", kc.display());
+        }
+        "smoke" => {
+            let kc = cluster.kubeconfig()?;
+            let kubectl_bin = stack.component_dir("kubernetes").await?.join("bin/kubectl");
+            secretbench::smoke::fake(&stack, &Kubectl::new(kubectl_bin, kc)).await?;
+        }
+        "down" => cluster.down().await?,
+        _ => println!("KUBECONFIG={}", cluster.kubeconfig()?.display()),
+    }
+    Ok(())
 }

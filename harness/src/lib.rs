@@ -1,0 +1,15 @@
+//! The secretbench harness library: the pinned offline stack, the cluster backends and the
+//! checks that run once a cluster is up. `main.rs` is the command line on top of it.
+//!
+//! Where things are:
+//! - [`stack`]: `stack/versions.env` and the binaries/images `stack/build.sh` caches.
+//! - [`cluster`]: the `Cluster` backends; the single-node host cluster is [`cluster::host`].
+//! - [`smoke`]: the provider-independent smoke check (fake provider).
+//! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
+
+pub mod cluster;
+pub mod cmd;
+pub mod kubectl;
+pub mod smoke;
+pub mod stack;
+pub mod wait;
