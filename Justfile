@@ -13,11 +13,16 @@ default:
 test:
     cargo test --workspace --locked
 
+# Independent clients in Python (boto3, hvac, azure-keyvault-*) against the emulator binary.
+conformance *ARGS:
+    cargo build --locked -p secretbench-emulators --bin secretbench-emulators
+    SECRETBENCH_EMULATORS_BIN="$CARGO_TARGET_DIR/debug/secretbench-emulators" conformance/python/run.sh {{ARGS}}
+
 # rustfmt, clippy with warnings as errors, shellcheck and actionlint.
 lint: lint-tools
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
-    shellcheck -x .ci/run
+    shellcheck -x .ci/run conformance/python/run.sh
     cd stack && shellcheck -x *.sh
     "$(go env GOPATH)/bin/actionlint" .github/workflows/*.yml
 
@@ -46,7 +51,17 @@ bench *ARGS:
 emulators *ARGS:
     cargo run --release --locked -p secretbench-emulators -- {{ARGS}}
 
-# Build the offline stack (cached) and smoke the real driver on a host cluster, then tear it down (root).
+# Bring up the host cluster: real Kubernetes, the driver and providers built from source (root).
+up *ARGS:
+    cargo build --locked -p secretbench
+    "$CARGO_TARGET_DIR/debug/secretbench" up {{ARGS}}
+
+# Remove everything the host cluster made (processes, mounts, interfaces, iptables rules, files).
+down:
+    cargo build --locked -p secretbench
+    "$CARGO_TARGET_DIR/debug/secretbench" down
+
+# Build the offline stack (cached), bring up the host cluster, run the driver smoke, tear down (root).
 stack-smoke:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -56,10 +71,11 @@ stack-smoke:
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
-    stack/build.sh
-    trap 'stack/host-ref.sh down' EXIT
-    stack/host-ref.sh up
-    stack/host-ref.sh smoke
+    cargo build --locked -p secretbench
+    sb="$CARGO_TARGET_DIR/debug/secretbench"
+    trap '"$sb" down' EXIT
+    "$sb" up --backend host
+    "$sb" smoke
 
 # The end-to-end suite against a real cluster, driver and providers.
 e2e:
