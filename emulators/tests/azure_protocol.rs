@@ -480,3 +480,85 @@ async fn fault_rules_and_the_journal_speak_key_vault() {
     let (_, _, journal) = get_json(&az, &format!("{admin}/journal?service=entra"), None).await;
     assert_eq!(journal["entries"][0]["operation"], "Token");
 }
+
+#[tokio::test]
+async fn the_journal_names_the_credential_each_token_request_presented() {
+    let az = start_emulator().await;
+    az.seed(&format!(
+        "azure:\n  principals:\n    - clientId: wi-app\n      tenantId: {}\n      federatedCredentials:\n        - {{ issuer: 'https://kubernetes.default.svc', subject: 'system:serviceaccount:ns:sa' }}\n",
+        az.tenant_id
+    ))
+    .await;
+    let scope = scope(&az);
+    let (status, body) = post_token(
+        &az,
+        &az.tenant_id,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &az.client_id),
+            ("client_secret", &az.client_secret),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let jwt = assertion(
+        "https://kubernetes.default.svc",
+        "system:serviceaccount:ns:sa",
+        "api://AzureADTokenExchange",
+        4_102_444_800,
+    );
+    let (status, body) = post_token(
+        &az,
+        &az.tenant_id,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "wi-app"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", &jwt),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = post_token(
+        &az,
+        &az.tenant_id,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", &az.client_id),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let admin = format!("https://127.0.0.1:{}/_secretbench", az.port());
+    let (_, _, journal) = get_json(
+        &az,
+        &format!("{admin}/journal?service=entra&operation=Token"),
+        None,
+    )
+    .await;
+    let grants: Vec<(&str, &str)> = journal["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["identity"].as_str().unwrap_or_default(),
+                e["keys"]["grant"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        grants,
+        vec![
+            (az.client_id.as_str(), "client_secret"),
+            ("wi-app", "client_assertion"),
+            (az.client_id.as_str(), "none"),
+        ]
+    );
+}

@@ -184,6 +184,16 @@ async fn serve(
             if let Some(client) = form.get("client_id") {
                 record.identity = Some(client.clone());
             }
+            // Which credential the client presented, so a journal shows e.g. that a workload
+            // identity mount really exchanged a service-account token.
+            let grant = if form.contains_key("client_secret") {
+                "client_secret"
+            } else if form.contains_key("client_assertion") {
+                "client_assertion"
+            } else {
+                "none"
+            };
+            record.key("grant", grant);
             let now = az.core.clock.now().unix_timestamp();
             let claims = {
                 let state = az.read();
