@@ -149,3 +149,24 @@ fn a_busy_port_is_reported() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen on"));
 }
+
+/// A supervisor may send SIGTERM the instant it reads the ready line; that must still be a clean
+/// stop, so the handlers have to be in place before the line is printed.
+#[test]
+fn sigterm_right_after_the_ready_line_is_a_clean_stop() {
+    for _ in 0..20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
+            .args(["--aws", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        ready_line(&mut child);
+        // A direct kill(2), not a spawned `kill`: the signal must land within microseconds.
+        let pid =
+            rustix::process::Pid::from_raw(i32::try_from(child.id()).expect("pid")).expect("pid");
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("signal");
+        let exit = wait_exit(&mut child, Duration::from_secs(10));
+        assert!(exit.success(), "exit after an immediate SIGTERM: {exit:?}");
+    }
+}
