@@ -104,13 +104,12 @@ impl StateDir {
                 .map(PathBuf::from)
         };
         let base = var("SECRETBENCH_STATE").unwrap_or_else(|| {
-            var("XDG_STATE_HOME")
-                .unwrap_or_else(|| {
-                    var("HOME")
-                        .unwrap_or_else(|| PathBuf::from("/root"))
-                        .join(".local/state")
-                })
-                .join("secretbench")
+            match (var("XDG_STATE_HOME"), var("HOME")) {
+                (Some(state), _) => state.join("secretbench"),
+                (None, Some(home)) => home.join(".local/state/secretbench"),
+                // The backend runs as root; with no home at all, use the system's state location.
+                (None, None) => PathBuf::from("/var/lib/secretbench"),
+            }
         });
         Self::new(base.join("host"))
     }
