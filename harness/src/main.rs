@@ -37,6 +37,17 @@ enum Command {
     Down(ClusterArgs),
     /// Print the cluster's admin kubeconfig path.
     Kubeconfig(ClusterArgs),
+    /// Check scenario files: the format, then manifests, bindings, snapshot names and step ids.
+    Lint(LintArgs),
+    /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json).
+    Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct LintArgs {
+    /// Scenario files or folders (searched recursively for scenario.yaml).
+    #[arg(default_value = "scenarios")]
+    paths: Vec<std::path::PathBuf>,
 }
 
 fn init_tracing() {
@@ -56,6 +67,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Emulators(args) => {
             secretbench_emulators::cli::init_tracing();
             return secretbench_emulators::cli::run(args).await;
+        }
+        Command::Lint(a) => {
+            let report = secretbench::scenario::lint::lint_paths(&a.paths);
+            println!("{report}");
+            if !report.is_clean() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        Command::Schema => {
+            print!("{}", secretbench::scenario::schema::json());
+            return Ok(());
         }
         Command::Up(a) => (a, "up"),
         Command::Smoke(a) => (a, "smoke"),

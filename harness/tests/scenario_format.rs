@@ -1,0 +1,292 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! The scenario format rejects typos, unknown fields, bad durations, missing bindings and
+//! missing manifests with a located, useful message; every committed scenario lints clean.
+
+use std::path::{Path, PathBuf};
+
+use secretbench::scenario::{Diagnostic, lint, load_str};
+
+const GOOD: &str = r#"apiVersion: secretbench.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: demo
+  description: a demo
+spec:
+  providers: [aws]
+  bindings:
+    aws:
+      parameters: { region: us-east-1 }
+      vars: { file: MyDBSecret }
+      actions:
+        seed:
+          - aws.secretsmanager.createSecret: { name: MyDBSecret, secretString: hello }
+  steps:
+    - id: deploy
+      try:
+        - backend: { run: seed }
+        - apply: { path: manifests/ }
+        - wait: { kind: Pod, name: sample-app, condition: Ready, within: 60s }
+        - files:
+            pod: sample-app
+            path: /mnt/secrets-store
+            expect: { "${file}": { contents: hello } }
+            within: rotation + 30s
+            snapshot: mounted
+  catch:
+    - collect: [events, logs, journal]
+"#;
+
+const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sample-app\n";
+
+/// Writes `text` as demo/scenario.yaml (with manifests/pod.yaml) and lints it.
+fn lint_text(text: &str) -> Vec<Diagnostic> {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/pod.yaml"), POD).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), text).unwrap();
+    let report = lint::lint_paths(&[dir]);
+    assert_eq!(report.files.len(), 1);
+    report.files.into_iter().next().unwrap().1
+}
+
+/// Lints `GOOD` with `from` replaced by `to`, expecting exactly one problem.
+fn one_problem(from: &str, to: &str) -> Diagnostic {
+    assert!(GOOD.contains(from), "test bug: {from:?} not in GOOD");
+    let diags = lint_text(&GOOD.replacen(from, to, 1));
+    assert_eq!(diags.len(), 1, "expected one problem, got {diags:#?}");
+    diags.into_iter().next().unwrap()
+}
+
+#[test]
+fn the_good_scenario_is_clean() {
+    assert_eq!(lint_text(GOOD), vec![]);
+}
+
+#[test]
+fn misspelt_key_is_rejected_with_location_and_suggestion() {
+    let d = one_problem("within: 60s", "withn: 60s");
+    assert!(d.message.contains("unknown field `withn`"), "{d}");
+    assert_eq!(d.line, Some(20), "{d}");
+    assert!(d.column.is_some());
+    assert_eq!(d.help.as_deref(), Some("did you mean `within`?"));
+    assert!(d.to_string().contains("scenario.yaml:20:"), "{d}");
+}
+
+#[test]
+fn unknown_fields_are_rejected_everywhere() {
+    for (from, to, field) in [
+        ("kind: Scenario", "kind: Scenario\nextra: 1", "extra"),
+        (
+            "  description: a demo",
+            "  description: a demo\n  owner: me",
+            "owner",
+        ),
+        (
+            "  providers: [aws]",
+            "  providers: [aws]\n  timeout: 1m",
+            "timeout",
+        ),
+        ("      vars:", "      params: {}\n      vars:", "params"),
+        (
+            "    - id: deploy",
+            "    - id: deploy\n      name: x",
+            "name",
+        ),
+        (
+            "secretString: hello",
+            "secretString: hello, kmsKeyId: k",
+            "kmsKeyId",
+        ),
+        ("contents: hello", "contents: hello, owner: root", "owner"),
+    ] {
+        let d = one_problem(from, to);
+        assert!(
+            d.message.contains(&format!("unknown field `{field}`")),
+            "{field}: {d}"
+        );
+        assert!(d.line.is_some(), "{field}: no line in {d}");
+    }
+}
+
+#[test]
+fn misspelt_step_kind_and_action_are_rejected() {
+    let d = one_problem("- wait:", "- wiat:");
+    assert!(d.message.contains("wiat"), "{d}");
+    assert_eq!(d.help.as_deref(), Some("did you mean `wait`?"), "{d}");
+    let d = one_problem(
+        "aws.secretsmanager.createSecret",
+        "aws.secretsmanager.createSecrets",
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some("did you mean `aws.secretsmanager.createSecret`?"),
+        "{d}"
+    );
+}
+
+#[test]
+fn bad_durations_are_rejected() {
+    for bad in ["60", "60 s", "1.5m", "60sec", "0s", "rotation+30s", "5h"] {
+        let d = one_problem("within: 60s", &format!("within: \"{bad}\""));
+        assert!(
+            d.message.contains("duration") || d.message.contains("deadline"),
+            "{bad}: {d}"
+        );
+        assert_eq!(d.line, Some(20), "{bad}: {d}");
+    }
+    // A sleep cannot be written at all.
+    let d = one_problem("- wait:", "- sleep: 5s\n        - wait:");
+    assert!(d.message.contains("unknown variant `sleep`"), "{d}");
+}
+
+#[test]
+fn a_wait_without_deadline_is_rejected() {
+    let d = one_problem(", within: 60s }", " }");
+    assert!(d.message.contains("missing field `within`"), "{d}");
+}
+
+#[test]
+fn missing_binding_is_rejected() {
+    let d = one_problem("providers: [aws]", "providers: [aws, vault]");
+    assert!(
+        d.message
+            .contains("provider `vault` is in spec.providers but has no entry in spec.bindings"),
+        "{d}"
+    );
+    assert_eq!(d.line, Some(7));
+}
+
+#[test]
+fn missing_manifest_is_rejected() {
+    let d = one_problem("path: manifests/ }", "path: manifest/ }");
+    assert!(
+        d.message
+            .contains("manifest path `manifest/` does not exist"),
+        "{d}"
+    );
+    assert_eq!(d.line, Some(19));
+    let d = one_problem("path: manifests/ }", "path: ../elsewhere }");
+    assert!(d.message.contains("inside the scenario folder"), "{d}");
+}
+
+#[test]
+fn cross_references_are_checked() {
+    let d = one_problem("run: seed", "run: sed");
+    assert!(d.message.contains("has no `sed`"), "{d}");
+    assert_eq!(d.help.as_deref(), Some("did you mean `seed`?"));
+
+    let d = one_problem("\"${file}\"", "\"${flie}\"");
+    assert!(d.message.contains("`${flie}` is not defined"), "{d}");
+    assert_eq!(d.help.as_deref(), Some("did you mean `${file}`?"));
+
+    let dup = GOOD.replacen(
+        "  catch:\n",
+        "    - id: deploy\n      try:\n        - files: { pod: p, path: /x, snapshot: mounted }\n  catch:\n",
+        1,
+    );
+    let diags = lint_text(&dup);
+    let msgs: Vec<String> = diags.iter().map(|d| d.message.clone()).collect();
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("step id `deploy` is used twice")),
+        "{msgs:#?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("snapshot name `mounted` is already used")),
+        "{msgs:#?}"
+    );
+
+    let d = one_problem(
+        "  steps:",
+        "  expect: { outcome: fail, reason: bug, step: deplyo }\n  steps:",
+    );
+    assert!(
+        d.message
+            .contains("spec.expect.step `deplyo` does not name a step"),
+        "{d}"
+    );
+    assert_eq!(d.help.as_deref(), Some("did you mean `deploy`?"));
+
+    let d = one_problem("  steps:", "  expect: { outcome: fail }\n  steps:");
+    assert!(d.message.contains("without a `reason`"), "{d}");
+
+    let d = one_problem("  name: demo", "  name: other");
+    assert!(
+        d.message.contains("differs from the folder name `demo`"),
+        "{d}"
+    );
+}
+
+#[test]
+fn provider_specific_action_in_a_multi_provider_step_is_rejected() {
+    let text = GOOD
+        .replacen("providers: [aws]", "providers: [aws, vault]", 1)
+        .replacen(
+            "  steps:",
+            "    vault: { vars: { file: f }, actions: { seed: [ { vault.kv2.put: { mount: secret, path: p, data: { k: v } } } ] } }\n  steps:",
+            1,
+        )
+        .replacen(
+            "        - backend: { run: seed }",
+            "        - backend: { run: seed }\n        - backend: { aws.ssm.putParameter: { name: /a, value: b } }",
+            1,
+        );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains("talks to the aws backend"),
+        "{}",
+        diags[0]
+    );
+}
+
+#[test]
+fn manifests_must_be_kubernetes_objects_without_namespace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(
+        dir.join("manifests/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: default\n---\nkind: Pod\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("scenario.yaml"), GOOD).unwrap();
+    let report = lint::lint_paths(&[dir]);
+    let msgs: Vec<String> = report.files[0].1.iter().map(ToString::to_string).collect();
+    assert_eq!(msgs.len(), 3, "{msgs:#?}");
+    assert!(msgs[0].contains("sets metadata.namespace"));
+    assert!(msgs[1].contains("document 2 has no `apiVersion`"));
+    assert!(msgs[2].contains("document 2 has no `metadata.name`"));
+}
+
+#[test]
+fn wrong_api_version_is_rejected() {
+    let d = one_problem("secretbench.dev/v1alpha1", "secretbench.dev/v1");
+    assert!(d.message.contains("secretbench.dev/v1alpha1"), "{d}");
+    assert_eq!(d.line, Some(1));
+}
+
+#[test]
+fn a_path_without_scenarios_is_a_problem() {
+    let tmp = tempfile::tempdir().unwrap();
+    let report = lint::lint_paths(&[tmp.path().to_owned(), tmp.path().join("nope")]);
+    assert_eq!(report.problems(), 2, "{report}");
+    assert!(!report.is_clean());
+}
+
+#[test]
+fn load_str_parses_the_model() {
+    let loaded = load_str(Path::new("demo/scenario.yaml"), GOOD).unwrap();
+    assert_eq!(loaded.scenario.metadata.name, "demo");
+    assert_eq!(loaded.scenario.spec.steps[0].try_.len(), 4);
+}
+
+#[test]
+fn every_committed_scenario_lints_clean() {
+    let scenarios = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+    let report = lint::lint_paths(&[scenarios]);
+    assert!(report.files.len() >= 6, "{report}");
+    assert!(report.is_clean(), "{report}");
+}
