@@ -24,6 +24,7 @@ lint: lint-tools
     cargo clippy --workspace --all-targets --locked -- -D warnings
     shellcheck -x .ci/run conformance/python/run.sh
     cd stack && shellcheck -x *.sh
+    cargo run --quiet --locked -p secretbench -- lint scenarios
     "$(go env GOPATH)/bin/actionlint" .github/workflows/*.yml
 
 # Installs the linters that are not Rust components (pinned in stack/versions.env).

@@ -403,7 +403,7 @@ async fn serve_json(
         Err(service.internal_error())
     })?;
     if outcome.mutated {
-        aws.persister.commit().await.map_err(|e| {
+        aws.state.persister().commit().await.map_err(|e| {
             tracing::error!(error = %e, "cannot persist state");
             service.internal_error()
         })?;

@@ -18,10 +18,11 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::core::persist::{self, PersistError, Persister};
+use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
+use crate::core::shared_state::SharedState;
 use crate::core::{Core, Service};
 
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -75,37 +76,15 @@ impl AwsState {
 #[derive(Debug)]
 pub struct AwsEmulator {
     core: Arc<Core>,
-    state: Arc<RwLock<AwsState>>,
-    persister: Persister,
+    state: SharedState<AwsState>,
 }
 
 impl AwsEmulator {
     /// Loads `state_file` when it exists; with a path, every change is written back before it is
     /// acknowledged.
     pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
-        let initial = match &state_file {
-            Some(path) => persist::load::<AwsState>(path)?.unwrap_or_default(),
-            None => AwsState::default(),
-        };
-        let state = Arc::new(RwLock::new(initial));
-        let persister = match state_file {
-            Some(path) => {
-                let snapshot_state = Arc::clone(&state);
-                Persister::start(
-                    path,
-                    Box::new(move || {
-                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
-                        serde_json::to_vec(&*guard)
-                    }),
-                )
-            }
-            None => Persister::disabled(),
-        };
-        Ok(Self {
-            core,
-            state,
-            persister,
-        })
+        let state = SharedState::open(state_file, AwsState::default)?;
+        Ok(Self { core, state })
     }
 
     pub fn core(&self) -> &Arc<Core> {
@@ -113,11 +92,11 @@ impl AwsEmulator {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, AwsState> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state.read()
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AwsState> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        self.state.write()
     }
 
     fn routes(this: Arc<Self>) -> Router {
@@ -155,7 +134,7 @@ impl Service for AwsEmulator {
     }
 
     fn persister(&self) -> &Persister {
-        &self.persister
+        self.state.persister()
     }
 
     fn router(self: Arc<Self>) -> Router {

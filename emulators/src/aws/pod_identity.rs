@@ -181,7 +181,7 @@ async fn serve(
     );
     let issued = sts::issue(aws, &role_arn, &session, LIFETIME);
     record.key("accessKeyId", issued.access_key_id.clone());
-    aws.persister.commit().await.map_err(|e| {
+    aws.state.persister().commit().await.map_err(|e| {
         tracing::error!(error = %e, "cannot persist state");
         AwsError::internal("InternalServerException", "Unable to persist credentials")
     })?;

@@ -207,7 +207,7 @@ async fn dispatch(
             record.key("roleArn", request.role_arn.clone());
             record.key("roleSessionName", request.session_name.clone());
             let xml = assume_role_with_web_identity(aws, &request, record, request_id)?;
-            aws.persister.commit().await.map_err(|e| {
+            aws.state.persister().commit().await.map_err(|e| {
                 tracing::error!(error = %e, "cannot persist state");
                 AwsError::internal("InternalFailure", "An internal error occurred.")
             })?;

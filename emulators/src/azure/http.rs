@@ -478,7 +478,7 @@ async fn serve(
         Err(e) => return (Err(e), None),
     };
     if outcome.mutated
-        && let Err(e) = az.persister.commit().await
+        && let Err(e) = az.state.persister().commit().await
     {
         tracing::error!(error = %e, "cannot persist state");
         return (Err(KvError::internal()), None);

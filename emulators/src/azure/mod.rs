@@ -23,10 +23,11 @@ pub mod tls;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::core::persist::{self, PersistError, Persister};
+use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
+use crate::core::shared_state::SharedState;
 use crate::core::{Core, Service};
 use state::{AzureState, Dev};
 
@@ -80,8 +81,7 @@ impl Kind {
 #[derive(Debug)]
 pub struct AzureEmulator {
     core: Arc<Core>,
-    state: Arc<RwLock<AzureState>>,
-    persister: Persister,
+    state: SharedState<AzureState>,
     pki: tls::Pki,
     signer: auth::Signer,
     /// The listener's port, for the vault URLs in the ready line (0 until bound).
@@ -99,11 +99,12 @@ impl AzureEmulator {
     /// Loads `state_file` when it exists (its folder also keeps the CA and the token key);
     /// without one, state is in memory and the CA goes to a fresh temp folder.
     pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
-        let initial = match &state_file {
-            Some(path) => persist::load::<AzureState>(path)?,
-            None => None,
-        }
-        .unwrap_or_else(|| AzureState::fresh(Dev::new(&core)));
+        let state_dir = state_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(PathBuf::from);
+        let state = SharedState::open(state_file, || AzureState::fresh(Dev::new(&core)))?;
+        let initial = state.read();
         let mut names: Vec<String> = std::env::var(SUFFIX_ENV)
             .unwrap_or_default()
             .split(',')
@@ -116,33 +117,14 @@ impl AzureEmulator {
             names.push(format!("*.{}", vault.suffix));
         }
         names.extend(initial.login_host.clone());
-        let state_dir = state_file.as_deref().and_then(std::path::Path::parent);
-        let pki = tls::Pki::new(state_dir, &names).map_err(|e| {
-            setup_error(
-                state_dir.map(PathBuf::from).unwrap_or_default(),
-                e.to_string(),
-            )
-        })?;
+        let pki = tls::Pki::new(state_dir.as_deref(), &names)
+            .map_err(|e| setup_error(state_dir.clone().unwrap_or_default(), e.to_string()))?;
         let signer =
             auth::Signer::new(&pki).map_err(|e| setup_error(pki.ca_file.clone(), e.to_string()))?;
-        let state = Arc::new(RwLock::new(initial));
-        let persister = match state_file {
-            Some(path) => {
-                let snapshot_state = Arc::clone(&state);
-                Persister::start(
-                    path,
-                    Box::new(move || {
-                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
-                        serde_json::to_vec(&*guard)
-                    }),
-                )
-            }
-            None => Persister::disabled(),
-        };
+        drop(initial);
         Ok(Self {
             core,
             state,
-            persister,
             pki,
             signer,
             port: std::sync::atomic::AtomicU16::new(0),
@@ -168,11 +150,11 @@ impl AzureEmulator {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, AzureState> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state.read()
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, AzureState> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        self.state.write()
     }
 }
 
@@ -219,7 +201,7 @@ impl Service for AzureEmulator {
     }
 
     fn persister(&self) -> &Persister {
-        &self.persister
+        self.state.persister()
     }
 
     fn router(self: Arc<Self>) -> Router {

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod journal;
 pub mod persist;
 pub mod seed;
+pub mod shared_state;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

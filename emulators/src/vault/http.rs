@@ -280,7 +280,7 @@ fn json_kind(v: &Value) -> &'static str {
 
 async fn commit(vault: &VaultEmulator, reply: Reply) -> VaultResult<Reply> {
     if reply.mutated {
-        vault.persister.commit().await.map_err(|e| {
+        vault.state.persister().commit().await.map_err(|e| {
             tracing::error!(error = %e, "cannot persist vault state");
             VaultError::internal()
         })?;

@@ -26,10 +26,11 @@ use axum::Router;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 
-use crate::core::persist::{self, PersistError, Persister};
+use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
+use crate::core::shared_state::SharedState;
 use crate::core::{Core, Service};
 
 pub use mounts::{AuthMethod, AuthMount, Engine, Mount};
@@ -106,8 +107,7 @@ impl VaultState {
 #[derive(Debug)]
 pub struct VaultEmulator {
     core: Arc<Core>,
-    state: Arc<RwLock<VaultState>>,
-    persister: Persister,
+    state: SharedState<VaultState>,
     review: review::Reviewer,
 }
 
@@ -115,29 +115,10 @@ impl VaultEmulator {
     /// Loads `state_file` when it exists; with a path, every change is written back before it is
     /// acknowledged.
     pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
-        let initial = match &state_file {
-            Some(path) => persist::load::<VaultState>(path)?,
-            None => None,
-        }
-        .unwrap_or_else(|| VaultState::fresh(&core, DEFAULT_ROOT_TOKEN));
-        let state = Arc::new(RwLock::new(initial));
-        let persister = match state_file {
-            Some(path) => {
-                let snapshot_state = Arc::clone(&state);
-                Persister::start(
-                    path,
-                    Box::new(move || {
-                        let guard = snapshot_state.read().unwrap_or_else(|p| p.into_inner());
-                        serde_json::to_vec(&*guard)
-                    }),
-                )
-            }
-            None => Persister::disabled(),
-        };
+        let state = SharedState::open(state_file, || VaultState::fresh(&core, DEFAULT_ROOT_TOKEN))?;
         Ok(Self {
             core,
             state,
-            persister,
             review: review::Reviewer,
         })
     }
@@ -152,11 +133,11 @@ impl VaultEmulator {
     }
 
     pub(crate) fn read(&self) -> RwLockReadGuard<'_, VaultState> {
-        self.state.read().unwrap_or_else(|p| p.into_inner())
+        self.state.read()
     }
 
     pub(crate) fn write(&self) -> RwLockWriteGuard<'_, VaultState> {
-        self.state.write().unwrap_or_else(|p| p.into_inner())
+        self.state.write()
     }
 }
 
@@ -187,7 +168,7 @@ impl Service for VaultEmulator {
     }
 
     fn persister(&self) -> &Persister {
-        &self.persister
+        self.state.persister()
     }
 
     fn router(self: Arc<Self>) -> Router {
