@@ -8,7 +8,7 @@ use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::server::{self, DEFAULT_AWS_ADDR, DEFAULT_AZURE_ADDR, Options};
+use crate::server::{self, DEFAULT_AWS_ADDR, DEFAULT_AZURE_ADDR, DEFAULT_VAULT_ADDR, Options};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -39,21 +39,17 @@ pub struct Args {
 
 impl Args {
     pub fn options(&self) -> Result<Options, std::net::AddrParseError> {
+        // With no service flag at all, every service starts on its default address.
         let none_asked = self.aws.is_none() && self.azure.is_none() && self.vault.is_none();
-        let aws = match (self.aws, none_asked) {
-            (Some(a), _) => Some(a),
-            (None, true) => Some(DEFAULT_AWS_ADDR.parse()?),
-            (None, false) => None,
-        };
-        let azure = match (self.azure, none_asked) {
-            (Some(a), _) => Some(a),
-            (None, true) => Some(DEFAULT_AZURE_ADDR.parse()?),
-            (None, false) => None,
+        let pick = |asked: Option<SocketAddr>, default: &str| match asked {
+            Some(addr) => Ok(Some(addr)),
+            None if none_asked => default.parse().map(Some),
+            None => Ok(None),
         };
         Ok(Options {
-            aws,
-            azure,
-            vault: self.vault,
+            aws: pick(self.aws, DEFAULT_AWS_ADDR)?,
+            azure: pick(self.azure, DEFAULT_AZURE_ADDR)?,
+            vault: pick(self.vault, DEFAULT_VAULT_ADDR)?,
             state_dir: self.state_dir.clone(),
             seed: self.seed.clone(),
             deterministic: self.deterministic,
@@ -104,4 +100,31 @@ pub fn init_tracing() {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Options {
+        let mut argv = vec!["secretbench-emulators"];
+        argv.extend_from_slice(args);
+        Args::parse_from(argv).options().expect("valid addresses")
+    }
+
+    #[test]
+    fn no_service_flag_starts_every_service_on_its_default() {
+        let o = parse(&[]);
+        assert_eq!(o.aws, Some(DEFAULT_AWS_ADDR.parse().expect("addr")));
+        assert_eq!(o.azure, Some(DEFAULT_AZURE_ADDR.parse().expect("addr")));
+        assert_eq!(o.vault, Some(DEFAULT_VAULT_ADDR.parse().expect("addr")));
+    }
+
+    #[test]
+    fn a_service_not_asked_for_is_not_started() {
+        let o = parse(&["--vault", "127.0.0.1:0", "--deterministic"]);
+        assert_eq!(o.vault, Some("127.0.0.1:0".parse().expect("addr")));
+        assert_eq!((o.aws, o.azure), (None, None));
+        assert!(o.deterministic);
+    }
 }
