@@ -909,3 +909,43 @@ aws:
         Some("w")
     );
 }
+
+#[tokio::test]
+async fn a_refused_tag_resource_leaves_the_tags_as_they_were() {
+    let env = common::emulator().await;
+    let sm = env.secretsmanager(REGION).await;
+    create(&sm, "tagged", "x").await;
+    let tags = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| Tag::builder().key(format!("k{i}")).value("v").build())
+            .collect::<Vec<_>>()
+    };
+    sm.tag_resource()
+        .secret_id("tagged")
+        .set_tags(Some(tags(0..45)))
+        .send()
+        .await
+        .expect("45 tags");
+    // Overwriting existing keys does not count against the limit.
+    sm.tag_resource()
+        .secret_id("tagged")
+        .set_tags(Some(tags(40..50)))
+        .send()
+        .await
+        .expect("50 tags");
+    let err = sm
+        .tag_resource()
+        .secret_id("tagged")
+        .set_tags(Some(tags(50..52)))
+        .send()
+        .await
+        .expect_err("over the limit");
+    assert_eq!(code(&err.into_service_error()), "ValidationException");
+    let d = sm
+        .describe_secret()
+        .secret_id("tagged")
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(d.tags().len(), 50, "the refused call added nothing");
+}

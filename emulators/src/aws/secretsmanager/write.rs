@@ -15,6 +15,9 @@ use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
 use crate::core::clock::epoch_seconds;
 
+/// Secrets Manager's limit on tags per secret.
+const MAX_TAGS: usize = 50;
+
 fn token_or_new(call: &Call<'_>, token: Option<String>) -> Result<String, AwsError> {
     match token {
         Some(t) => {
@@ -539,16 +542,22 @@ pub(super) fn tag_resource(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -
     let secret = region.secrets.find_mut(&id, now)?;
     call.authorize(iam, &secret.arn)?;
     secret.ensure_active()?;
+    // Check the limit before touching the secret: a refused call must leave it as it was.
+    let new_keys: std::collections::BTreeSet<&str> = tags
+        .iter()
+        .map(|t| t.key.as_str())
+        .filter(|k| !secret.tags.iter().any(|t| t.key == *k))
+        .collect();
+    if secret.tags.len() + new_keys.len() > MAX_TAGS {
+        return Err(AwsError::validation(format!(
+            "Number of tags exceeds the limit of {MAX_TAGS}"
+        )));
+    }
     for tag in tags {
         match secret.tags.iter_mut().find(|t| t.key == tag.key) {
             Some(existing) => existing.value = tag.value,
             None => secret.tags.push(tag),
         }
-    }
-    if secret.tags.len() > 50 {
-        return Err(AwsError::validation(
-            "Number of tags exceeds the limit of 50",
-        ));
     }
     Ok(Outcome::wrote(json!({})))
 }
