@@ -18,6 +18,22 @@ use crate::core::clock::epoch_seconds;
 /// Secrets Manager's limit on tags per secret.
 const MAX_TAGS: usize = 50;
 
+/// Finds the secret `id` names under the write lock, checks the caller may act on it, and hands
+/// it to `change` with the time of the call. Every single-secret write starts this way.
+fn change_secret<'a, T>(
+    aws: &AwsEmulator,
+    call: &mut Call<'a>,
+    id: &str,
+    change: impl FnOnce(&mut Call<'a>, &mut Secret, OffsetDateTime) -> Result<T, AwsError>,
+) -> Result<T, AwsError> {
+    let now = call.core.clock.now();
+    let mut state = aws.write();
+    let (iam, region) = state.iam_and_region(&call.region);
+    let secret = region.secrets.find_mut(id, now)?;
+    call.authorize(iam, &secret.arn)?;
+    change(call, secret, now)
+}
+
 fn token_or_new(call: &Call<'_>, token: Option<String>) -> Result<String, AwsError> {
     match token {
         Some(t) => {
@@ -214,25 +230,22 @@ pub(super) fn put_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
             "1 validation error detected: Value at 'versionStages' failed to satisfy constraint: Member must have length between 1 and 20",
         ));
     }
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    let (version_id, version_stages) = put_value(
-        secret,
-        token,
-        req.secret_string,
-        req.secret_binary,
-        &stages,
-        now,
-    )?;
-    call.record.key("versionId", version_id.clone());
-    let mut body = Value::Object(render::arn_and_name(secret));
-    body["VersionId"] = json!(version_id);
-    body["VersionStages"] = json!(version_stages);
-    Ok(Outcome::wrote(body))
+    change_secret(aws, call, &id, |call, secret, now| {
+        secret.ensure_active()?;
+        let (version_id, version_stages) = put_value(
+            secret,
+            token,
+            req.secret_string,
+            req.secret_binary,
+            &stages,
+            now,
+        )?;
+        call.record.key("versionId", version_id.clone());
+        let mut body = Value::Object(render::arn_and_name(secret));
+        body["VersionId"] = json!(version_id);
+        body["VersionStages"] = json!(version_stages);
+        Ok(Outcome::wrote(body))
+    })
 }
 
 #[derive(Deserialize)]
@@ -252,40 +265,37 @@ pub(super) fn update_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     call.record.key("secretId", id.clone());
     let has_value = req.secret_string.is_some() || req.secret_binary.is_some();
     let token = token_or_new(call, req.client_request_token)?;
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    if has_value && secret.version(&token).is_some() {
-        return Err(AwsError::client(
-            "ResourceExistsException",
-            "A resource with the ID you requested already exists.",
-        ));
-    }
-    validate_value(&req.secret_string, &req.secret_binary)?;
-    if let Some(d) = req.description {
-        secret.description = Some(d);
-    }
-    if let Some(k) = req.kms_key_id {
-        secret.kms_key_id = Some(k);
-    }
-    secret.last_changed = now;
-    let mut body = Value::Object(render::arn_and_name(secret));
-    if has_value {
-        let (version_id, _) = put_value(
-            secret,
-            token,
-            req.secret_string,
-            req.secret_binary,
-            &[AWSCURRENT.to_owned()],
-            now,
-        )?;
-        call.record.key("versionId", version_id.clone());
-        body["VersionId"] = json!(version_id);
-    }
-    Ok(Outcome::wrote(body))
+    change_secret(aws, call, &id, |call, secret, now| {
+        secret.ensure_active()?;
+        if has_value && secret.version(&token).is_some() {
+            return Err(AwsError::client(
+                "ResourceExistsException",
+                "A resource with the ID you requested already exists.",
+            ));
+        }
+        validate_value(&req.secret_string, &req.secret_binary)?;
+        if let Some(d) = req.description {
+            secret.description = Some(d);
+        }
+        if let Some(k) = req.kms_key_id {
+            secret.kms_key_id = Some(k);
+        }
+        secret.last_changed = now;
+        let mut body = Value::Object(render::arn_and_name(secret));
+        if has_value {
+            let (version_id, _) = put_value(
+                secret,
+                token,
+                req.secret_string,
+                req.secret_binary,
+                &[AWSCURRENT.to_owned()],
+                now,
+            )?;
+            call.record.key("versionId", version_id.clone());
+            body["VersionId"] = json!(version_id);
+        }
+        Ok(Outcome::wrote(body))
+    })
 }
 
 #[derive(Deserialize)]
@@ -307,57 +317,55 @@ pub(super) fn update_secret_version_stage(
     let stage = required(&req.version_stage, "versionStage")?.clone();
     call.record.key("secretId", id.clone());
     call.record.key("versionStage", stage.clone());
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    let not_a_version = |v: &str| {
-        AwsError::client(
-            "ResourceNotFoundException",
-            format!("Secrets Manager can't find the specified secret value for VersionId: {v}"),
-        )
-    };
-    for v in [&req.remove_from_version_id, &req.move_to_version_id]
-        .into_iter()
-        .flatten()
-    {
-        if secret.version(v).is_none() {
-            return Err(not_a_version(v));
+    change_secret(aws, call, &id, |_call, secret, now| {
+        secret.ensure_active()?;
+        let not_a_version = |v: &str| {
+            AwsError::client(
+                "ResourceNotFoundException",
+                format!("Secrets Manager can't find the specified secret value for VersionId: {v}"),
+            )
+        };
+        for v in [&req.remove_from_version_id, &req.move_to_version_id]
+            .into_iter()
+            .flatten()
+        {
+            if secret.version(v).is_none() {
+                return Err(not_a_version(v));
+            }
         }
-    }
-    let holder = secret.version_with_stage(&stage).map(|v| v.id.clone());
-    if let Some(from) = &req.remove_from_version_id
-        && holder.as_deref() != Some(from.as_str())
-    {
-        return Err(AwsError::client(
-            "InvalidParameterException",
-            format!(
-                "The staging label {stage} is currently not attached to version {from}, so you can't remove it."
-            ),
-        ));
-    }
-    match (&req.move_to_version_id, &holder) {
-        (Some(to), Some(current))
-            if to != current && req.remove_from_version_id.as_deref() != Some(current.as_str()) =>
+        let holder = secret.version_with_stage(&stage).map(|v| v.id.clone());
+        if let Some(from) = &req.remove_from_version_id
+            && holder.as_deref() != Some(from.as_str())
         {
             return Err(AwsError::client(
                 "InvalidParameterException",
                 format!(
-                    "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached to version {current}, so you must explicitly reference that version in RemoveFromVersionId."
+                    "The staging label {stage} is currently not attached to version {from}, so you can't remove it."
                 ),
             ));
         }
-        (Some(to), _) => secret.move_stage(&stage, to),
-        (None, _) => {
-            if let Some(from) = &req.remove_from_version_id {
-                secret.remove_stage(&stage, from);
+        match (&req.move_to_version_id, &holder) {
+            (Some(to), Some(current))
+                if to != current
+                    && req.remove_from_version_id.as_deref() != Some(current.as_str()) =>
+            {
+                return Err(AwsError::client(
+                    "InvalidParameterException",
+                    format!(
+                        "The parameter RemoveFromVersionId can't be empty. Staging label {stage} is currently attached to version {current}, so you must explicitly reference that version in RemoveFromVersionId."
+                    ),
+                ));
+            }
+            (Some(to), _) => secret.move_stage(&stage, to),
+            (None, _) => {
+                if let Some(from) = &req.remove_from_version_id {
+                    secret.remove_stage(&stage, from);
+                }
             }
         }
-    }
-    secret.last_changed = now;
-    Ok(Outcome::wrote(Value::Object(render::arn_and_name(secret))))
+        secret.last_changed = now;
+        Ok(Outcome::wrote(Value::Object(render::arn_and_name(secret))))
+    })
 }
 
 #[derive(Deserialize)]
@@ -393,50 +401,47 @@ pub(super) fn rotate_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     let id = required(&req.secret_id, "secretId")?.clone();
     call.record.key("secretId", id.clone());
     let token = token_or_new(call, req.client_request_token)?;
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    let mut rotation = secret.rotation.clone().unwrap_or_default();
-    if let Some(arn) = req.rotation_lambda_arn {
-        rotation.lambda_arn = Some(arn);
-    }
-    if let Some(rules) = req.rotation_rules {
-        rotation.rules = Some(rules);
-    }
-    if rotation.lambda_arn.is_none() {
-        return Err(AwsError::client(
-            "InvalidRequestException",
-            "No Lambda rotation function ARN is associated with this secret.",
-        ));
-    }
-    let pending = secret.version_with_stage(AWSPENDING).map(|v| v.id.clone());
-    let current = secret.version_with_stage(AWSCURRENT).map(|v| v.id.clone());
-    if pending.is_some() && pending != current {
-        return Err(AwsError::client(
-            "InvalidRequestException",
-            "A previous rotation isn't complete. That rotation will be reattempted.",
-        ));
-    }
-    rotation.enabled = true;
-    let mut body = Value::Object(render::arn_and_name(secret));
-    if req.rotate_immediately.unwrap_or(true) {
-        let value = rotated_value(call.core, secret.version_with_stage(AWSCURRENT));
-        secret.add_version(
-            new_version(token.clone(), Some(value), None, now),
-            &[AWSPENDING.to_owned()],
-        );
-        secret.move_stage(AWSCURRENT, &token);
-        secret.remove_stage(AWSPENDING, &token);
-        rotation.last_rotated = Some(now);
-        secret.last_changed = now;
-        call.record.key("versionId", token.clone());
-        body["VersionId"] = json!(token);
-    }
-    secret.rotation = Some(rotation);
-    Ok(Outcome::wrote(body))
+    change_secret(aws, call, &id, |call, secret, now| {
+        secret.ensure_active()?;
+        let mut rotation = secret.rotation.clone().unwrap_or_default();
+        if let Some(arn) = req.rotation_lambda_arn {
+            rotation.lambda_arn = Some(arn);
+        }
+        if let Some(rules) = req.rotation_rules {
+            rotation.rules = Some(rules);
+        }
+        if rotation.lambda_arn.is_none() {
+            return Err(AwsError::client(
+                "InvalidRequestException",
+                "No Lambda rotation function ARN is associated with this secret.",
+            ));
+        }
+        let pending = secret.version_with_stage(AWSPENDING).map(|v| v.id.clone());
+        let current = secret.version_with_stage(AWSCURRENT).map(|v| v.id.clone());
+        if pending.is_some() && pending != current {
+            return Err(AwsError::client(
+                "InvalidRequestException",
+                "A previous rotation isn't complete. That rotation will be reattempted.",
+            ));
+        }
+        rotation.enabled = true;
+        let mut body = Value::Object(render::arn_and_name(secret));
+        if req.rotate_immediately.unwrap_or(true) {
+            let value = rotated_value(call.core, secret.version_with_stage(AWSCURRENT));
+            secret.add_version(
+                new_version(token.clone(), Some(value), None, now),
+                &[AWSPENDING.to_owned()],
+            );
+            secret.move_stage(AWSCURRENT, &token);
+            secret.remove_stage(AWSPENDING, &token);
+            rotation.last_rotated = Some(now);
+            secret.last_changed = now;
+            call.record.key("versionId", token.clone());
+            body["VersionId"] = json!(token);
+        }
+        secret.rotation = Some(rotation);
+        Ok(Outcome::wrote(body))
+    })
 }
 
 #[derive(Deserialize)]
@@ -515,13 +520,10 @@ pub(super) fn restore_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value)
     let req: SecretIdInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?.clone();
     call.record.key("secretId", id.clone());
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.deletion_date = None;
-    Ok(Outcome::wrote(Value::Object(render::arn_and_name(secret))))
+    change_secret(aws, call, &id, |_call, secret, _now| {
+        secret.deletion_date = None;
+        Ok(Outcome::wrote(Value::Object(render::arn_and_name(secret))))
+    })
 }
 
 #[derive(Deserialize)]
@@ -536,30 +538,27 @@ pub(super) fn tag_resource(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -
     let id = required(&req.secret_id, "secretId")?.clone();
     let tags = required(&req.tags, "tags")?.clone();
     call.record.key("secretId", id.clone());
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    // Check the limit before touching the secret: a refused call must leave it as it was.
-    let new_keys: std::collections::BTreeSet<&str> = tags
-        .iter()
-        .map(|t| t.key.as_str())
-        .filter(|k| !secret.tags.iter().any(|t| t.key == *k))
-        .collect();
-    if secret.tags.len() + new_keys.len() > MAX_TAGS {
-        return Err(AwsError::validation(format!(
-            "Number of tags exceeds the limit of {MAX_TAGS}"
-        )));
-    }
-    for tag in tags {
-        match secret.tags.iter_mut().find(|t| t.key == tag.key) {
-            Some(existing) => existing.value = tag.value,
-            None => secret.tags.push(tag),
+    change_secret(aws, call, &id, |_call, secret, _now| {
+        secret.ensure_active()?;
+        // Check the limit before touching the secret: a refused call must leave it as it was.
+        let new_keys: std::collections::BTreeSet<&str> = tags
+            .iter()
+            .map(|t| t.key.as_str())
+            .filter(|k| !secret.tags.iter().any(|t| t.key == *k))
+            .collect();
+        if secret.tags.len() + new_keys.len() > MAX_TAGS {
+            return Err(AwsError::validation(format!(
+                "Number of tags exceeds the limit of {MAX_TAGS}"
+            )));
         }
-    }
-    Ok(Outcome::wrote(json!({})))
+        for tag in tags {
+            match secret.tags.iter_mut().find(|t| t.key == tag.key) {
+                Some(existing) => existing.value = tag.value,
+                None => secret.tags.push(tag),
+            }
+        }
+        Ok(Outcome::wrote(json!({})))
+    })
 }
 
 #[derive(Deserialize)]
@@ -574,12 +573,9 @@ pub(super) fn untag_resource(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value)
     let id = required(&req.secret_id, "secretId")?.clone();
     let keys = required(&req.tag_keys, "tagKeys")?.clone();
     call.record.key("secretId", id.clone());
-    let now = call.core.clock.now();
-    let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(&id, now)?;
-    call.authorize(iam, &secret.arn)?;
-    secret.ensure_active()?;
-    secret.tags.retain(|t| !keys.contains(&t.key));
-    Ok(Outcome::wrote(json!({})))
+    change_secret(aws, call, &id, |_call, secret, _now| {
+        secret.ensure_active()?;
+        secret.tags.retain(|t| !keys.contains(&t.key));
+        Ok(Outcome::wrote(json!({})))
+    })
 }
