@@ -310,14 +310,8 @@ fn finish(
             error_response(&err, key, request_id),
         ),
     };
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    aws.core.journal.push(
-        std::mem::take(record),
-        aws.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    aws.core
+        .journal_request(std::mem::take(record), started, status.as_u16(), error);
     response
 }
 

@@ -55,14 +55,8 @@ pub(crate) async fn credentials(
             )
         }
     };
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    aws.core.journal.push(
-        record,
-        aws.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    aws.core
+        .journal_request(record, started, status.as_u16(), error);
     response
 }
 

@@ -122,14 +122,8 @@ async fn serve(
             xml_response(err.status, request_id, error::xml_body(&err, request_id)),
         ),
     };
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    aws.core.journal.push(
-        record,
-        aws.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    aws.core
+        .journal_request(record, started, status.as_u16(), error);
     response
 }
 

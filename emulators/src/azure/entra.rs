@@ -130,14 +130,8 @@ pub(crate) async fn handle(
         Ok(v) => (StatusCode::OK, None, json(StatusCode::OK, &v)),
         Err(e) => (e.status, Some(e.error.to_owned()), e.response(&request_id)),
     };
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    az.core.journal.push(
-        record,
-        az.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    az.core
+        .journal_request(record, started, status.as_u16(), error);
     response
 }
 

@@ -256,14 +256,8 @@ async fn keyvault(
             .headers_mut()
             .insert(header::WWW_AUTHENTICATE, challenge);
     }
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    az.core.journal.push(
-        record,
-        az.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    az.core
+        .journal_request(record, started, status.as_u16(), error);
     response
 }
 

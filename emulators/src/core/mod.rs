@@ -71,6 +71,20 @@ impl Core {
     pub fn now_rfc3339(&self) -> String {
         clock::rfc3339(self.clock.now())
     }
+
+    /// Journals a finished request: its answer's status and error code, the time now, and how
+    /// long it took since `started`.
+    pub fn journal_request(
+        &self,
+        record: journal::Record,
+        started: std::time::Instant,
+        status: u16,
+        error: Option<String>,
+    ) {
+        let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.journal
+            .push(record, self.now_rfc3339(), status, error, latency);
+    }
 }
 
 /// One emulated service, as the core and the admin API see it.

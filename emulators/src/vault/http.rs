@@ -64,14 +64,9 @@ async fn handle(
         }
         Err(err) => (err.status, Some(err.body()), Some(err.summary())),
     };
-    let latency = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    vault.core.journal.push(
-        record,
-        vault.core.now_rfc3339(),
-        status.as_u16(),
-        error,
-        latency,
-    );
+    vault
+        .core
+        .journal_request(record, started, status.as_u16(), error);
     json_response(status, body.as_ref())
 }
 
