@@ -6,7 +6,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde::de::DeserializeOwned;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -154,23 +153,19 @@ pub(crate) fn resolve_caller(
 
 /// Reads a request body, refusing more than [`MAX_BODY_BYTES`].
 pub(crate) async fn read_body(body: Body) -> Result<Bytes, AwsError> {
-    let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(AwsError::new(
+    use crate::core::body::{BodyError, read_limited};
+    read_limited(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(limit) => AwsError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",
-                format!("Request body is larger than the limit of {MAX_BODY_BYTES} bytes"),
-            ))
-        }
-        Err(e) => Err(AwsError::serialization(format!(
-            "cannot read request body: {e}"
-        ))),
-    }
+                format!("Request body is larger than the limit of {limit} bytes"),
+            ),
+            BodyError::Unreadable(why) => {
+                AwsError::serialization(format!("cannot read request body: {why}"))
+            }
+        })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,6 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -263,25 +262,19 @@ async fn keyvault(
 
 /// Reads a body, refusing more than [`MAX_BODY_BYTES`].
 pub(crate) async fn read_body(body: Body) -> Result<Bytes, KvError> {
-    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-        .collect()
+    use crate::core::body::{BodyError, read_limited};
+    read_limited(body, MAX_BODY_BYTES)
         .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(KvError::new(
+        .map_err(|e| match e {
+            BodyError::TooLarge(limit) => KvError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
-                format!("The request body is larger than the limit of {MAX_BODY_BYTES} bytes."),
-            ))
-        }
-        Err(e) => Err(KvError::bad_parameter(format!(
-            "Cannot read the request body: {e}"
-        ))),
-    }
+                format!("The request body is larger than the limit of {limit} bytes."),
+            ),
+            BodyError::Unreadable(why) => {
+                KvError::bad_parameter(format!("Cannot read the request body: {why}"))
+            }
+        })
 }
 
 /// The challenge for this vault as seen through the request's host and port.

@@ -2,6 +2,7 @@
 //! persistence, seeding and the admin API.
 
 pub mod admin;
+pub mod body;
 pub mod clock;
 pub mod faults;
 pub mod ids;

@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
@@ -71,24 +70,18 @@ async fn handle(
 }
 
 async fn read_body(body: Body) -> VaultResult<bytes::Bytes> {
-    match http_body_util::Limited::new(body, MAX_BODY_BYTES)
-        .collect()
+    use crate::core::body::{BodyError, read_limited};
+    read_limited(body, MAX_BODY_BYTES)
         .await
-    {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(VaultError::new(
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => VaultError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "http: request body too large",
-            ))
-        }
-        Err(e) => Err(VaultError::bad_request(format!(
-            "failed to read request body: {e}"
-        ))),
-    }
+            ),
+            BodyError::Unreadable(why) => {
+                VaultError::bad_request(format!("failed to read request body: {why}"))
+            }
+        })
 }
 
 fn op_of(method: &Method, query: &BTreeMap<String, String>) -> VaultResult<Op> {
