@@ -343,18 +343,13 @@ async fn serve_json(
     record.region = Some(caller.region.clone());
     record.identity = Some(caller.identity.arn.clone());
 
-    let effect = aws.core.faults.check(
-        &aws.core.ids,
-        service.name(),
-        operation,
-        Some(&caller.region),
-    );
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+    if let Some(injected) = aws
+        .core
+        .inject_faults(service.name(), operation, Some(&caller.region))
+        .await
+    {
         return Err(AwsError::new(
-            StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            injected.status_code(),
             injected.code,
             injected.message,
         ));

@@ -97,16 +97,13 @@ async fn serve(
     record: &mut Record,
 ) -> Result<serde_json::Value, AwsError> {
     // The agent has no region of its own in the request, so rules match it by service alone.
-    let effect = aws
+    if let Some(injected) = aws
         .core
-        .faults
-        .check(&aws.core.ids, "pod-identity", "GetCredentials", None);
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+        .inject_faults("pod-identity", "GetCredentials", None)
+        .await
+    {
         return Err(AwsError::new(
-            StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            injected.status_code(),
             injected.code,
             injected.message,
         ));

@@ -211,16 +211,9 @@ async fn dispatch(
 }
 
 async fn apply_faults(aws: &AwsEmulator, action: &str, region: &str) -> Result<(), AwsError> {
-    let effect = aws
-        .core
-        .faults
-        .check(&aws.core.ids, "sts", action, Some(region));
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+    if let Some(injected) = aws.core.inject_faults("sts", action, Some(region)).await {
         return Err(AwsError::new(
-            StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            injected.status_code(),
             injected.code,
             injected.message,
         ));

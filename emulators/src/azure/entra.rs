@@ -144,14 +144,9 @@ async fn serve(
     record: &mut Record,
     op: &str,
 ) -> Result<Value, EntraError> {
-    let effect = az.core.faults.check(&az.core.ids, "entra", op, None);
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+    if let Some(injected) = az.core.inject_faults("entra", op, None).await {
         return Err(EntraError {
-            status: StatusCode::from_u16(injected.status)
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            status: injected.status_code(),
             error: "temporarily_unavailable",
             code: 0,
             description: format!("{}: {}", injected.code, injected.message),

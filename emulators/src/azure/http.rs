@@ -384,17 +384,10 @@ async fn serve(
         Some(_) => {}
     }
 
-    let effect = az
-        .core
-        .faults
-        .check(&az.core.ids, "keyvault", route.op, None);
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+    if let Some(injected) = az.core.inject_faults("keyvault", route.op, None).await {
         return (
             Err(KvError::new(
-                StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                injected.status_code(),
                 injected.code,
                 injected.message,
             )),

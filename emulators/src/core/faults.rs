@@ -18,6 +18,13 @@ pub struct InjectedError {
     pub message: String,
 }
 
+impl InjectedError {
+    /// The HTTP status; rules only accept 400-599, so the fallback is never taken.
+    pub fn status_code(&self) -> http::StatusCode {
+        http::StatusCode::from_u16(self.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RuleSpec {

@@ -73,6 +73,21 @@ impl Core {
         clock::rfc3339(self.clock.now())
     }
 
+    /// Applies the fault rules to a request: waits out an injected latency, and returns the
+    /// injected error, if any, for the service to render in its own shape.
+    pub async fn inject_faults(
+        &self,
+        service: &str,
+        operation: &str,
+        region: Option<&str>,
+    ) -> Option<faults::InjectedError> {
+        let effect = self.faults.check(&self.ids, service, operation, region);
+        if let Some(delay) = effect.delay {
+            tokio::time::sleep(delay).await;
+        }
+        effect.error
+    }
+
     /// Journals a finished request: its answer's status and error code, the time now, and how
     /// long it took since `started`.
     pub fn journal_request(

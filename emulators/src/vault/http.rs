@@ -181,23 +181,18 @@ async fn serve(
     record.operation = router::operation(&target, req.op);
     record.key("path", req.path.clone());
 
-    let effect = vault
+    if let Some(injected) = vault
         .core
-        .faults
-        .check(&vault.core.ids, "vault", &record.operation, None);
-    if let Some(delay) = effect.delay {
-        tokio::time::sleep(delay).await;
-    }
-    if let Some(injected) = effect.error {
+        .inject_faults("vault", &record.operation, None)
+        .await
+    {
+        let status = injected.status_code();
         let message = if injected.message.is_empty() {
             injected.code
         } else {
             injected.message
         };
-        return Err(VaultError::new(
-            StatusCode::from_u16(injected.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            message,
-        ));
+        return Err(VaultError::new(status, message));
     }
 
     let now = vault.core.clock.now();
