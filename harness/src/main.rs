@@ -50,22 +50,14 @@ struct LintArgs {
     paths: Vec<std::path::PathBuf>,
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter =
-        EnvFilter::try_from_env("SECRETBENCH_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
+use secretbench_emulators::cli::init_tracing;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let (args, command) = match cli.command {
         Command::Emulators(args) => {
-            secretbench_emulators::cli::init_tracing();
+            init_tracing();
             return secretbench_emulators::cli::run(args).await;
         }
         Command::Lint(a) => {
