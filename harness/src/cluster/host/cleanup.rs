@@ -38,7 +38,7 @@ pub fn sysctl_path(key: &str) -> PathBuf {
     Path::new("/proc/sys").join(key.replace('.', "/"))
 }
 
-/// `key=value` lines (the format host-ref.sh keeps in `sysctl.orig`).
+/// `key=value` lines (the format kept in `sysctl.orig`).
 pub fn render_sysctls(values: &[(String, String)]) -> String {
     values.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
 }
@@ -254,7 +254,7 @@ mod tests {
         let text = render_sysctls(&v);
         assert_eq!(text, "net.ipv4.ip_forward=0\nkernel.panic=1\n");
         assert_eq!(parse_sysctls(&text), v);
-        // host-ref's `sysctl | sed 's/ = /=/'` format parses too; unknown keys are ignored.
+        // `sysctl` output with ` = ` separators parses too; unknown keys are ignored.
         assert_eq!(
             parse_sysctls("kernel.panic = 1\nfs.evil=1\n"),
             vec![("kernel.panic".to_owned(), "1".to_owned())]

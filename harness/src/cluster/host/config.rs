@@ -1,5 +1,5 @@
-//! The configuration files of the host cluster, rendered exactly as `stack/host-ref.sh`
-//! writes them: containerd, CNI, kubelet, kube-proxy and the kubeconfigs. Rendering is pure;
+//! The configuration files of the host cluster, rendered as `stack/NOTES.md`
+//! specifies them: containerd, CNI, kubelet, kube-proxy and the kubeconfigs. Rendering is pure;
 //! [`write_all`] puts them in the state dir.
 
 use std::path::Path;
@@ -127,7 +127,7 @@ conntrack: {{maxPerCore: 0}}
 
 /// A kubeconfig with embedded CA and client pair: the same document
 /// `kubectl config set-cluster sb … --embed-certs; set-credentials USER …; set-context sb;
-/// use-context sb` writes in host-ref.sh.
+/// use-context sb` writes.
 pub fn kubeconfig(
     server: &str,
     user: &str,

@@ -1,6 +1,5 @@
-//! The `host` backend: a real single-node Kubernetes run as processes on this machine, the
-//! Rust form of `stack/host-ref.sh` (same flags, configs, certificates, order and cleanup;
-//! `stack/NOTES.md` explains each choice).
+//! The `host` backend: a real single-node Kubernetes run as processes on this machine, with the
+//! flags, configs, certificates, order and cleanup that `stack/NOTES.md` specifies and explains.
 //!
 //! - [`pki`]: CA, certificates, service-account keys (openssl).
 //! - [`config`]: containerd, CNI, kubelet, kube-proxy configs and kubeconfigs.
@@ -10,7 +9,7 @@
 //! - [`cleanup`]: the bookkeeping taken at `up` and the undoing at `down`.
 //!
 //! State: `${SECRETBENCH_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/secretbench}/host`.
-//! Run as root. Never at the same time as host-ref.sh (same bridge, ports and paths).
+//! Run as root.
 
 pub mod cleanup;
 pub mod config;
@@ -163,7 +162,7 @@ pub const DAEMONS: &[&str] = &[
     "kube-proxy",
 ];
 
-/// Daemon command lines (program, args), exactly host-ref.sh's flags.
+/// Daemon command lines (program, args), with the flags stack/NOTES.md gives.
 pub fn etcd_args(state: &StateDir) -> Vec<String> {
     let c = format!("http://127.0.0.1:{ETCD_PORT}");
     vec![

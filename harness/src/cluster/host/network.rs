@@ -9,7 +9,7 @@ use crate::cmd::Cmd;
 pub async fn create_bridge() -> Result<(), HostError> {
     if bridge_exists().await {
         return Err(HostError::Daemon(format!(
-            "link {BRIDGE} already exists; run `secretbench down` (or `stack/host-ref.sh down`) first"
+            "link {BRIDGE} already exists; run `secretbench down` first"
         )));
     }
     Cmd::new("ip")

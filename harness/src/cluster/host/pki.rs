@@ -1,11 +1,11 @@
-//! The cluster's certificates, made with the `openssl` command exactly as host-ref.sh makes
+//! The cluster's certificates, made with the `openssl` command exactly as stack/NOTES.md specifies
 //! them (one CA, RSA 2048, the same subjects, extensions and SANs).
 //!
 //! Why openssl and not rcgen: rcgen cannot generate RSA keys (only sign with them), so
-//! matching host-ref's RSA 2048 keys would need a second crypto crate (`rsa` or aws-lc-rs)
+//! matching the RSA 2048 keys NOTES.md specifies would need a second crypto crate (`rsa` or aws-lc-rs)
 //! and minutes of compile time on 2 cores; openssl is already a prerequisite of the stack,
 //! and calling it like the script makes the certificates identical in form by construction.
-//! PKI is made once per state dir and kept across `down` (like host-ref.sh).
+//! PKI is made once per state dir and kept across `down` (as NOTES.md specifies).
 
 use super::{API_SERVICE_IP, HostError, NODE, NODE_IP, StateDir, io_err};
 use crate::cmd::Cmd;
@@ -29,7 +29,7 @@ pub struct CertSpec {
     pub san: Option<String>,
 }
 
-/// Every certificate host-ref.sh makes, in its order.
+/// Every certificate the cluster needs (stack/NOTES.md), in order.
 pub fn cert_specs() -> Vec<CertSpec> {
     let c = |name, cn: &str, org, san: Option<String>| CertSpec {
         name,
@@ -87,7 +87,7 @@ impl CertSpec {
         }
     }
 
-    /// The openssl extension file host-ref.sh writes.
+    /// The openssl extension file for a certificate's SANs.
     pub fn extfile(&self) -> String {
         let mut s = String::from(
             "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n",

@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(
             PidRecord::parse("4242"),
             None,
-            "a bare PID (host-ref format) is not trusted"
+            "a bare PID (no start time) is not trusted"
         );
     }
 
