@@ -80,6 +80,6 @@ stack-smoke:
 
 # The end-to-end suite against a real cluster, driver and providers.
 e2e:
-    @echo "just e2e needs the host cluster backend (issue 5) and the scenario harness (issue 6), which are not built yet." >&2
-    @echo "What exists today: the AWS emulator ('just emulators') and its conformance suite ('just test')." >&2
+    @echo "just e2e needs the scenario runner (issue 6), which is not built yet." >&2
+    @echo "What exists today: the emulators ('just emulators', 'just test', 'just conformance'), the host cluster ('just up', 'just stack-smoke') and 'secretbench lint'." >&2
     @exit 2
