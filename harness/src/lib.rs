@@ -15,3 +15,4 @@ pub mod scenario;
 pub mod smoke;
 pub mod stack;
 pub mod wait;
+pub mod wiring;

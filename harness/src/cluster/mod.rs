@@ -10,6 +10,8 @@ use std::fmt::Display;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use crate::kubectl::Kubectl;
+use crate::scenario::model::Provider;
 use crate::stack::Stack;
 
 /// Which backend to use (`--backend`).
@@ -29,6 +31,8 @@ pub enum ClusterError {
     Host(#[from] host::HostError),
     #[error("the `{0}` backend is not built yet; use `--backend host`")]
     NotBuilt(&'static str),
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
 }
 
 /// A cluster the bench can bring up, use and take down.
@@ -73,6 +77,46 @@ impl Cluster {
             Self::Host(h) => Ok(h.kubeconfig()),
             Self::Kind => Err(ClusterError::NotBuilt("kind")),
             Self::Existing => Err(ClusterError::NotBuilt("existing")),
+        }
+    }
+}
+
+impl Cluster {
+    /// kubectl bound to the cluster's admin kubeconfig.
+    pub async fn kubectl(&self) -> Result<Kubectl, ClusterError> {
+        match self {
+            Self::Host(h) => Ok(h.kubectl_any().await?),
+            Self::Kind => Err(ClusterError::NotBuilt("kind")),
+            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+        }
+    }
+
+    /// An address of this machine that pods in the cluster can reach: the emulators listen
+    /// there (host: the bridge `sbbr0`; kind: the `kind` network's gateway).
+    pub async fn emulator_host(&self) -> Result<String, ClusterError> {
+        match self {
+            Self::Host(_) => Ok(host::NODE_IP.to_owned()),
+            Self::Kind => Err(ClusterError::NotBuilt("kind")),
+            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+        }
+    }
+
+    /// The providers `up` installs on this backend. The host backend has only Azure: the AWS
+    /// and Vault providers cannot be built offline (their modules are refused by the Go
+    /// module proxy; see stack/README.md).
+    pub fn providers(&self) -> &'static [Provider] {
+        match self {
+            Self::Host(_) => &[Provider::Azure],
+            Self::Kind | Self::Existing => &Provider::ALL,
+        }
+    }
+
+    /// The backend's name, for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Host(_) => "host",
+            Self::Kind => "kind",
+            Self::Existing => "existing",
         }
     }
 }

@@ -289,6 +289,12 @@ impl HostCluster {
         Kubectl::new(built.kube("kubectl"), self.kubeconfig())
     }
 
+    /// kubectl from the stack cache, for callers outside `up` (scenarios, smoke).
+    pub async fn kubectl_any(&self) -> Result<Kubectl, HostError> {
+        let dir = self.stack.component_dir("kubernetes").await?;
+        Ok(Kubectl::new(dir.join("bin/kubectl"), self.kubeconfig()))
+    }
+
     /// Whether a previous `up` left a complete, healthy cluster running.
     async fn healthy(&self, built: &Built) -> bool {
         DAEMONS.iter().all(|d| processes::running(&self.state, d))

@@ -1,0 +1,11 @@
+//! The Vault provider against the Vault emulator. (In progress.)
+
+use super::{WireCtx, Wiring, WiringError};
+use crate::scenario::model::Provider;
+
+pub async fn wire(_ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
+    Err(WiringError::Provider {
+        provider: Provider::Vault,
+        message: "wiring not built yet".into(),
+    })
+}
