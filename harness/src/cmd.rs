@@ -25,6 +25,8 @@ pub enum CmdError {
         status: ExitStatus,
         stderr: String,
     },
+    #[error("`{command}`: unexpected output: {message}")]
+    BadOutput { command: String, message: String },
     #[error("`{command}` did not finish within {}s", limit.as_secs())]
     TimedOut { command: String, limit: Duration },
 }
@@ -36,6 +38,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     timeout: Duration,
+    stdin: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -45,6 +48,7 @@ impl Cmd {
             args: Vec::new(),
             envs: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            stdin: None,
         }
     }
 
@@ -66,6 +70,12 @@ impl Cmd {
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
         self.envs
             .push((key.as_ref().to_owned(), value.as_ref().to_owned()));
+        self
+    }
+
+    /// Bytes fed to the command's stdin (otherwise stdin is empty).
+    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(input.into());
         self
     }
 
@@ -111,11 +121,25 @@ impl Cmd {
         tracing::debug!(%command, "run");
         let mut c = self.command();
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = c.spawn().map_err(|source| CmdError::Spawn {
+        if self.stdin.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let mut child = c.spawn().map_err(|source| CmdError::Spawn {
             command: command.clone(),
             source,
         })?;
-        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+        let input = self.stdin;
+        let run = async move {
+            if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+                use tokio::io::AsyncWriteExt as _;
+                // A program that exits without reading all of its input is judged by its
+                // status, not by the broken pipe.
+                let _ = pipe.write_all(&input).await;
+                drop(pipe);
+            }
+            child.wait_with_output().await
+        };
+        let out = match tokio::time::timeout(self.timeout, run).await {
             Ok(r) => r.map_err(|source| CmdError::Spawn {
                 command: command.clone(),
                 source,
@@ -196,6 +220,12 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("oops"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn feeds_stdin() {
+        let out = Cmd::new("cat").stdin("fed").output().await.unwrap();
+        assert_eq!(out, "fed");
     }
 
     #[tokio::test]

@@ -50,6 +50,40 @@ impl Kubectl {
         self.cmd(args).succeeds().await
     }
 
+    /// `kubectl apply -f -` of one object or a `List`, server-side checked.
+    pub async fn apply_json(&self, object: &serde_json::Value) -> Result<String, CmdError> {
+        self.cmd(["apply", "-f", "-"])
+            .stdin(object.to_string())
+            .output()
+            .await
+    }
+
+    /// `kubectl get` as JSON; `Ok(None)` when the object does not exist.
+    pub async fn get_json(
+        &self,
+        namespace: Option<&str>,
+        resource: &str,
+        name: Option<&str>,
+    ) -> Result<Option<serde_json::Value>, CmdError> {
+        let mut args: Vec<&str> = Vec::new();
+        if let Some(ns) = namespace {
+            args.extend(["-n", ns]);
+        }
+        args.extend(["get", resource]);
+        args.extend(name);
+        args.extend(["-o", "json", "--ignore-not-found"]);
+        let out = self.run(args).await?;
+        if out.trim().is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(&out)
+            .map(Some)
+            .map_err(|e| CmdError::BadOutput {
+                command: format!("kubectl get {resource}"),
+                message: format!("not JSON: {e}"),
+            })
+    }
+
     /// Whether node `name` has condition Ready=True.
     pub async fn node_ready(&self, name: &str) -> bool {
         self.run([

@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use secretbench::cluster::{Backend, Cluster};
 use secretbench::kubectl::Kubectl;
+use secretbench::scenario::model::Provider;
 use secretbench::stack::Stack;
 
 #[derive(Debug, Parser)]
@@ -37,10 +38,53 @@ enum Command {
     Down(ClusterArgs),
     /// Print the cluster's admin kubeconfig path.
     Kubeconfig(ClusterArgs),
+    /// Run scenarios on a cluster that is up (see `up`), against the emulators and the real
+    /// driver and providers; prints a table, writes JUnit and artifacts on failure.
+    Run(RunArgs),
+    /// `up` (or reuse), then `run` every scenario for every provider.
+    E2e(RunArgs),
     /// Check scenario files: the format, then manifests, bindings, snapshot names and step ids.
     Lint(LintArgs),
     /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json).
     Schema,
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Scenario files or folders (searched recursively for scenario.yaml).
+    #[arg(default_value = "scenarios")]
+    paths: Vec<std::path::PathBuf>,
+    /// Only these providers (repeatable; default: every provider a scenario names).
+    #[arg(long = "provider", value_enum)]
+    providers: Vec<ProviderArg>,
+    /// Replace stored snapshots that differ instead of failing.
+    #[arg(long)]
+    update_snapshots: bool,
+    /// Where artifacts of failed cases go (a `run-<time>` folder inside).
+    #[arg(long, default_value = "artifacts")]
+    artifacts: std::path::PathBuf,
+    /// Also write JUnit XML here.
+    #[arg(long)]
+    junit: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ProviderArg {
+    Aws,
+    Azure,
+    Vault,
+}
+
+impl From<ProviderArg> for Provider {
+    fn from(p: ProviderArg) -> Self {
+        match p {
+            ProviderArg::Aws => Provider::Aws,
+            ProviderArg::Azure => Provider::Azure,
+            ProviderArg::Vault => Provider::Vault,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -71,6 +115,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Schema => {
             print!("{}", secretbench::scenario::schema::json());
             return Ok(());
+        }
+        Command::Run(a) => {
+            init_tracing();
+            return run_scenarios(a, false).await;
+        }
+        Command::E2e(a) => {
+            init_tracing();
+            return run_scenarios(a, true).await;
         }
         Command::Up(a) => (a, "up"),
         Command::Smoke(a) => (a, "smoke"),
@@ -122,6 +174,70 @@ async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
         }
         "down" => cluster.down().await?,
         _ => println!("KUBECONFIG={}", cluster.kubeconfig()?.display()),
+    }
+    Ok(())
+}
+
+/// `run` and `e2e`: load and lint the scenarios, (for e2e) bring the cluster up, start the
+/// emulators where pods reach them, wire the providers, run, report.
+async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
+    use secretbench::runner::{self, report, snapshot};
+    use secretbench::wiring::EmulatorProcess;
+
+    let scenarios = runner::load(&args.paths)?;
+    let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
+    let stack = Stack::locate()?;
+    let cluster = Cluster::new(args.cluster.backend, stack);
+    if bring_up {
+        cluster
+            .up()
+            .await
+            .context("secretbench up failed (run `secretbench down` to clean up)")?;
+    }
+    let kubectl = cluster.kubectl().await?;
+    let host = cluster.emulator_host().await?;
+    let state = secretbench::cluster::host::StateDir::from_env();
+    let run_dir = state.root().with_file_name("runs");
+    let exe = std::env::current_exe().context("locating the secretbench binary")?;
+    let emulators = EmulatorProcess::start(
+        &exe,
+        &host,
+        &run_dir.join("emulators"),
+        &run_dir.join("emulators.log"),
+    )
+    .await?;
+    let env = runner::Environment::prepare(
+        kubectl,
+        &host,
+        &emulators.endpoints,
+        cluster.providers(),
+        &providers,
+        cluster.name(),
+    )
+    .await?;
+    let opts = runner::Options {
+        providers,
+        snapshot_mode: if args.update_snapshots {
+            snapshot::Mode::Update
+        } else {
+            snapshot::Mode::Check
+        },
+        artifacts: runner::artifacts_root(&args.artifacts),
+        rotation: secretbench::cluster::host::install::ROTATION_POLL,
+        backend_name: cluster.name().to_owned(),
+    };
+    let results = tokio::select! {
+        r = runner::run_all(&env, &scenarios, &opts) => r,
+        signal = interrupted() => anyhow::bail!("run interrupted by {signal}; scenario namespaces named sb-* may remain"),
+    };
+    emulators.stop().await;
+    print!("{}", report::table(&results));
+    if let Some(path) = &args.junit {
+        std::fs::write(path, report::junit(&results))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if results.iter().any(|r| !r.verdict.ok()) {
+        std::process::exit(1);
     }
     Ok(())
 }

@@ -1,11 +1,186 @@
-//! The Azure provider against the Key Vault emulator. (In progress.)
+//! The Azure provider against the Key Vault emulator, as verified by hand in
+//! docs/wiring/azure: the provider trusts the emulator's CA (a file in its Go trust directory),
+//! reads a custom cloud environment (`cloudName: AzureStackCloud` + `cloudEnvFileName`), and
+//! resolves the vault and login names to the emulator through `hostAliases`. Credentials are a
+//! service principal in a `nodePublishSecretRef` Secret, the provider's documented default.
+//!
+//! `tenantId: adfs` is the Azure Stack Hub (AD FS) authority: it keeps MSAL from calling
+//! instance discovery on login.microsoftonline.com:443 (the emulator listens on 8443).
 
-use super::{WireCtx, Wiring, WiringError};
-use crate::scenario::model::Provider;
+use std::collections::BTreeMap;
+use std::time::Duration;
 
-pub async fn wire(_ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
-    Err(WiringError::Provider {
-        provider: Provider::Azure,
-        message: "wiring not built yet".into(),
+use serde_json::json;
+
+use super::emulators::AZURE_PORT;
+use super::{NodePublishSecret, WireCtx, Wiring, WiringError};
+
+/// The provider DaemonSet the chart (release `azure`) creates, and its container.
+pub const DAEMONSET: &str = "azure-csi-secrets-store-provider-azure";
+const CONTAINER: &str = "provider-azure-installer";
+const NAMESPACE: &str = "kube-system";
+
+/// Names the provider and the harness use for the emulated cloud.
+pub const VAULT: &str = "secretbench";
+pub const VAULT_SUFFIX: &str = "vault.kv.test";
+pub const LOGIN_HOST: &str = "login.kv.test";
+pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub const CLIENT_ID: &str = "5e0c0f7e-3c53-4a8e-9a4b-3c0de1e1a001";
+pub const CLIENT_SECRET: &str = "secretbench-sp-secret";
+/// Where the provider container sees the cloud environment file and the CA.
+pub const ENV_FILE: &str = "/etc/kubernetes/secretbench-azure-env.json";
+const CA_FILE: &str = "/etc/ssl/certs/secretbench-emulator-ca.crt";
+const CA_CONFIGMAP: &str = "secretbench-emulator-ca";
+const ENV_CONFIGMAP: &str = "secretbench-azure-cloudenv";
+/// The Secret each scenario namespace gets for `nodePublishSecretRef`.
+pub const CREDS_SECRET: &str = "secretbench-azure-creds";
+
+pub fn vault_host(vault: &str) -> String {
+    format!("{vault}.{VAULT_SUFFIX}")
+}
+
+/// The custom cloud: AD FS login and the vault DNS suffix, both on the emulator's port.
+pub fn cloud_env() -> serde_json::Value {
+    json!({
+        "name": "AzureStackCloud",
+        "activeDirectoryEndpoint": format!("https://{LOGIN_HOST}:{AZURE_PORT}/"),
+        "resourceManagerEndpoint": format!("https://management.kv.test:{AZURE_PORT}/"),
+        "keyVaultEndpoint": format!("https://{VAULT_SUFFIX}:{AZURE_PORT}/"),
+        "keyVaultDNSSuffix": format!("{VAULT_SUFFIX}:{AZURE_PORT}"),
     })
+}
+
+/// The emulator seed: one principal (used by the provider and by the harness's own writes)
+/// and the vault `secretbench`, challenging with the AD FS authority.
+pub fn seed() -> serde_json::Value {
+    json!({"azure": {
+        "loginHost": LOGIN_HOST,
+        "principals": [{
+            "clientId": CLIENT_ID,
+            "tenantId": TENANT,
+            "clientSecret": CLIENT_SECRET,
+        }],
+        "vaults": [{
+            "name": VAULT,
+            "suffix": VAULT_SUFFIX,
+            "tenantId": TENANT,
+            "authority": format!("https://{LOGIN_HOST}:{AZURE_PORT}/adfs"),
+            "accessPolicies": [{
+                "objectId": CLIENT_ID,
+                "permissions": {"secrets": ["get", "list", "set", "delete"]},
+            }],
+        }],
+    }})
+}
+
+/// Strategic-merge patch of the provider DaemonSet: the CA and environment file mounted from
+/// ConfigMaps, and the emulated names resolving to `host`.
+pub fn daemonset_patch(host: &str) -> serde_json::Value {
+    json!({"spec": {"template": {"spec": {
+        "hostAliases": [{"ip": host, "hostnames": [vault_host(VAULT), LOGIN_HOST]}],
+        "volumes": [
+            {"name": CA_CONFIGMAP, "configMap": {"name": CA_CONFIGMAP}},
+            {"name": ENV_CONFIGMAP, "configMap": {"name": ENV_CONFIGMAP}},
+        ],
+        "containers": [{
+            "name": CONTAINER,
+            "volumeMounts": [
+                {"name": CA_CONFIGMAP, "mountPath": CA_FILE, "subPath": "ca.crt", "readOnly": true},
+                {"name": ENV_CONFIGMAP, "mountPath": ENV_FILE, "subPath": "env.json", "readOnly": true},
+            ],
+        }],
+    }}}})
+}
+
+pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
+    let ca = std::fs::read_to_string(&ctx.endpoints.azure_ca_file).map_err(|source| {
+        WiringError::Io {
+            action: "reading",
+            path: ctx.endpoints.azure_ca_file.clone(),
+            source,
+        }
+    })?;
+    let configmaps = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": CA_CONFIGMAP, "namespace": NAMESPACE},
+         "data": {"ca.crt": ca}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": {"name": ENV_CONFIGMAP, "namespace": NAMESPACE},
+         "data": {"env.json": cloud_env().to_string()}},
+    ]});
+    ctx.kubectl.apply_json(&configmaps).await?;
+    ctx.kubectl
+        .run([
+            "-n",
+            NAMESPACE,
+            "patch",
+            "daemonset",
+            DAEMONSET,
+            "--type",
+            "strategic",
+            "-p",
+            &daemonset_patch(ctx.host).to_string(),
+        ])
+        .await?;
+    ctx.kubectl
+        .cmd([
+            "-n",
+            NAMESPACE,
+            "rollout",
+            "status",
+            &format!("daemonset/{DAEMONSET}"),
+            "--timeout=120s",
+        ])
+        .timeout(Duration::from_secs(130))
+        .output()
+        .await?;
+    Ok(Wiring {
+        parameters: BTreeMap::from([
+            ("tenantId".to_owned(), "adfs".to_owned()),
+            ("cloudName".to_owned(), "AzureStackCloud".to_owned()),
+            ("cloudEnvFileName".to_owned(), ENV_FILE.to_owned()),
+            ("keyvaultName".to_owned(), VAULT.to_owned()),
+        ]),
+        vars: BTreeMap::from([
+            ("azureTenantId".to_owned(), "adfs".to_owned()),
+            ("azureVault".to_owned(), VAULT.to_owned()),
+        ]),
+        seed: seed(),
+        node_publish_secret: Some(NodePublishSecret {
+            name: CREDS_SECRET.to_owned(),
+            string_data: BTreeMap::from([
+                ("clientid".to_owned(), CLIENT_ID.to_owned()),
+                ("clientsecret".to_owned(), CLIENT_SECRET.to_owned()),
+            ]),
+        }),
+        namespace_manifests: Vec::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_parses_with_the_emulators_parser() {
+        let doc = secretbench_emulators::core::seed::parse(&seed().to_string()).unwrap();
+        assert!(doc.contains_key("azure"));
+    }
+
+    #[test]
+    fn patch_points_names_at_the_host_and_mounts_both_files() {
+        let p = daemonset_patch("10.244.0.1");
+        let spec = &p["spec"]["template"]["spec"];
+        assert_eq!(spec["hostAliases"][0]["ip"], "10.244.0.1");
+        assert_eq!(
+            spec["hostAliases"][0]["hostnames"][0],
+            "secretbench.vault.kv.test"
+        );
+        assert_eq!(spec["containers"][0]["name"], CONTAINER);
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"][1]["mountPath"],
+            ENV_FILE
+        );
+        assert_eq!(cloud_env()["keyVaultDNSSuffix"], "vault.kv.test:8443");
+    }
 }

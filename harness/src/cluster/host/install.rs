@@ -98,13 +98,17 @@ fn helm(state: &StateDir, built: &Built) -> Cmd {
         .env("KUBECONFIG", state.kubeconfig("admin"))
 }
 
-/// The driver chart's settings: Secret sync, rotation every 30 s, and the token audiences
-/// the AWS, Azure and Vault providers ask for.
+/// The driver's rotation poll interval; scenario deadlines written `rotation + 30s` use it.
+pub const ROTATION_POLL: Duration = Duration::from_secs(30);
+
+/// The driver chart's settings: Secret sync, rotation every [`ROTATION_POLL`], and the token
+/// audiences the AWS, Azure and Vault providers ask for.
 pub fn driver_values() -> Vec<String> {
+    let rotation = format!("rotationPollInterval={}s", ROTATION_POLL.as_secs());
     [
         "syncSecret.enabled=true",
         "enableSecretRotation=true",
-        "rotationPollInterval=30s",
+        rotation.as_str(),
         "tokenRequests[0].audience=sts.amazonaws.com",
         "tokenRequests[1].audience=pods.eks.amazonaws.com",
         "tokenRequests[2].audience=api://AzureADTokenExchange",

@@ -1,0 +1,398 @@
+//! Acting on the emulators during a scenario: backend actions through each service's own API
+//! (Secrets Manager / SSM JSON protocol, Key Vault REST with an Entra token, Vault HTTP API),
+//! and fault rules, the journal, reset and seed through the admin API.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::scenario::model::{BackendAction, FaultRule, ParameterType};
+use crate::wiring::Endpoints;
+use crate::wiring::azure as az;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("{call}: {source}")]
+    Http {
+        call: String,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("{call} answered {status}: {body}")]
+    Status {
+        call: String,
+        status: u16,
+        body: String,
+    },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// HTTP client for the emulators of one run.
+#[derive(Debug, Clone)]
+pub struct Backend {
+    http: reqwest::Client,
+    endpoints: Endpoints,
+    /// The region used when an action names none.
+    default_region: String,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Backend {
+    /// `host` is where the emulators listen: the Key Vault names resolve there (the machine
+    /// running the harness has no DNS entry for them, just like the cluster).
+    pub fn new(
+        endpoints: Endpoints,
+        host: &str,
+        default_region: &str,
+    ) -> Result<Self, BackendError> {
+        let ca = std::fs::read(&endpoints.azure_ca_file).map_err(|e| {
+            BackendError::Setup(format!(
+                "reading {}: {e}",
+                endpoints.azure_ca_file.display()
+            ))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&ca)
+            .map_err(|e| BackendError::Setup(format!("Key Vault CA: {e}")))?;
+        let ip: std::net::IpAddr = host
+            .parse()
+            .map_err(|e| BackendError::Setup(format!("emulator host {host}: {e}")))?;
+        // The port in these addresses is ignored: reqwest uses the URL's.
+        let addr = SocketAddr::new(ip, 0);
+        let http = reqwest::Client::builder()
+            .tls_certs_only(certs)
+            .resolve(&az::vault_host(az::VAULT), addr)
+            .resolve(az::LOGIN_HOST, addr)
+            .timeout(TIMEOUT)
+            .build()
+            .map_err(|e| BackendError::Setup(format!("HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            endpoints,
+            default_region: default_region.to_owned(),
+        })
+    }
+
+    async fn send(&self, call: &str, req: reqwest::RequestBuilder) -> Result<Value, BackendError> {
+        let resp = req.send().await.map_err(|source| BackendError::Http {
+            call: call.to_owned(),
+            source,
+        })?;
+        let status = resp.status().as_u16();
+        let body = resp.text().await.map_err(|source| BackendError::Http {
+            call: call.to_owned(),
+            source,
+        })?;
+        if !(200..300).contains(&status) {
+            return Err(BackendError::Status {
+                call: call.to_owned(),
+                status,
+                body,
+            });
+        }
+        Ok(if body.trim().is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&body).unwrap_or(Value::String(body))
+        })
+    }
+
+    /// One AWS JSON-protocol call. The emulator's default (permissive) mode reads the region
+    /// from the credential scope and does not recompute the signature.
+    async fn aws(
+        &self,
+        service: &str,
+        target: &str,
+        region: Option<&str>,
+        body: Value,
+    ) -> Result<Value, BackendError> {
+        let region = region.unwrap_or(&self.default_region);
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIASECRETBENCH/20250101/{region}/{service}/aws4_request, \
+             SignedHeaders=content-type;host;x-amz-target, Signature=0"
+        );
+        let req = self
+            .http
+            .post(format!("{}/", self.endpoints.aws_url))
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", target)
+            .header("authorization", auth)
+            .body(body.to_string());
+        self.send(target, req).await
+    }
+
+    /// A Key Vault bearer token for the harness's own principal (client credentials).
+    async fn azure_token(&self) -> Result<String, BackendError> {
+        let url = format!(
+            "https://{}:{}/adfs/oauth2/token",
+            az::LOGIN_HOST,
+            crate::wiring::emulators::AZURE_PORT
+        );
+        let req = self.http.post(url).form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", az::CLIENT_ID),
+            ("client_secret", az::CLIENT_SECRET),
+            ("resource", &format!("https://{}", az::VAULT_SUFFIX)),
+        ]);
+        let v = self.send("Entra token", req).await?;
+        v["access_token"]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                BackendError::Setup(format!("Entra token answer has no access_token: {v}"))
+            })
+    }
+
+    fn secret_url(vault: &str, name: &str) -> String {
+        format!(
+            "https://{}:{}/secrets/{name}?api-version=7.4",
+            az::vault_host(vault),
+            crate::wiring::emulators::AZURE_PORT
+        )
+    }
+
+    fn vault_req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}/v1/{path}", self.endpoints.vault_url))
+            .header("x-vault-token", &self.endpoints.vault_token)
+    }
+
+    /// Runs one backend action (never `run`, which the caller expands).
+    pub async fn act(&self, action: &BackendAction) -> Result<(), BackendError> {
+        use BackendAction as A;
+        match action {
+            A::Run(name) => {
+                return Err(BackendError::Setup(format!(
+                    "`run: {name}` must be expanded by the runner"
+                )));
+            }
+            A::AwsCreateSecret(a) => {
+                self.aws(
+                    "secretsmanager",
+                    "secretsmanager.CreateSecret",
+                    a.region.as_deref(),
+                    json!({"Name": a.name, "SecretString": a.secret_string}),
+                )
+                .await?;
+            }
+            A::AwsPutSecretValue(a) => {
+                self.aws(
+                    "secretsmanager",
+                    "secretsmanager.PutSecretValue",
+                    a.region.as_deref(),
+                    json!({"SecretId": a.secret_id, "SecretString": a.secret_string}),
+                )
+                .await?;
+            }
+            A::AwsDeleteSecret(a) => {
+                self.aws(
+                    "secretsmanager",
+                    "secretsmanager.DeleteSecret",
+                    a.region.as_deref(),
+                    json!({"SecretId": a.secret_id, "ForceDeleteWithoutRecovery": a.force_delete_without_recovery}),
+                )
+                .await?;
+            }
+            A::AwsPutParameter(a) => {
+                let ty = match a.type_ {
+                    ParameterType::String => "String",
+                    ParameterType::StringList => "StringList",
+                    ParameterType::SecureString => "SecureString",
+                };
+                self.aws(
+                    "ssm",
+                    "AmazonSSM.PutParameter",
+                    a.region.as_deref(),
+                    json!({"Name": a.name, "Value": a.value, "Type": ty, "Overwrite": a.overwrite}),
+                )
+                .await?;
+            }
+            A::AwsDeleteParameter(a) => {
+                self.aws(
+                    "ssm",
+                    "AmazonSSM.DeleteParameter",
+                    a.region.as_deref(),
+                    json!({"Name": a.name}),
+                )
+                .await?;
+            }
+            A::AzureSetSecret(a) => {
+                let token = self.azure_token().await?;
+                let mut body = json!({"value": a.value});
+                if let Some(ct) = &a.content_type {
+                    body["contentType"] = json!(ct);
+                }
+                let req = self
+                    .http
+                    .put(Self::secret_url(&a.vault, &a.name))
+                    .bearer_auth(token)
+                    .json(&body);
+                self.send("Key Vault SetSecret", req).await?;
+            }
+            A::AzureDeleteSecret(a) => {
+                let token = self.azure_token().await?;
+                let req = self
+                    .http
+                    .delete(Self::secret_url(&a.vault, &a.name))
+                    .bearer_auth(token);
+                self.send("Key Vault DeleteSecret", req).await?;
+            }
+            A::VaultKv2Put(a) => {
+                let req = self
+                    .vault_req(
+                        reqwest::Method::POST,
+                        &format!("{}/data/{}", a.mount, a.path),
+                    )
+                    .json(&json!({"data": a.data}));
+                self.send("Vault KV v2 put", req).await?;
+            }
+            A::VaultKv2Delete(a) => {
+                // All versions and the metadata: the secret is gone, as `vault kv metadata delete`.
+                let req = self.vault_req(
+                    reqwest::Method::DELETE,
+                    &format!("{}/metadata/{}", a.mount, a.path),
+                );
+                self.send("Vault KV v2 delete", req).await?;
+            }
+            A::VaultKv1Put(a) => {
+                let req = self
+                    .vault_req(reqwest::Method::POST, &format!("{}/{}", a.mount, a.path))
+                    .json(&a.data);
+                self.send("Vault KV v1 put", req).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties every emulator (state, journal, faults).
+    pub async fn reset(&self) -> Result<(), BackendError> {
+        let req = self.http.post(self.endpoints.admin("reset"));
+        self.send("admin reset", req).await.map(drop)
+    }
+
+    /// Applies a seed document.
+    pub async fn seed(&self, doc: &Value) -> Result<(), BackendError> {
+        if doc.as_object().is_none_or(|m| m.is_empty()) {
+            return Ok(());
+        }
+        let req = self
+            .http
+            .post(self.endpoints.admin("seed"))
+            .header("content-type", "application/json")
+            .body(doc.to_string());
+        self.send("admin seed", req).await.map(drop)
+    }
+
+    pub async fn add_fault(&self, rule: &FaultRule) -> Result<(), BackendError> {
+        let req = self
+            .http
+            .post(self.endpoints.admin("faults"))
+            .json(&fault_spec(rule));
+        self.send("admin faults", req).await.map(drop)
+    }
+
+    pub async fn clear_faults(&self, service: Option<&str>) -> Result<(), BackendError> {
+        match service {
+            None => {
+                let req = self.http.delete(self.endpoints.admin("faults"));
+                self.send("admin faults clear", req).await.map(drop)
+            }
+            Some(service) => {
+                let list = self
+                    .send(
+                        "admin faults list",
+                        self.http.get(self.endpoints.admin("faults")),
+                    )
+                    .await?;
+                for rule in list["rules"].as_array().into_iter().flatten() {
+                    if rule["service"] == service
+                        && let Some(id) = rule["id"]
+                            .as_str()
+                            .map(str::to_owned)
+                            .or_else(|| rule["id"].as_u64().map(|n| n.to_string()))
+                    {
+                        let req = self
+                            .http
+                            .delete(self.endpoints.admin(&format!("faults/{id}")));
+                        self.send("admin fault remove", req).await?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Journal entries for one service and operation.
+    pub async fn journal(
+        &self,
+        service: &str,
+        operation: &str,
+    ) -> Result<Vec<Value>, BackendError> {
+        let req = self
+            .http
+            .get(self.endpoints.admin("journal"))
+            .query(&[("service", service), ("operation", operation)]);
+        let v = self.send("admin journal", req).await?;
+        Ok(v["entries"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// The whole journal (for artifacts).
+    pub async fn journal_all(&self) -> Result<Value, BackendError> {
+        self.send(
+            "admin journal",
+            self.http.get(self.endpoints.admin("journal")),
+        )
+        .await
+    }
+}
+
+/// The admin API's rule for a scenario's `faults: { add }`.
+pub fn fault_spec(rule: &FaultRule) -> Value {
+    let mut spec = BTreeMap::new();
+    spec.insert("service", json!(rule.service));
+    if let Some(op) = &rule.operation {
+        spec.insert("operation", json!(op));
+    }
+    if let Some(region) = &rule.region {
+        spec.insert("region", json!(region));
+    }
+    if rule.status.is_some() || rule.code.is_some() {
+        spec.insert(
+            "error",
+            json!({
+                "status": rule.status.unwrap_or(500),
+                "code": rule.code.clone().unwrap_or_else(|| "InternalServiceError".to_owned()),
+                "message": "injected by secretbench",
+            }),
+        );
+    }
+    if let Some(l) = rule.latency {
+        spec.insert("latencyMs", json!(l.0.as_millis() as u64));
+    }
+    if let Some(n) = rule.first {
+        spec.insert("firstN", json!(n));
+    }
+    json!(spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_rules_map_to_the_admin_shape() {
+        let rule: FaultRule = serde_json::from_value(json!({
+            "service": "secretsmanager", "region": "us-east-1", "status": 503,
+            "code": "ServiceUnavailable", "first": 2
+        }))
+        .unwrap();
+        assert_eq!(
+            fault_spec(&rule),
+            json!({"service": "secretsmanager", "region": "us-east-1", "firstN": 2,
+                   "error": {"status": 503, "code": "ServiceUnavailable", "message": "injected by secretbench"}})
+        );
+    }
+}

@@ -1,0 +1,815 @@
+//! The operations of a step, run against the cluster and the emulators. Every wait polls with
+//! its deadline through [`crate::wait::until_poll`]; a failure says what was expected and what
+//! was last seen.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::backend::Backend;
+use super::manifests::{self, Shaping};
+use super::snapshot::{self, Redactor, Snapshots};
+use super::vars::Vars;
+use crate::kubectl::Kubectl;
+use crate::scenario::duration::Deadline;
+use crate::scenario::model::{self as m, Binding, Op};
+use crate::wait::{Poll, Timeout, until_poll};
+
+/// How often polls look again.
+const EVERY: Duration = Duration::from_millis(500);
+
+/// Why an operation failed, in words a scenario author acts on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Failure(pub String);
+
+impl Failure {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}
+
+impl From<Timeout> for Failure {
+    fn from(t: Timeout) -> Self {
+        Self(t.to_string())
+    }
+}
+
+macro_rules! fail_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Failure {
+            fn from(e: $t) -> Self {
+                Self(e.to_string())
+            }
+        }
+    )*};
+}
+fail_from!(
+    crate::cmd::CmdError,
+    super::backend::BackendError,
+    super::manifests::ManifestError,
+    super::vars::ExpandError,
+    snapshot::SnapshotError
+);
+
+/// An object the run applied, for cleanup in reverse order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub resource: String,
+    pub name: String,
+}
+
+/// Everything one scenario × provider run needs to execute operations.
+#[derive(Debug)]
+pub struct Case<'a> {
+    pub kubectl: &'a Kubectl,
+    pub backend: &'a Backend,
+    pub namespace: String,
+    pub dir: PathBuf,
+    pub vars: Vars,
+    pub binding: &'a Binding,
+    pub shaping: Shaping,
+    pub snapshots: Snapshots,
+    pub redactor: Redactor,
+    pub rotation: Duration,
+    pub artifacts: PathBuf,
+    pub applied: Vec<Applied>,
+    /// Snapshots recorded or updated by this run.
+    pub notes: Vec<String>,
+}
+
+/// `kind` (+ `apiVersion`) as a kubectl resource: `Kind.version.group` when a group is known.
+pub fn resource(api_version: Option<&str>, kind: &str) -> String {
+    match api_version.and_then(|a| a.split_once('/')) {
+        Some((group, version)) => format!("{kind}.{version}.{group}"),
+        None => kind.to_owned(),
+    }
+}
+
+/// Whether `actual` has everything `expected` has (objects by key, arrays element by element
+/// with equal length, scalars equal). `Err` names the first difference.
+pub fn partial_match(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
+    match (expected, actual) {
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                let p = format!("{path}.{k}");
+                match a.get(k) {
+                    Some(av) => partial_match(ev, av, &p)?,
+                    None => return Err(format!("{p} is missing (want {ev})")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                return Err(format!("{path} has {} items, want {}", a.len(), e.len()));
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                partial_match(ev, av, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        // Numbers and booleans written as YAML strings (`"3"`) match their values.
+        (Value::String(e), a) if !a.is_string() && *e == a.to_string() => Ok(()),
+        (e, a) if e == a => Ok(()),
+        (e, a) => Err(format!("{path} is {a}, want {e}")),
+    }
+}
+
+impl Case<'_> {
+    fn within(&self, d: Deadline) -> Duration {
+        d.resolve(self.rotation)
+    }
+
+    fn ns(&self) -> &str {
+        &self.namespace
+    }
+
+    fn snapshot(&mut self, name: &str, value: &Value) -> Result<(), Failure> {
+        match self.snapshots.assert(name, value)? {
+            snapshot::Outcome::Matched => {}
+            snapshot::Outcome::Recorded(p) => {
+                self.notes.push(format!("new snapshot {}", p.display()));
+            }
+            snapshot::Outcome::Updated(p) => {
+                self.notes.push(format!("updated snapshot {}", p.display()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs one operation (variables already substituted by the caller).
+    pub async fn run(&mut self, op: &Op) -> Result<(), Failure> {
+        match op {
+            Op::Backend(action) => self.backend_action(action).await,
+            Op::Faults(m::Faults::Add(rule)) => Ok(self.backend.add_fault(rule).await?),
+            Op::Faults(m::Faults::Clear(c)) => {
+                Ok(self.backend.clear_faults(c.service.as_deref()).await?)
+            }
+            Op::Journal(j) => self.journal(j).await,
+            Op::Apply(a) => self.apply(a).await,
+            Op::Delete(d) => self.delete(d).await,
+            Op::Scale(s) => self.scale(s).await,
+            Op::Assert(a) => self.assert(a).await,
+            Op::Absent(o) => self.absent(o).await,
+            Op::Event(e) => self.event(e).await,
+            Op::Wait(w) => self.wait(w).await,
+            Op::Files(f) => self.files(f).await,
+            Op::Exec(e) => self.exec(e).await,
+            Op::Snapshot(s) => self.snapshot_object(s).await,
+            Op::Collect(what) => {
+                super::artifacts::collect(self, what).await;
+                Ok(())
+            }
+        }
+    }
+
+    async fn backend_action(&mut self, action: &m::BackendAction) -> Result<(), Failure> {
+        if let m::BackendAction::Run(name) = action {
+            let list =
+                self.binding.actions.get(name).ok_or_else(|| {
+                    Failure::new(format!("the binding has no action list `{name}`"))
+                })?;
+            for a in list {
+                let a = self.vars.expand_typed(a)?;
+                self.backend.act(&a).await?;
+            }
+            return Ok(());
+        }
+        Ok(self.backend.act(action).await?)
+    }
+
+    async fn journal(&mut self, j: &m::JournalAssert) -> Result<(), Failure> {
+        let need = j
+            .at_least
+            .unwrap_or(if j.at_most == Some(0) { 0 } else { 1 }) as usize;
+        let what = format!("{} {} in the journal", j.service, j.operation);
+        let seen = until_poll::<_, _, _, Failure>(&what, self.within(j.within), EVERY, || async {
+            let entries = self.backend.journal(&j.service, &j.operation).await?;
+            let seen: Vec<Value> = entries
+                .into_iter()
+                .filter(|e| j.status.is_none_or(|s| e["status"] == s))
+                .collect();
+            Ok(if seen.len() >= need {
+                Poll::Done(seen)
+            } else {
+                Poll::NotYet(format!(
+                    "{} matching entries, want at least {need}",
+                    seen.len()
+                ))
+            })
+        })
+        .await?;
+        if let Some(max) = j.at_most
+            && seen.len() > max as usize
+        {
+            return Err(Failure::new(format!(
+                "{what}: {} entries, want at most {max}",
+                seen.len()
+            )));
+        }
+        if let Some(name) = &j.snapshot {
+            // Republishes repeat the same calls a timing-dependent number of times: the
+            // snapshot keeps each distinct redacted entry once, in first-seen order.
+            let mut distinct: Vec<Value> = Vec::new();
+            for e in self
+                .redactor
+                .journal(&seen)
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                if !distinct.contains(e) {
+                    distinct.push(e.clone());
+                }
+            }
+            self.snapshot(name, &Value::Array(distinct))?;
+        }
+        Ok(())
+    }
+
+    fn render(&self, path: &str) -> Result<Vec<Value>, Failure> {
+        Ok(manifests::render(
+            &self.dir.join(path),
+            &self.vars,
+            &self.shaping,
+        )?)
+    }
+
+    async fn apply(&mut self, a: &m::Apply) -> Result<(), Failure> {
+        let docs = self.render(&a.path)?;
+        for doc in docs {
+            let applied = Applied {
+                resource: resource(
+                    doc["apiVersion"].as_str(),
+                    doc["kind"].as_str().unwrap_or_default(),
+                ),
+                name: doc["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            };
+            let result = self.apply_one(&doc).await;
+            match (&a.rejected, result) {
+                (None, Ok(_)) => {
+                    if !self.applied.contains(&applied) {
+                        self.applied.push(applied);
+                    }
+                }
+                (None, Err(e)) => return Err(e.into()),
+                (Some(pattern), Err(e)) => {
+                    let re = regex_lite::Regex::new(pattern)
+                        .map_err(|err| Failure::new(format!("rejected: bad pattern: {err}")))?;
+                    if !re.is_match(&e.to_string()) {
+                        return Err(Failure::new(format!(
+                            "{} {} was rejected, but not with /{pattern}/: {e}",
+                            applied.resource, applied.name
+                        )));
+                    }
+                }
+                (Some(pattern), Ok(_)) => {
+                    self.applied.push(applied.clone());
+                    return Err(Failure::new(format!(
+                        "{} {} was accepted; want a rejection matching /{pattern}/",
+                        applied.resource, applied.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies one object. A Pod may be refused for a ServiceAccount created a moment before
+    /// (admission reads a cache); that refusal is retried for a few seconds.
+    async fn apply_one(&self, doc: &Value) -> Result<String, crate::cmd::CmdError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.kubectl.apply_json(doc).await {
+                Err(e)
+                    if e.to_string().contains("error looking up service account")
+                        && tokio::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn gone(&self, objects: &[Applied], limit: Duration) -> Result<(), Failure> {
+        let what = format!(
+            "{} to be deleted",
+            objects
+                .iter()
+                .map(|o| format!("{}/{}", o.resource, o.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            for o in objects {
+                if self
+                    .kubectl
+                    .get_json(Some(self.ns()), &o.resource, Some(&o.name))
+                    .await?
+                    .is_some()
+                {
+                    return Ok(Poll::NotYet(format!(
+                        "{}/{} still exists",
+                        o.resource, o.name
+                    )));
+                }
+            }
+            Ok(Poll::Done(()))
+        })
+        .await
+    }
+
+    /// Deletes objects without waiting (callers poll for them to be gone).
+    pub async fn delete_objects(&self, objects: &[Applied]) -> Result<(), Failure> {
+        for o in objects {
+            self.kubectl
+                .run([
+                    "-n",
+                    self.ns(),
+                    "delete",
+                    &o.resource,
+                    &o.name,
+                    "--ignore-not-found",
+                    "--wait=false",
+                ])
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&mut self, d: &m::Delete) -> Result<(), Failure> {
+        let mut objects = Vec::new();
+        if let Some(path) = &d.path {
+            for doc in self.render(path)? {
+                objects.push(Applied {
+                    resource: resource(
+                        doc["apiVersion"].as_str(),
+                        doc["kind"].as_str().unwrap_or_default(),
+                    ),
+                    name: doc["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                });
+            }
+        }
+        if let Some(o) = &d.object {
+            objects.push(Applied {
+                resource: resource(o.api_version.as_deref(), &o.kind),
+                name: o.name.clone(),
+            });
+        }
+        self.delete_objects(&objects).await?;
+        self.gone(&objects, self.within(d.within)).await?;
+        self.applied.retain(|a| !objects.contains(a));
+        Ok(())
+    }
+
+    async fn scale(&mut self, s: &m::Scale) -> Result<(), Failure> {
+        let target = format!("{}/{}", s.kind.to_lowercase(), s.name);
+        self.kubectl
+            .run([
+                "-n",
+                self.ns(),
+                "scale",
+                &target,
+                &format!("--replicas={}", s.replicas),
+            ])
+            .await?;
+        let want = u64::from(s.replicas);
+        let what = format!("{target} to have {want} ready replicas");
+        until_poll::<_, _, _, Failure>(&what, self.within(s.within), EVERY, || async {
+            let obj = self
+                .kubectl
+                .get_json(Some(self.ns()), &s.kind, Some(&s.name))
+                .await?;
+            let Some(obj) = obj else {
+                return Ok(Poll::NotYet(format!("{target} does not exist")));
+            };
+            let count = |k: &str| obj["status"][k].as_u64().unwrap_or(0);
+            let (replicas, ready) = (count("replicas"), count("readyReplicas"));
+            Ok(if replicas == want && ready == want {
+                Poll::Done(())
+            } else {
+                Poll::NotYet(format!("replicas {replicas}, ready {ready}"))
+            })
+        })
+        .await
+    }
+
+    async fn assert(&mut self, a: &m::AssertObject) -> Result<(), Failure> {
+        let kind = a.object["kind"].as_str().unwrap_or_default().to_owned();
+        let name = a.object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if kind.is_empty() || name.is_empty() {
+            return Err(Failure::new(
+                "assert: the object needs kind and metadata.name",
+            ));
+        }
+        let res = resource(a.object["apiVersion"].as_str(), &kind);
+        let what = format!("{kind} {name} to match");
+        until_poll::<_, _, _, Failure>(&what, self.within(a.within), EVERY, || async {
+            let Some(actual) = self
+                .kubectl
+                .get_json(Some(self.ns()), &res, Some(&name))
+                .await?
+            else {
+                return Ok(Poll::NotYet("it does not exist".into()));
+            };
+            Ok(match partial_match(&a.object, &actual, "") {
+                Ok(()) => Poll::Done(()),
+                Err(why) => Poll::NotYet(why),
+            })
+        })
+        .await
+    }
+
+    async fn absent(&mut self, o: &m::ObjectRef) -> Result<(), Failure> {
+        let obj = Applied {
+            resource: resource(o.api_version.as_deref(), &o.kind),
+            name: o.name.clone(),
+        };
+        let limit = o
+            .within
+            .map(|d| self.within(d))
+            .unwrap_or(Duration::from_secs(30));
+        self.gone(std::slice::from_ref(&obj), limit).await
+    }
+
+    async fn event(&mut self, e: &m::EventAssert) -> Result<(), Failure> {
+        let re = match &e.message {
+            Some(p) => Some(
+                regex_lite::Regex::new(p)
+                    .map_err(|err| Failure::new(format!("event message pattern: {err}")))?,
+            ),
+            None => None,
+        };
+        let what = format!(
+            "a {} event on {} {}",
+            e.reason, e.object.kind, e.object.name
+        );
+        until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
+            let list = self
+                .kubectl
+                .get_json(Some(self.ns()), "events", None)
+                .await?;
+            let items = list
+                .as_ref()
+                .and_then(|l| l["items"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let about: Vec<&Value> = items
+                .iter()
+                .filter(|ev| {
+                    ev["involvedObject"]["kind"] == e.object.kind.as_str()
+                        && ev["involvedObject"]["name"] == e.object.name.as_str()
+                })
+                .collect();
+            let hit = about.iter().any(|ev| {
+                ev["reason"] == e.reason.as_str()
+                    && e.type_.is_none_or(|t| ev["type"] == format!("{t:?}"))
+                    && re
+                        .as_ref()
+                        .is_none_or(|re| re.is_match(ev["message"].as_str().unwrap_or_default()))
+            });
+            Ok(if hit {
+                Poll::Done(())
+            } else {
+                let seen: Vec<String> = about
+                    .iter()
+                    .map(|ev| {
+                        format!(
+                            "{}: {}",
+                            ev["reason"].as_str().unwrap_or("?"),
+                            ev["message"].as_str().unwrap_or("")
+                        )
+                    })
+                    .collect();
+                Poll::NotYet(if seen.is_empty() {
+                    "no events about it".into()
+                } else {
+                    seen.join(" | ")
+                })
+            })
+        })
+        .await
+    }
+
+    async fn wait(&mut self, w: &m::Wait) -> Result<(), Failure> {
+        let what = format!("{} {} to be {}", w.kind, w.name, w.condition);
+        until_poll::<_, _, _, Failure>(&what, self.within(w.within), EVERY, || async {
+            let Some(obj) = self
+                .kubectl
+                .get_json(Some(self.ns()), &w.kind, Some(&w.name))
+                .await?
+            else {
+                return Ok(Poll::NotYet("it does not exist".into()));
+            };
+            let conds = obj["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let met = conds
+                .iter()
+                .any(|c| c["type"] == w.condition.as_str() && c["status"] == "True");
+            Ok(if met {
+                Poll::Done(())
+            } else {
+                Poll::NotYet(describe_not_ready(&obj))
+            })
+        })
+        .await
+    }
+
+    async fn files(&mut self, f: &m::Files) -> Result<(), Failure> {
+        let limit = f
+            .within
+            .map(|d| self.within(d))
+            .unwrap_or(Duration::from_secs(10));
+        let what = format!("files under {} in pod {}", f.path, f.pod);
+        let listing = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            let listing = match list_files(
+                self.kubectl,
+                self.ns(),
+                &f.pod,
+                f.container.as_deref(),
+                &f.path,
+            )
+            .await
+            {
+                Ok(l) => l,
+                Err(e) => return Ok(Poll::NotYet(e.to_string())),
+            };
+            Ok(match check_files(&f.expect, &listing) {
+                Ok(()) => Poll::Done(listing),
+                Err(why) => Poll::NotYet(why),
+            })
+        })
+        .await?;
+        if let Some(name) = &f.snapshot {
+            let v: serde_json::Map<String, Value> = listing
+                .iter()
+                .map(|(k, file)| {
+                    (
+                        k.clone(),
+                        json!({"mode": file.mode, "contents": file.contents}),
+                    )
+                })
+                .collect();
+            let v = self.redactor.value(&Value::Object(v));
+            self.snapshot(name, &v)?;
+        }
+        Ok(())
+    }
+
+    async fn exec(&mut self, e: &m::Exec) -> Result<(), Failure> {
+        let what = format!("`{}` in pod {}", e.command.join(" "), e.pod);
+        let out = until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
+            let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+            if let Some(c) = &e.container {
+                args.extend(["-c", c]);
+            }
+            args.push("--");
+            args.extend(e.command.iter().map(String::as_str));
+            let out = match self.kubectl.run(args).await {
+                Ok(o) => o.strip_suffix('\n').unwrap_or(&o).to_owned(),
+                Err(err) => return Ok(Poll::NotYet(err.to_string())),
+            };
+            Ok(match &e.stdout {
+                Some(want) if *want != out => {
+                    Poll::NotYet(format!("stdout {out:?}, want {want:?}"))
+                }
+                _ => Poll::Done(out),
+            })
+        })
+        .await?;
+        if let Some(name) = &e.snapshot {
+            let v = json!({"command": e.command, "stdout": self.redactor.string(&out)});
+            self.snapshot(name, &v)?;
+        }
+        Ok(())
+    }
+
+    async fn snapshot_object(&mut self, s: &m::SnapshotObject) -> Result<(), Failure> {
+        let res = resource(s.object.api_version.as_deref(), &s.object.kind);
+        let limit = s
+            .object
+            .within
+            .map(|d| self.within(d))
+            .unwrap_or(Duration::from_secs(10));
+        let what = format!("{} {} to exist", s.object.kind, s.object.name);
+        let found = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            Ok(
+                match self
+                    .kubectl
+                    .get_json(Some(self.ns()), &res, Some(&s.object.name))
+                    .await?
+                {
+                    Some(o) => Poll::Done(o),
+                    None => Poll::NotYet("not found".into()),
+                },
+            )
+        })
+        .await?;
+        let obj = self.redactor.object(&found);
+        self.snapshot(&s.name, &obj)
+    }
+}
+
+/// A pod's reason for not being ready (container waiting reasons), else its phase.
+fn describe_not_ready(obj: &Value) -> String {
+    let waiting: Vec<String> = obj["status"]["containerStatuses"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_owned))
+        .collect();
+    if waiting.is_empty() {
+        format!(
+            "phase {}",
+            obj["status"]["phase"].as_str().unwrap_or("unknown")
+        )
+    } else {
+        format!("waiting: {}", waiting.join(", "))
+    }
+}
+
+/// One file seen in a pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenFile {
+    pub mode: String,
+    pub contents: String,
+}
+
+/// Lists the regular files under `path` in a pod (following the driver's `..data` symlinks,
+/// skipping its `..`-prefixed bookkeeping), with octal modes and contents (base64 on the wire so
+/// any byte survives).
+pub async fn list_files(
+    kubectl: &Kubectl,
+    ns: &str,
+    pod: &str,
+    container: Option<&str>,
+    path: &str,
+) -> Result<BTreeMap<String, SeenFile>, crate::cmd::CmdError> {
+    let script = r#"cd "$1" || exit 3
+find -L . -type f | grep -v '/\.\.' | sort | while read -r f; do
+  printf '@@ %s %s\n' "$(stat -L -c %a "$f")" "${f#./}"
+  base64 "$f"
+done"#;
+    let mut args: Vec<&str> = vec!["-n", ns, "exec", pod];
+    if let Some(c) = container {
+        args.extend(["-c", c]);
+    }
+    args.extend(["--", "sh", "-c", script, "sh", path]);
+    let out = kubectl.run(args).await?;
+    Ok(parse_listing(&out))
+}
+
+/// Parses `@@ MODE NAME` headers each followed by base64 lines.
+pub fn parse_listing(out: &str) -> BTreeMap<String, SeenFile> {
+    use base64::Engine as _;
+    let mut files = BTreeMap::new();
+    let mut current: Option<(String, String, String)> = None;
+    let finish = |cur: Option<(String, String, String)>, files: &mut BTreeMap<String, SeenFile>| {
+        if let Some((name, mode, b64)) = cur {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.as_bytes())
+                .unwrap_or_default();
+            files.insert(
+                name,
+                SeenFile {
+                    mode: format!("{:0>4}", mode),
+                    contents: String::from_utf8_lossy(&bytes).into_owned(),
+                },
+            );
+        }
+    };
+    for line in out.lines() {
+        if let Some(rest) = line.strip_prefix("@@ ") {
+            finish(current.take(), &mut files);
+            let (mode, name) = rest.split_once(' ').unwrap_or((rest, ""));
+            current = Some((name.to_owned(), mode.to_owned(), String::new()));
+        } else if let Some((_, _, b64)) = current.as_mut() {
+            b64.push_str(line.trim());
+        }
+    }
+    finish(current, &mut files);
+    files
+}
+
+/// Checks the expected files against a listing; `Err` says the first difference.
+pub fn check_files(
+    expect: &BTreeMap<String, m::FileExpect>,
+    seen: &BTreeMap<String, SeenFile>,
+) -> Result<(), String> {
+    for (name, want) in expect {
+        match (seen.get(name), want.exists) {
+            (None, true) => {
+                let names: Vec<&str> = seen.keys().map(String::as_str).collect();
+                return Err(format!("{name} does not exist (files: {names:?})"));
+            }
+            (Some(_), false) => return Err(format!("{name} exists; want it absent")),
+            (None, false) => {}
+            (Some(f), true) => {
+                if let Some(c) = &want.contents
+                    && *c != f.contents
+                {
+                    return Err(format!("{name} contains {:?}, want {c:?}", f.contents));
+                }
+                if let Some(mode) = &want.mode
+                    && format!("{:0>4}", mode.trim_start_matches("0o")) != f.mode
+                {
+                    return Err(format!("{name} has mode {}, want {mode}", f.mode));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_match_reports_the_first_difference() {
+        let actual =
+            json!({"status": {"mounted": true, "podName": "p", "objects": [{"id": "a"}]}, "x": 1});
+        assert!(partial_match(&json!({"status": {"mounted": true}}), &actual, "").is_ok());
+        assert_eq!(
+            partial_match(&json!({"status": {"podName": "q"}}), &actual, "").unwrap_err(),
+            ".status.podName is \"p\", want \"q\""
+        );
+        assert_eq!(
+            partial_match(&json!({"status": {"objects": []}}), &actual, "").unwrap_err(),
+            ".status.objects has 1 items, want 0"
+        );
+        assert!(partial_match(&json!({"x": "1"}), &actual, "").is_ok());
+        assert!(
+            partial_match(&json!({"y": 1}), &actual, "")
+                .unwrap_err()
+                .contains(".y is missing")
+        );
+    }
+
+    #[test]
+    fn parses_file_listings_and_checks_expectations() {
+        // "secret" = c2VjcmV0, "a\nb" = YQpi
+        let out = "@@ 644 db-password\nc2VjcmV0\n@@ 600 dir/x\nYQpi\n@@ 644 empty\n";
+        let seen = parse_listing(out);
+        assert_eq!(
+            seen["db-password"],
+            SeenFile {
+                mode: "0644".into(),
+                contents: "secret".into()
+            }
+        );
+        assert_eq!(seen["dir/x"].contents, "a\nb");
+        assert_eq!(seen["empty"].contents, "");
+        let want = |contents: Option<&str>, mode: Option<&str>, exists: bool| m::FileExpect {
+            contents: contents.map(str::to_owned),
+            mode: mode.map(str::to_owned),
+            exists,
+        };
+        let ok = BTreeMap::from([
+            (
+                "db-password".to_owned(),
+                want(Some("secret"), Some("0644"), true),
+            ),
+            ("nope".to_owned(), want(None, None, false)),
+        ]);
+        assert!(check_files(&ok, &seen).is_ok());
+        let bad = BTreeMap::from([("db-password".to_owned(), want(Some("other"), None, true))]);
+        assert_eq!(
+            check_files(&bad, &seen).unwrap_err(),
+            "db-password contains \"secret\", want \"other\""
+        );
+        let mode = BTreeMap::from([("dir/x".to_owned(), want(None, Some("0644"), true))]);
+        assert_eq!(
+            check_files(&mode, &seen).unwrap_err(),
+            "dir/x has mode 0600, want 0644"
+        );
+    }
+
+    #[test]
+    fn resources_carry_the_group_when_known() {
+        assert_eq!(
+            resource(
+                Some("secrets-store.csi.x-k8s.io/v1"),
+                "SecretProviderClassPodStatus"
+            ),
+            "SecretProviderClassPodStatus.v1.secrets-store.csi.x-k8s.io"
+        );
+        assert_eq!(resource(Some("v1"), "Secret"), "Secret");
+        assert_eq!(resource(None, "Pod"), "Pod");
+    }
+}

@@ -1,0 +1,580 @@
+//! The scenario runner: every scenario × provider in a fresh namespace, against the real
+//! driver and providers and the emulators, with snapshots, a summary table, JUnit XML and, on
+//! failure, an artifacts folder.
+//!
+//! - [`vars`]: `${name}` substitution.
+//! - [`manifests`]: manifests → objects for one provider (namespace, SPC parameters, credentials).
+//! - [`backend`]: calls to the emulators (service APIs and the admin API).
+//! - [`exec`]: the operations of a step.
+//! - [`snapshot`]: redaction and `.snap` files.
+//! - [`artifacts`]: diagnostics collected on failure.
+//! - [`report`]: the table and JUnit.
+
+pub mod artifacts;
+pub mod backend;
+pub mod exec;
+pub mod manifests;
+pub mod report;
+pub mod snapshot;
+pub mod vars;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::cluster::Progress;
+use crate::kubectl::Kubectl;
+use crate::scenario::model::{Op, Outcome, Provider, Scenario};
+use crate::scenario::{Loaded, lint};
+use crate::wait::{Poll, until_poll};
+use crate::wiring::{self, Endpoints, Wiring};
+use backend::Backend;
+use exec::{Case, Failure};
+use manifests::Shaping;
+use vars::Vars;
+
+/// How a scenario × provider run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    Passed,
+    Failed {
+        step: String,
+        message: String,
+    },
+    /// `expect: fail` and the named step failed: the bug is still there.
+    StillReproduces {
+        step: String,
+        message: String,
+    },
+    /// `expect: fail` and every step passed: the bug is gone in these versions.
+    NoLongerReproduces,
+    Skipped(String),
+}
+
+impl Verdict {
+    /// Whether the suite may still exit 0.
+    pub fn ok(&self) -> bool {
+        !matches!(self, Verdict::Failed { .. })
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            Verdict::Passed => "pass",
+            Verdict::Failed { .. } => "FAIL",
+            Verdict::StillReproduces { .. } => "still reproduces",
+            Verdict::NoLongerReproduces => "no longer reproduces",
+            Verdict::Skipped(_) => "skipped",
+        }
+    }
+}
+
+/// One scenario × provider result.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    pub scenario: String,
+    pub provider: Provider,
+    pub verdict: Verdict,
+    pub duration: Duration,
+    /// Step id → how long it took.
+    pub steps: Vec<(String, Duration)>,
+    /// New or updated snapshots, version notes.
+    pub notes: Vec<String>,
+    pub artifacts: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only these providers (empty: every provider a scenario names).
+    pub providers: Vec<Provider>,
+    pub snapshot_mode: snapshot::Mode,
+    /// Where artifacts folders go (one per failed case).
+    pub artifacts: PathBuf,
+    /// The driver's rotation poll interval (deadlines `rotation + ...` derive from it).
+    pub rotation: Duration,
+    pub backend_name: String,
+}
+
+/// The cluster and emulators a run uses, wired once.
+#[derive(Debug)]
+pub struct Environment {
+    pub kubectl: Kubectl,
+    pub backend: Backend,
+    pub host: String,
+    /// Wired providers; a provider missing here is skipped with the reason in `unavailable`.
+    pub wirings: BTreeMap<Provider, Wiring>,
+    pub unavailable: BTreeMap<Provider, String>,
+}
+
+impl Environment {
+    /// Wires each provider the backend installed (and the run wants) to the emulators.
+    pub async fn prepare(
+        kubectl: Kubectl,
+        host: &str,
+        endpoints: &Endpoints,
+        installed: &[Provider],
+        wanted: &[Provider],
+        backend_name: &str,
+    ) -> anyhow::Result<Self> {
+        let mut wirings = BTreeMap::new();
+        let mut unavailable = BTreeMap::new();
+        let ctx = wiring::WireCtx {
+            kubectl: &kubectl,
+            host,
+            endpoints,
+        };
+        for p in Provider::ALL {
+            if !wanted.is_empty() && !wanted.contains(&p) {
+                continue;
+            }
+            if !installed.contains(&p) {
+                unavailable.insert(
+                    p,
+                    format!("the {p} provider is not installed on the {backend_name} backend (see stack/README.md)"),
+                );
+                continue;
+            }
+            match wiring::wire(p, &ctx).await {
+                Ok(w) => {
+                    wirings.insert(p, w);
+                }
+                Err(e) => {
+                    unavailable.insert(p, format!("wiring the {p} provider failed: {e}"));
+                }
+            }
+        }
+        let region = wirings
+            .values()
+            .find_map(|w| w.vars.get("awsRegion").cloned())
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        let backend = Backend::new(endpoints.clone(), host, &region)?;
+        Ok(Self {
+            kubectl,
+            backend,
+            host: host.to_owned(),
+            wirings,
+            unavailable,
+        })
+    }
+
+    /// Emulators back to empty, then every wiring's seed.
+    async fn fresh_backend(&self) -> Result<(), Failure> {
+        self.backend.reset().await?;
+        for w in self.wirings.values() {
+            self.backend.seed(&w.seed).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Loads and lints scenario files; any problem stops the run before it touches the cluster.
+pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
+    let report = lint::lint_paths(paths);
+    if !report.is_clean() {
+        anyhow::bail!("the scenarios have problems; fix them first:\n{report}");
+    }
+    let mut out = Vec::new();
+    for (file, _) in &report.files {
+        match crate::scenario::load_file(file) {
+            Ok(l) => out.push(l),
+            Err(d) => anyhow::bail!(
+                "{}",
+                d.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// `sb-<scenario>-<provider>`, cut to a DNS label.
+pub fn namespace_for(scenario: &str, provider: Provider) -> String {
+    let mut ns = format!("sb-{scenario}-{provider}");
+    if ns.len() > 63 {
+        ns = format!(
+            "sb-{}-{provider}",
+            &scenario[..63 - 4 - provider.as_str().len()]
+        );
+    }
+    ns.trim_end_matches('-').to_owned()
+}
+
+/// Runs every case; progress on stderr.
+pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) -> Vec<CaseResult> {
+    let mut results = Vec::new();
+    let mut pr = Progress::new("run");
+    for loaded in scenarios {
+        for &provider in &loaded.scenario.spec.providers {
+            if !opts.providers.is_empty() && !opts.providers.contains(&provider) {
+                continue;
+            }
+            let name = loaded.scenario.metadata.name.clone();
+            let result = match env.unavailable.get(&provider) {
+                Some(why) => CaseResult {
+                    scenario: name,
+                    provider,
+                    verdict: Verdict::Skipped(why.clone()),
+                    duration: Duration::ZERO,
+                    steps: Vec::new(),
+                    notes: Vec::new(),
+                    artifacts: None,
+                },
+                None => run_case(env, loaded, provider, opts, &mut pr).await,
+            };
+            pr.step(format!(
+                "{}/{}: {}",
+                result.scenario,
+                result.provider,
+                result.verdict.label()
+            ));
+            results.push(result);
+        }
+    }
+    results
+}
+
+async fn run_case(
+    env: &Environment,
+    loaded: &Loaded,
+    provider: Provider,
+    opts: &Options,
+    pr: &mut Progress,
+) -> CaseResult {
+    let t0 = Instant::now();
+    let sc: &Scenario = &loaded.scenario;
+    let name = sc.metadata.name.clone();
+    let namespace = namespace_for(&name, provider);
+    let mut notes = Vec::new();
+    if let Some(v) = &sc.spec.versions {
+        notes.push(format!(
+            "pins versions {} (the {} backend runs the stack's versions; pinned versions need the kind backend)",
+            serde_json::to_string(v).unwrap_or_default(),
+            opts.backend_name
+        ));
+    }
+    let empty = Wiring::default();
+    let wiring = env.wirings.get(&provider).unwrap_or(&empty);
+    let default_binding = Default::default();
+    let binding = sc.spec.bindings.get(&provider).unwrap_or(&default_binding);
+
+    let mut vars = Vars::new();
+    for w in env.wirings.values() {
+        vars.extend(&w.vars);
+    }
+    vars.extend(&wiring.vars);
+    vars.set("namespace", namespace.clone());
+    vars.set("provider", provider.as_str());
+    vars.set("scenario", name.clone());
+    vars.extend(&binding.vars);
+
+    let mut parameters = wiring.parameters.clone();
+    let mut param_error = None;
+    for (k, v) in &binding.parameters {
+        match vars.expand(v) {
+            Ok(v) => {
+                parameters.insert(k.clone(), v);
+            }
+            Err(e) => param_error = Some(e.to_string()),
+        }
+    }
+    let source = loaded.file.display().to_string();
+    let redactor = match snapshot::Redactor::new(&namespace) {
+        Ok(r) => r,
+        Err(e) => {
+            return finished(
+                &name,
+                provider,
+                t0,
+                Verdict::Failed {
+                    step: "setup".into(),
+                    message: e.to_string(),
+                },
+                vec![],
+                notes,
+                None,
+            );
+        }
+    };
+    let artifacts = opts.artifacts.join(format!("{name}-{provider}"));
+    let mut case = Case {
+        kubectl: &env.kubectl,
+        backend: &env.backend,
+        namespace: namespace.clone(),
+        dir: loaded.dir.clone(),
+        vars,
+        binding,
+        shaping: Shaping {
+            namespace: namespace.clone(),
+            provider: provider.as_str().to_owned(),
+            parameters,
+            node_publish_secret: wiring.node_publish_secret.as_ref().map(|s| s.name.clone()),
+        },
+        snapshots: snapshot::Snapshots::new(
+            &loaded.dir,
+            &source,
+            provider.as_str(),
+            opts.snapshot_mode,
+        ),
+        redactor,
+        rotation: opts.rotation,
+        artifacts: artifacts.clone(),
+        applied: Vec::new(),
+        notes: Vec::new(),
+    };
+
+    let mut steps = Vec::new();
+    let mut failed: Option<(String, String)> = param_error.map(|e| ("setup".to_owned(), e));
+    if failed.is_none()
+        && let Err(e) = setup(env, &mut case, wiring).await
+    {
+        failed = Some(("setup".to_owned(), e.to_string()));
+    }
+    if failed.is_none() {
+        for (i, step) in sc.spec.steps.iter().enumerate() {
+            let id = step.id.clone().unwrap_or_else(|| format!("step-{}", i + 1));
+            let ts = Instant::now();
+            pr.step(format!("{name}/{provider}: {id}"));
+            let mut result = run_ops(&mut case, &step.try_).await;
+            if result.is_err() {
+                let _ = run_ops(&mut case, &step.catch).await;
+            }
+            let fin = run_ops(&mut case, &step.finally).await;
+            if result.is_ok() {
+                result = fin;
+            }
+            steps.push((id.clone(), ts.elapsed()));
+            if let Err(e) = result {
+                failed = Some((id, e.0));
+                break;
+            }
+        }
+    }
+    if failed.is_some() {
+        let _ = run_ops(&mut case, &sc.spec.catch).await;
+    }
+    if let Err(e) = run_ops(&mut case, &sc.spec.finally).await
+        && failed.is_none()
+    {
+        failed = Some(("finally".to_owned(), e.0));
+    }
+    let verdict = judge(sc, failed);
+    let mut kept = None;
+    if matches!(verdict, Verdict::Failed { .. }) {
+        use crate::scenario::model::Collect;
+        artifacts::collect(
+            &case,
+            &[
+                Collect::Events,
+                Collect::Describe,
+                Collect::Logs,
+                Collect::Journal,
+            ],
+        )
+        .await;
+        let _ = std::fs::write(artifacts.join("result.txt"), format!("{verdict:?}\n"));
+        kept = Some(artifacts);
+    }
+    if let Err(e) = teardown(&mut case).await {
+        notes.push(format!("cleanup: {e}"));
+    }
+    notes.append(&mut case.notes);
+    finished(&name, provider, t0, verdict, steps, notes, kept)
+}
+
+fn finished(
+    name: &str,
+    provider: Provider,
+    t0: Instant,
+    verdict: Verdict,
+    steps: Vec<(String, Duration)>,
+    notes: Vec<String>,
+    artifacts: Option<PathBuf>,
+) -> CaseResult {
+    CaseResult {
+        scenario: name.to_owned(),
+        provider,
+        verdict,
+        duration: t0.elapsed(),
+        steps,
+        notes,
+        artifacts,
+    }
+}
+
+/// Pass/fail against `spec.expect`.
+pub fn judge(sc: &Scenario, failed: Option<(String, String)>) -> Verdict {
+    let expect_fail = sc
+        .spec
+        .expect
+        .as_ref()
+        .filter(|e| e.outcome == Outcome::Fail);
+    match (expect_fail, failed) {
+        (None, None) => Verdict::Passed,
+        (None, Some((step, message))) => Verdict::Failed { step, message },
+        (Some(_), None) => Verdict::NoLongerReproduces,
+        (Some(e), Some((step, message))) => match &e.step {
+            Some(want) if *want != step => Verdict::Failed {
+                step: step.clone(),
+                message: format!(
+                    "the bug is expected in step `{want}`, but step `{step}` failed: {message}"
+                ),
+            },
+            _ => Verdict::StillReproduces { step, message },
+        },
+    }
+}
+
+async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
+    for op in ops {
+        let op = case.vars.expand_typed(op)?;
+        case.run(&op).await?;
+    }
+    Ok(())
+}
+
+/// Fresh emulators, a fresh namespace (an old one from an interrupted run is removed first),
+/// the wiring's objects and credentials.
+async fn setup(env: &Environment, case: &mut Case<'_>, wiring: &Wiring) -> Result<(), Failure> {
+    env.fresh_backend().await?;
+    let ns = case.namespace.clone();
+    if env
+        .kubectl
+        .get_json(None, "namespace", Some(&ns))
+        .await?
+        .is_some()
+    {
+        env.kubectl
+            .run(["delete", "namespace", &ns, "--wait=false"])
+            .await?;
+        wait_namespace_gone(&env.kubectl, &ns).await?;
+    }
+    env.kubectl
+        .apply_json(&json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {"secretbench.dev/scenario": case.vars.get("scenario").unwrap_or_default()}}}))
+        .await?;
+    // Pods start once their ServiceAccount exists; the namespace's default one comes from the
+    // controller-manager shortly after the namespace.
+    until_poll::<_, _, _, Failure>(
+        "the namespace's default ServiceAccount",
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async {
+            Ok(
+                match env
+                    .kubectl
+                    .get_json(Some(&ns), "serviceaccount", Some("default"))
+                    .await?
+                {
+                    Some(_) => Poll::Done(()),
+                    None => Poll::NotYet("not created yet".into()),
+                },
+            )
+        },
+    )
+    .await?;
+    for m in &wiring.namespace_manifests {
+        let mut doc = case
+            .vars
+            .expand_value(m)
+            .map_err(|e| Failure::new(e.to_string()))?;
+        doc["metadata"]["namespace"] = json!(ns);
+        env.kubectl.apply_json(&doc).await?;
+    }
+    if let Some(secret) = &wiring.node_publish_secret {
+        env.kubectl
+            .apply_json(&json!({
+                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": secret.name, "namespace": ns,
+                    // The driver only watches node-publish Secrets with this label (rotation).
+                    "labels": {"secrets-store.csi.k8s.io/used": "true"}},
+                "stringData": secret.string_data,
+            }))
+            .await?;
+    }
+    Ok(())
+}
+
+async fn wait_namespace_gone(kubectl: &Kubectl, ns: &str) -> Result<(), Failure> {
+    until_poll::<_, _, _, Failure>(
+        &format!("namespace {ns} to be deleted"),
+        Duration::from_secs(120),
+        Duration::from_millis(500),
+        || async {
+            Ok(match kubectl.get_json(None, "namespace", Some(ns)).await? {
+                Some(n) => Poll::NotYet(format!(
+                    "phase {}",
+                    n["status"]["phase"].as_str().unwrap_or("?")
+                )),
+                None => Poll::Done(()),
+            })
+        },
+    )
+    .await
+}
+
+/// Deletes what the scenario applied, newest first, then the namespace, and waits for it.
+async fn teardown(case: &mut Case<'_>) -> Result<(), Failure> {
+    let mut objects = std::mem::take(&mut case.applied);
+    objects.reverse();
+    case.delete_objects(&objects).await?;
+    case.kubectl
+        .run([
+            "delete",
+            "namespace",
+            &case.namespace,
+            "--wait=false",
+            "--ignore-not-found",
+        ])
+        .await?;
+    wait_namespace_gone(case.kubectl, &case.namespace).await
+}
+
+/// Where the run writes its artifacts: `artifacts/<UTC time>` under the current directory.
+pub fn artifacts_root(base: &Path) -> PathBuf {
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    base.join(format!("run-{stamp}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(expect: &str) -> Scenario {
+        let text = format!(
+            "apiVersion: secretbench.dev/v1alpha1\nkind: Scenario\nmetadata: {{name: x, description: d}}\n\
+             spec:\n  providers: [azure]\n  bindings: {{azure: {{}}}}\n{expect}  steps: []\n"
+        );
+        crate::scenario::load_str(Path::new("x/scenario.yaml"), &text)
+            .unwrap()
+            .scenario
+    }
+
+    #[test]
+    fn verdicts_follow_expect() {
+        let plain = scenario("");
+        assert_eq!(judge(&plain, None), Verdict::Passed);
+        assert!(!judge(&plain, Some(("check".into(), "boom".into()))).ok());
+        let bug = scenario("  expect: {outcome: fail, reason: r, step: check}\n");
+        assert_eq!(judge(&bug, None), Verdict::NoLongerReproduces);
+        assert!(matches!(
+            judge(&bug, Some(("check".into(), "m".into()))),
+            Verdict::StillReproduces { .. }
+        ));
+        let wrong = judge(&bug, Some(("deploy".into(), "pod not ready".into())));
+        assert!(!wrong.ok());
+        assert!(format!("{wrong:?}").contains("expected in step `check`"));
+    }
+
+    #[test]
+    fn namespaces_are_dns_labels() {
+        assert_eq!(namespace_for("mount", Provider::Azure), "sb-mount-azure");
+        let long = namespace_for(&"a".repeat(80), Provider::Vault);
+        assert!(long.len() <= 63 && long.ends_with("-vault"), "{long}");
+    }
+}

@@ -1,0 +1,347 @@
+//! Snapshot assertions: what a user would look at (mounted files, objects, the journal),
+//! redacted of what changes between runs, stored as YAML in insta's `.snap` format next to the
+//! scenario (`snapshots/<name>@<provider>.snap`). A mismatch writes `.snap.new` beside it
+//! (review with `cargo insta review` or `secretbench run --update-snapshots`) and fails with a
+//! line diff; a snapshot seen for the first time is recorded and reported, not failed.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Compare; mismatches fail.
+    Check,
+    /// Overwrite stored snapshots with what this run saw.
+    Update,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Matched,
+    /// No stored snapshot: this run's is now stored (review it and commit it).
+    Recorded(PathBuf),
+    /// `--update-snapshots` replaced a different stored snapshot.
+    Updated(PathBuf),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot `{name}` differs from {stored} (new one in {new}):\n{diff}")]
+    Mismatch {
+        name: String,
+        stored: String,
+        new: String,
+        diff: String,
+    },
+    #[error("snapshot {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("snapshot `{name}`: {message}")]
+    Yaml { name: String, message: String },
+}
+
+/// The snapshots of one scenario folder, for one provider.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    dir: PathBuf,
+    source: String,
+    provider: String,
+    mode: Mode,
+}
+
+impl Snapshots {
+    pub fn new(scenario_dir: &Path, source: &str, provider: &str, mode: Mode) -> Self {
+        Self {
+            dir: scenario_dir.join("snapshots"),
+            source: source.to_owned(),
+            provider: provider.to_owned(),
+            mode,
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}@{}.snap", self.provider))
+    }
+
+    /// Compares (or records) `value` as snapshot `name`.
+    pub fn assert(&self, name: &str, value: &Value) -> Result<Outcome, SnapshotError> {
+        let body = serde_saphyr::to_string(value).map_err(|e| SnapshotError::Yaml {
+            name: name.to_owned(),
+            message: e.to_string(),
+        })?;
+        let file = format!(
+            "---\nsource: {}\nexpression: {name}\n---\n{}",
+            self.source,
+            body.trim_end()
+        ) + "\n";
+        let path = self.path(name);
+        let io = |path: &Path| {
+            let path = path.display().to_string();
+            move |source| SnapshotError::Io { path, source }
+        };
+        let write = |p: &Path| -> Result<(), SnapshotError> {
+            std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+            std::fs::write(p, &file).map_err(io(p))
+        };
+        let new_path = path.with_extension("snap.new");
+        let stored = match std::fs::read_to_string(&path) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                write(&path)?;
+                return Ok(Outcome::Recorded(path));
+            }
+            Err(e) => return Err(io(&path)(e)),
+        };
+        if body_of(&stored) == body_of(&file) {
+            let _ = std::fs::remove_file(&new_path);
+            return Ok(Outcome::Matched);
+        }
+        if self.mode == Mode::Update {
+            write(&path)?;
+            let _ = std::fs::remove_file(&new_path);
+            return Ok(Outcome::Updated(path));
+        }
+        write(&new_path)?;
+        Err(SnapshotError::Mismatch {
+            name: name.to_owned(),
+            stored: path.display().to_string(),
+            new: new_path.display().to_string(),
+            diff: line_diff(body_of(&stored), body_of(&file)),
+        })
+    }
+}
+
+/// The part of a `.snap` file after its header.
+fn body_of(file: &str) -> &str {
+    let rest = file.strip_prefix("---\n").unwrap_or(file);
+    match rest.find("\n---\n") {
+        Some(i) => rest[i + 5..].trim_end(),
+        None => rest.trim_end(),
+    }
+}
+
+/// A unified-style diff (`-` stored, `+` new) with two lines of context.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    // Longest common subsequence table; snapshots are small (hundreds of lines at most).
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
+            .iter()
+            .any(|(c, _)| *c != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (c, line)) in ops.iter().enumerate() {
+        if *c == ' ' && !near_change(k) {
+            skipped = true;
+            continue;
+        }
+        if skipped {
+            out.push_str("   ...\n");
+            skipped = false;
+        }
+        out.push_str(&format!(" {c} {line}\n"));
+    }
+    if skipped {
+        out.push_str("   ...\n");
+    }
+    out
+}
+
+/// What changes from run to run, replaced by placeholders so snapshots compare.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    namespace: String,
+    uuid: regex_lite::Regex,
+    hex_id: regex_lite::Regex,
+    time: regex_lite::Regex,
+}
+
+impl Redactor {
+    pub fn new(namespace: &str) -> Result<Self, regex_lite::Error> {
+        use regex_lite::Regex;
+        Ok(Self {
+            namespace: namespace.to_owned(),
+            uuid: Regex::new(
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+            )?,
+            hex_id: Regex::new(r"\b[0-9a-f]{32}\b")?,
+            time: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")?,
+        })
+    }
+
+    pub fn string(&self, s: &str) -> String {
+        let s = s.replace(&self.namespace, "[namespace]");
+        let s = self.time.replace_all(&s, "[time]");
+        let s = self.uuid.replace_all(&s, "[uuid]");
+        self.hex_id.replace_all(&s, "[id]").into_owned()
+    }
+
+    pub fn value(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.string(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|i| self.value(i)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (self.string(k), self.value(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// A Kubernetes object as a user reads it: without server bookkeeping, redacted.
+    pub fn object(&self, obj: &Value) -> Value {
+        let mut o = obj.clone();
+        if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut) {
+            for k in [
+                "uid",
+                "resourceVersion",
+                "creationTimestamp",
+                "managedFields",
+                "generation",
+                "generateName",
+                "selfLink",
+            ] {
+                meta.remove(k);
+            }
+            if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+                ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+                if ann.is_empty() {
+                    meta.remove("annotations");
+                }
+            }
+            if let Some(owners) = meta
+                .get_mut("ownerReferences")
+                .and_then(Value::as_array_mut)
+            {
+                for owner in owners.iter_mut().filter_map(Value::as_object_mut) {
+                    owner.remove("uid");
+                }
+            }
+        }
+        self.value(&o)
+    }
+
+    /// Journal entries: what was called and answered, not when or how fast.
+    pub fn journal(&self, entries: &[Value]) -> Value {
+        Value::Array(
+            entries
+                .iter()
+                .map(|e| {
+                    let mut e = e.clone();
+                    if let Some(m) = e.as_object_mut() {
+                        for k in ["seq", "time", "latencyMicros", "latency_micros"] {
+                            m.remove(k);
+                        }
+                    }
+                    self.value(&e)
+                })
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_matches_and_reports_mismatch_with_diff() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Snapshots::new(
+            dir.path(),
+            "scenarios/x/scenario.yaml",
+            "azure",
+            Mode::Check,
+        );
+        let v = json!({"a": 1, "b": "two"});
+        assert!(matches!(
+            s.assert("files", &v).unwrap(),
+            Outcome::Recorded(_)
+        ));
+        assert_eq!(s.assert("files", &v).unwrap(), Outcome::Matched);
+        let e = s
+            .assert("files", &json!({"a": 1, "b": "three"}))
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(" - b: two") && msg.contains(" + b: three"),
+            "{msg}"
+        );
+        assert!(dir.path().join("snapshots/files@azure.snap.new").exists());
+        let up = Snapshots::new(
+            dir.path(),
+            "scenarios/x/scenario.yaml",
+            "azure",
+            Mode::Update,
+        );
+        assert!(matches!(
+            up.assert("files", &json!({"a": 2})).unwrap(),
+            Outcome::Updated(_)
+        ));
+        assert!(!dir.path().join("snapshots/files@azure.snap.new").exists());
+        let stored =
+            std::fs::read_to_string(dir.path().join("snapshots/files@azure.snap")).unwrap();
+        assert!(
+            stored.starts_with("---\nsource: scenarios/x/scenario.yaml\nexpression: files\n---\n")
+        );
+    }
+
+    #[test]
+    fn redacts_namespace_ids_times_and_bookkeeping() {
+        let r = Redactor::new("sb-mount-azure-1").unwrap();
+        let obj = json!({
+            "metadata": {"name": "p-sb-mount-azure-1-x", "uid": "u", "resourceVersion": "9",
+                          "ownerReferences": [{"kind": "Pod", "uid": "u"}]},
+            "status": {"objects": [{"version": "794eacf3ab754e5ebe3d67401e1bce21"}],
+                       "at": "2026-11-22T10:00:01.5Z", "id": "5e0c0f7e-3c53-4a8e-9a4b-3c0de1e1a001"}
+        });
+        assert_eq!(
+            r.object(&obj),
+            json!({
+                "metadata": {"name": "p-[namespace]-x", "ownerReferences": [{"kind": "Pod"}]},
+                "status": {"objects": [{"version": "[id]"}], "at": "[time]", "id": "[uuid]"}
+            })
+        );
+    }
+
+    #[test]
+    fn diff_shows_context_only_near_changes() {
+        let old = "1\n2\n3\n4\n5\n6\n7\n8\n";
+        let new = "1\n2\n3\n4\nX\n6\n7\n8\n";
+        let d = line_diff(old, new);
+        assert_eq!(d, "   ...\n   3\n   4\n - 5\n + X\n   6\n   7\n   ...\n");
+    }
+}
