@@ -35,10 +35,7 @@ pub enum WiringError {
     #[error("emulators: {0}")]
     Emulators(String),
     #[error("{provider}: {message}")]
-    Provider {
-        provider: Provider,
-        message: String,
-    },
+    Provider { provider: Provider, message: String },
 }
 
 /// What the cluster side needs to know to wire a provider.
