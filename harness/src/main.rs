@@ -21,7 +21,7 @@ struct Cli {
 
 #[derive(Debug, clap::Args)]
 struct ClusterArgs {
-    /// Cluster backend (only `host` is built so far).
+    /// Cluster backend: `host`, `kind` or `existing` (README, "Backends").
     #[arg(long, value_enum, default_value = "host", env = "SECRETBENCH_BACKEND")]
     backend: Backend,
 }

@@ -2,9 +2,14 @@
 //! needs the kubeconfig that [`Cluster::kubeconfig`] gives.
 //!
 //! - `host` ([`host`]): a real single-node Kubernetes run as processes on this machine.
-//! - `kind`, `existing`: not built yet; they say so.
+//! - `kind` ([`kind`]): a kind cluster with the upstream charts (Docker, registry, internet).
+//! - `existing` ([`existing`]): the user's cluster, with the driver and providers they
+//!   installed.
 
+pub mod existing;
 pub mod host;
+pub mod kind;
+pub mod tools;
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -19,9 +24,10 @@ use crate::stack::Stack;
 pub enum Backend {
     /// Single-node Kubernetes as processes on this machine (root, no Docker).
     Host,
-    /// A kind cluster (needs Docker). Not built yet.
+    /// A kind cluster with the upstream charts (needs Docker, kind, helm and kubectl).
     Kind,
-    /// Whatever the current kubeconfig points at. Not built yet.
+    /// Whatever the current kubeconfig points at; the driver and providers installed by the
+    /// user, `SECRETBENCH_EMULATOR_HOST` set.
     Existing,
 }
 
@@ -29,8 +35,10 @@ pub enum Backend {
 pub enum ClusterError {
     #[error(transparent)]
     Host(#[from] host::HostError),
-    #[error("the `{0}` backend is not built yet; use `--backend host`")]
-    NotBuilt(&'static str),
+    #[error(transparent)]
+    Kind(#[from] kind::KindError),
+    #[error(transparent)]
+    Existing(#[from] existing::ExistingError),
     #[error(transparent)]
     Stack(#[from] crate::stack::StackError),
 }
@@ -39,16 +47,16 @@ pub enum ClusterError {
 #[derive(Debug)]
 pub enum Cluster {
     Host(host::HostCluster),
-    Kind,
-    Existing,
+    Kind(kind::KindCluster),
+    Existing(existing::ExistingCluster),
 }
 
 impl Cluster {
     pub fn new(backend: Backend, stack: Stack) -> Self {
         match backend {
             Backend::Host => Self::Host(host::HostCluster::new(stack)),
-            Backend::Kind => Self::Kind,
-            Backend::Existing => Self::Existing,
+            Backend::Kind => Self::Kind(kind::KindCluster::new(stack)),
+            Backend::Existing => Self::Existing(existing::ExistingCluster::new()),
         }
     }
 
@@ -57,8 +65,8 @@ impl Cluster {
     pub async fn up(&self) -> Result<PathBuf, ClusterError> {
         match self {
             Self::Host(h) => Ok(h.up().await?),
-            Self::Kind => Err(ClusterError::NotBuilt("kind")),
-            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+            Self::Kind(k) => Ok(k.up().await?),
+            Self::Existing(e) => Ok(e.up().await?),
         }
     }
 
@@ -66,8 +74,8 @@ impl Cluster {
     pub async fn down(&self) -> Result<(), ClusterError> {
         match self {
             Self::Host(h) => Ok(h.down().await?),
-            Self::Kind => Err(ClusterError::NotBuilt("kind")),
-            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+            Self::Kind(k) => Ok(k.down().await?),
+            Self::Existing(e) => Ok(e.down().await?),
         }
     }
 
@@ -75,8 +83,8 @@ impl Cluster {
     pub fn kubeconfig(&self) -> Result<PathBuf, ClusterError> {
         match self {
             Self::Host(h) => Ok(h.kubeconfig()),
-            Self::Kind => Err(ClusterError::NotBuilt("kind")),
-            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+            Self::Kind(k) => Ok(k.kubeconfig()),
+            Self::Existing(e) => Ok(e.kubeconfig()?),
         }
     }
 }
@@ -86,28 +94,30 @@ impl Cluster {
     pub async fn kubectl(&self) -> Result<Kubectl, ClusterError> {
         match self {
             Self::Host(h) => Ok(h.kubectl_any().await?),
-            Self::Kind => Err(ClusterError::NotBuilt("kind")),
-            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+            Self::Kind(k) => Ok(k.kubectl()?),
+            Self::Existing(e) => Ok(e.kubectl()?),
         }
     }
 
     /// An address of this machine that pods in the cluster can reach: the emulators listen
-    /// there (host: the bridge `sbbr0`; kind: the `kind` network's gateway).
+    /// there (host: the bridge `sbbr0`; kind: the `kind` network's gateway; existing:
+    /// `SECRETBENCH_EMULATOR_HOST`).
     pub async fn emulator_host(&self) -> Result<String, ClusterError> {
         match self {
             Self::Host(_) => Ok(host::NODE_IP.to_owned()),
-            Self::Kind => Err(ClusterError::NotBuilt("kind")),
-            Self::Existing => Err(ClusterError::NotBuilt("existing")),
+            Self::Kind(k) => Ok(k.emulator_host().await?),
+            Self::Existing(e) => Ok(e.emulator_host()?),
         }
     }
 
     /// The providers `up` installs on this backend. The host backend has only Azure: the AWS
     /// and Vault providers cannot be built offline (their modules are refused by the Go
-    /// module proxy; see stack/README.md).
+    /// module proxy; see stack/README.md). kind installs all three; on `existing` the user
+    /// installs them, and all three are assumed.
     pub fn providers(&self) -> &'static [Provider] {
         match self {
             Self::Host(_) => &[Provider::Azure],
-            Self::Kind | Self::Existing => &Provider::ALL,
+            Self::Kind(_) | Self::Existing(_) => &Provider::ALL,
         }
     }
 
@@ -115,8 +125,8 @@ impl Cluster {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Host(_) => "host",
-            Self::Kind => "kind",
-            Self::Existing => "existing",
+            Self::Kind(_) => "kind",
+            Self::Existing(_) => "existing",
         }
     }
 }

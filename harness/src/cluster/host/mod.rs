@@ -97,20 +97,25 @@ pub struct StateDir {
 impl StateDir {
     /// `${SECRETBENCH_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/secretbench}/host`.
     pub fn from_env() -> Self {
+        Self::new(Self::base_from_env().join("host"))
+    }
+
+    /// `${SECRETBENCH_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/secretbench}`: every
+    /// backend keeps its state in its own folder under it.
+    pub fn base_from_env() -> PathBuf {
         let var = |k| {
             std::env::var_os(k)
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         };
-        let base = var("SECRETBENCH_STATE").unwrap_or_else(|| {
+        var("SECRETBENCH_STATE").unwrap_or_else(|| {
             match (var("XDG_STATE_HOME"), var("HOME")) {
                 (Some(state), _) => state.join("secretbench"),
                 (None, Some(home)) => home.join(".local/state/secretbench"),
                 // The backend runs as root; with no home at all, use the system's state location.
                 (None, None) => PathBuf::from("/var/lib/secretbench"),
             }
-        });
-        Self::new(base.join("host"))
+        })
     }
 
     pub fn new(root: PathBuf) -> Self {
