@@ -36,6 +36,8 @@ pub struct Cmd {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     timeout: Duration,
+    /// Bytes written to the program's stdin (then closed); `None` gives it no stdin at all.
+    input: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -45,6 +47,7 @@ impl Cmd {
             args: Vec::new(),
             envs: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
+            input: None,
         }
     }
 
@@ -71,6 +74,13 @@ impl Cmd {
 
     pub fn timeout(mut self, limit: Duration) -> Self {
         self.timeout = limit;
+        self
+    }
+
+    /// Feeds `bytes` to the program's stdin (e.g. `kubectl apply -f -`), so generated
+    /// manifests never touch the disk. Only [`Cmd::output`] and [`Cmd::succeeds`] use it.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.input = Some(bytes.into());
         self
     }
 
@@ -111,10 +121,22 @@ impl Cmd {
         tracing::debug!(%command, "run");
         let mut c = self.command();
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let child = c.spawn().map_err(|source| CmdError::Spawn {
+        if self.input.is_some() {
+            c.stdin(Stdio::piped());
+        }
+        let mut child = c.spawn().map_err(|source| CmdError::Spawn {
             command: command.clone(),
             source,
         })?;
+        if let (Some(bytes), Some(mut stdin)) = (self.input, child.stdin.take()) {
+            // Written from a task while the output is read, so a program that answers before
+            // reading all of its input cannot deadlock us; a write error (the program exited
+            // early) shows up as its exit status instead.
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt as _;
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
         let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(r) => r.map_err(|source| CmdError::Spawn {
                 command: command.clone(),
@@ -196,6 +218,14 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("oops"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn stdin_is_fed_and_closed() {
+        let out = Cmd::new("cat").stdin("a\nb\n").output().await.unwrap();
+        assert_eq!(out, "a\nb\n");
+        // Without input the program sees an empty, closed stdin rather than hanging on it.
+        assert_eq!(Cmd::new("cat").output().await.unwrap(), "");
     }
 
     #[tokio::test]
