@@ -38,7 +38,8 @@ pub struct Cmd {
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
     timeout: Duration,
-    stdin: Option<Vec<u8>>,
+    /// Bytes written to the program's stdin (then closed); `None` gives it no stdin at all.
+    input: Option<Vec<u8>>,
 }
 
 impl Cmd {
@@ -48,7 +49,7 @@ impl Cmd {
             args: Vec::new(),
             envs: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
-            stdin: None,
+            input: None,
         }
     }
 
@@ -73,14 +74,15 @@ impl Cmd {
         self
     }
 
-    /// Bytes fed to the command's stdin (otherwise stdin is empty).
-    pub fn stdin(mut self, input: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(input.into());
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = limit;
         self
     }
 
-    pub fn timeout(mut self, limit: Duration) -> Self {
-        self.timeout = limit;
+    /// Feeds `bytes` to the program's stdin (e.g. `kubectl apply -f -`), so generated
+    /// manifests never touch the disk. Only [`Cmd::output`] and [`Cmd::succeeds`] use it.
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.input = Some(bytes.into());
         self
     }
 
@@ -121,25 +123,23 @@ impl Cmd {
         tracing::debug!(%command, "run");
         let mut c = self.command();
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
-        if self.stdin.is_some() {
+        if self.input.is_some() {
             c.stdin(Stdio::piped());
         }
         let mut child = c.spawn().map_err(|source| CmdError::Spawn {
             command: command.clone(),
             source,
         })?;
-        let input = self.stdin;
-        let run = async move {
-            if let (Some(input), Some(mut pipe)) = (input, child.stdin.take()) {
+        if let (Some(bytes), Some(mut stdin)) = (self.input, child.stdin.take()) {
+            // Written from a task while the output is read, so a program that answers before
+            // reading all of its input cannot deadlock us; a write error (the program exited
+            // early) shows up as its exit status instead.
+            tokio::spawn(async move {
                 use tokio::io::AsyncWriteExt as _;
-                // A program that exits without reading all of its input is judged by its
-                // status, not by the broken pipe.
-                let _ = pipe.write_all(&input).await;
-                drop(pipe);
-            }
-            child.wait_with_output().await
-        };
-        let out = match tokio::time::timeout(self.timeout, run).await {
+                let _ = stdin.write_all(&bytes).await;
+            });
+        }
+        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
             Ok(r) => r.map_err(|source| CmdError::Spawn {
                 command: command.clone(),
                 source,
@@ -223,9 +223,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn feeds_stdin() {
-        let out = Cmd::new("cat").stdin("fed").output().await.unwrap();
-        assert_eq!(out, "fed");
+    async fn stdin_is_fed_and_closed() {
+        let out = Cmd::new("cat").stdin("a\nb\n").output().await.unwrap();
+        assert_eq!(out, "a\nb\n");
+        // Without input the program sees an empty, closed stdin rather than hanging on it.
+        assert_eq!(Cmd::new("cat").output().await.unwrap(), "");
     }
 
     #[tokio::test]

@@ -83,7 +83,8 @@ pub struct User {
     pub policy: Vec<Statement>,
 }
 
-/// An EKS Pod Identity association: pods running as this service account get this role.
+/// An EKS Pod Identity association: pods running as this service account get this role. Either
+/// name may be an IAM-style wildcard pattern (an emulator extension; exact associations win).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Association {

@@ -198,6 +198,11 @@ fn session_name(pod: &str, uuid: &str) -> String {
 }
 
 /// The association for a namespace and service account, if any (for callers outside the agent).
+///
+/// An exact association wins; otherwise the first whose namespace and service account match as
+/// IAM-style wildcards (`*`, `?`). EKS itself has no wildcards, but a bench creates a fresh
+/// namespace per scenario, so its seed cannot name the namespace in advance. Kubernetes names
+/// cannot contain `*` or `?`, so a pattern never collides with a real name.
 pub fn association<'a>(
     iam: &'a iam::IamState,
     namespace: &str,
@@ -206,6 +211,12 @@ pub fn association<'a>(
     iam.associations
         .iter()
         .find(|a| a.namespace == namespace && a.service_account == service_account)
+        .or_else(|| {
+            iam.associations.iter().find(|a| {
+                iam::wildcard(&a.namespace, namespace)
+                    && iam::wildcard(&a.service_account, service_account)
+            })
+        })
 }
 
 #[cfg(test)]
@@ -220,6 +231,26 @@ mod tests {
         let long = session_name(&"p".repeat(100), "u");
         assert_eq!(long.len(), 64);
         assert!(session_name("we!rd pod", "u").starts_with("eks-secretbench-werdpod-"));
+    }
+
+    #[test]
+    fn exact_associations_win_over_wildcard_ones() {
+        let assoc = |ns: &str, sa: &str, role: &str| iam::Association {
+            namespace: ns.into(),
+            service_account: sa.into(),
+            role_arn: role.into(),
+        };
+        let iam = iam::IamState {
+            associations: vec![
+                assoc("*", "sample-app", "wild"),
+                assoc("team-a", "sample-app", "exact"),
+            ],
+            ..iam::IamState::default()
+        };
+        let role = |ns: &str, sa: &str| association(&iam, ns, sa).map(|a| a.role_arn.as_str());
+        assert_eq!(role("team-a", "sample-app"), Some("exact"));
+        assert_eq!(role("scenario-1", "sample-app"), Some("wild"));
+        assert_eq!(role("scenario-1", "other"), None);
     }
 
     #[test]

@@ -8,7 +8,6 @@
 //! instance discovery on login.microsoftonline.com:443 (the emulator listens on 8443).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -122,18 +121,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             &daemonset_patch(ctx.host).to_string(),
         ])
         .await?;
-    ctx.kubectl
-        .cmd([
-            "-n",
-            NAMESPACE,
-            "rollout",
-            "status",
-            &format!("daemonset/{DAEMONSET}"),
-            "--timeout=120s",
-        ])
-        .timeout(Duration::from_secs(130))
-        .output()
-        .await?;
+    super::rollout(ctx.kubectl, NAMESPACE, DAEMONSET).await?;
     Ok(Wiring {
         parameters: BTreeMap::from([
             ("tenantId".to_owned(), "adfs".to_owned()),

@@ -5,6 +5,10 @@
 //! - [`emulators`]: the emulator process a run starts and its ready line.
 //! - [`azure`], [`aws`], [`vault`]: one module per provider: what to set up in the cluster once
 //!   per run ([`wire`]) and what every scenario gets ([`Wiring`]).
+//! - Shared steps: [`emulator_url`] (an emulator's URL as pods reach it), [`daemonset`] (a
+//!   provider's DaemonSet by its release labels) and [`rollout`] (waiting for it with a deadline).
+//!
+//! `docs/wiring/README.md` says what each provider's wiring sets and which source says why.
 
 pub mod aws;
 pub mod azure;
@@ -71,11 +75,115 @@ pub struct NodePublishSecret {
     pub string_data: BTreeMap<String, String>,
 }
 
+/// How long a provider DaemonSet may take to roll out after the wiring changed it (image
+/// present, one pod per node restarting).
+pub const ROLLOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// `scheme://host:port` of an emulator as pods reach it. `host` is the address the bench made
+/// reachable (the ready line may say `0.0.0.0` or loopback); the port is the ready line's, since
+/// an emulator can be moved off its default, and `default_port` only when the ready URL has none.
+pub fn emulator_url(scheme: &str, host: &str, ready_url: &str, default_port: u16) -> String {
+    let port = ready_url
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .unwrap_or(default_port);
+    // A bare IPv6 address needs brackets in a URL; a name or IPv4 address does not.
+    if host.contains(':') && !host.starts_with('[') {
+        format!("{scheme}://[{host}]:{port}")
+    } else {
+        format!("{scheme}://{host}:{port}")
+    }
+}
+
+/// The one DaemonSet in `namespace` carrying `selector` (a Helm release's selector labels), so
+/// the wiring follows the installed release rather than a name computed from chart internals.
+pub async fn daemonset(
+    kubectl: &Kubectl,
+    provider: Provider,
+    namespace: &str,
+    selector: &str,
+) -> Result<String, WiringError> {
+    let names = kubectl
+        .run([
+            "-n",
+            namespace,
+            "get",
+            "daemonset",
+            "-l",
+            selector,
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+        ])
+        .await?;
+    let names: Vec<&str> = names.split_whitespace().collect();
+    match names.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(WiringError::Provider {
+            provider,
+            message: format!(
+                "no DaemonSet labelled {selector} in {namespace}: is the provider chart installed?"
+            ),
+        }),
+        many => Err(WiringError::Provider {
+            provider,
+            message: format!(
+                "{} DaemonSets labelled {selector} in {namespace} ({}); expected one",
+                many.len(),
+                many.join(", ")
+            ),
+        }),
+    }
+}
+
+/// Waits (with [`ROLLOUT_LIMIT`]) until every pod of DaemonSet `name` runs its current template.
+pub async fn rollout(kubectl: &Kubectl, namespace: &str, name: &str) -> Result<(), WiringError> {
+    kubectl
+        .cmd([
+            "-n",
+            namespace,
+            "rollout",
+            "status",
+            &format!("daemonset/{name}"),
+            &format!("--timeout={}s", ROLLOUT_LIMIT.as_secs()),
+        ])
+        // kubectl's own deadline fires first; ours only catches a kubectl that hangs.
+        .timeout(ROLLOUT_LIMIT + std::time::Duration::from_secs(15))
+        .output()
+        .await?;
+    Ok(())
+}
+
 /// Sets up the cluster side for `provider` once per run and returns what scenarios get.
 pub async fn wire(provider: Provider, ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
     match provider {
         Provider::Aws => aws::wire(ctx).await,
         Provider::Azure => azure::wire(ctx).await,
         Provider::Vault => vault::wire(ctx).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emulator_urls_use_the_reachable_host_and_the_ready_port() {
+        assert_eq!(
+            emulator_url("http", "172.18.0.1", "http://0.0.0.0:14566", 4566),
+            "http://172.18.0.1:14566"
+        );
+        assert_eq!(
+            emulator_url("http", "172.18.0.1", "", 8200),
+            "http://172.18.0.1:8200"
+        );
+        assert_eq!(
+            emulator_url("http", "fd00::1", "http://[::]:8200/", 1),
+            "http://[fd00::1]:8200"
+        );
+        assert_eq!(
+            emulator_url("https", "emu.test", "https://emu.test:8443", 1),
+            "https://emu.test:8443"
+        );
     }
 }
