@@ -41,6 +41,9 @@ enum Command {
     Lint(LintArgs),
     /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json).
     Schema,
+    /// Reproduce an upstream bug: `repro new NAME` scaffolds a scenario folder to fill in.
+    #[command(subcommand)]
+    Repro(secretbench::scenario::scaffold::ReproCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Schema => {
             print!("{}", secretbench::scenario::schema::json());
+            return Ok(());
+        }
+        Command::Repro(cmd) => {
+            println!("{}", secretbench::scenario::scaffold::run(cmd)?);
             return Ok(());
         }
         Command::Up(a) => (a, "up"),
