@@ -47,6 +47,9 @@ enum Command {
     Lint(LintArgs),
     /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json).
     Schema,
+    /// Reproduce an upstream bug: `repro new NAME` scaffolds a scenario folder to fill in.
+    #[command(subcommand)]
+    Repro(secretbench::scenario::scaffold::ReproCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +126,10 @@ async fn main() -> anyhow::Result<()> {
         Command::E2e(a) => {
             init_tracing();
             return run_scenarios(a, true).await;
+        }
+        Command::Repro(cmd) => {
+            println!("{}", secretbench::scenario::scaffold::run(cmd)?);
+            return Ok(());
         }
         Command::Up(a) => (a, "up"),
         Command::Smoke(a) => (a, "smoke"),

@@ -7,6 +7,7 @@ pub mod duration;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod scaffold;
 pub mod schema;
 
 use std::fmt;
