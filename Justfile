@@ -62,8 +62,8 @@ down:
     cargo build --locked -p secretbench
     "$CARGO_TARGET_DIR/debug/secretbench" down
 
-# Build the offline stack (cached), bring up the host cluster, run the driver smoke, tear down (root).
-stack-smoke:
+# Debian packages the host backend runs on (containerd, runc, CNI plugins, ...); installs missing ones (root).
+host-deps:
     #!/usr/bin/env bash
     set -euo pipefail
     need=(containerd runc containernetworking-plugins jq openssl iptables iproute2)
@@ -72,14 +72,27 @@ stack-smoke:
     if [ ${#missing[@]} -gt 0 ]; then
         apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
     fi
+
+# Build the offline stack (cached), bring up the host cluster, run the driver smoke, tear down (root).
+stack-smoke: host-deps
+    #!/usr/bin/env bash
+    set -euo pipefail
     cargo build --locked -p secretbench
     sb="$CARGO_TARGET_DIR/debug/secretbench"
     trap '"$sb" down' EXIT
     "$sb" up --backend host
     "$sb" smoke
 
-# The end-to-end suite against a real cluster, driver and providers.
-e2e:
-    @echo "just e2e needs the scenario runner (issue 6), which is not built yet." >&2
-    @echo "What exists today: the emulators ('just emulators', 'just test', 'just conformance'), the host cluster ('just up', 'just stack-smoke') and 'secretbench lint'." >&2
-    @exit 2
+# Every scenario for every provider: bring up (or reuse) the cluster, wire the providers to the
+# emulators, run, print the table; exits 1 if any case fails. The cluster stays up for the next run
+# (`just down` removes it). Examples: `just e2e`, `just e2e --provider azure scenarios/mount`,
+# `just e2e --backend kind --provider aws`.
+e2e *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    case " {{ARGS}} ${SECRETBENCH_BACKEND:-} " in
+        *"--backend kind"*|*"--backend existing"*|*" kind "*|*" existing "*) ;;
+        *) just host-deps ;;
+    esac
+    cargo build --locked -p secretbench
+    "$CARGO_TARGET_DIR/debug/secretbench" e2e {{ARGS}}

@@ -194,6 +194,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let scenarios = runner::load(&args.paths)?;
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
+    let running = runner::RunningVersions::from_stack(stack.versions());
     let cluster = Cluster::new(args.cluster.backend, stack);
     if bring_up {
         cluster
@@ -232,6 +233,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         artifacts: runner::artifacts_root(&args.artifacts),
         rotation: secretbench::cluster::host::install::ROTATION_POLL,
         backend_name: cluster.name().to_owned(),
+        running,
     };
     let results = tokio::select! {
         r = runner::run_all(&env, &scenarios, &opts) => r,
@@ -240,6 +242,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     emulators.stop().await;
     print!("{}", report::table(&results));
     if let Some(path) = &args.junit {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
         std::fs::write(path, report::junit(&results))
             .with_context(|| format!("writing {}", path.display()))?;
     }

@@ -94,6 +94,51 @@ pub struct Options {
     /// The driver's rotation poll interval (deadlines `rotation + ...` derive from it).
     pub rotation: Duration,
     pub backend_name: String,
+    /// What the cluster runs: the driver's version and each provider's (for repro notes).
+    pub running: RunningVersions,
+}
+
+/// The driver and provider versions the cluster runs (from `stack/versions.env`).
+#[derive(Debug, Clone, Default)]
+pub struct RunningVersions {
+    pub driver: String,
+    pub providers: BTreeMap<Provider, String>,
+}
+
+impl RunningVersions {
+    pub fn from_stack(v: &crate::stack::Versions) -> Self {
+        let get = |k: &str| v.get(k).map(str::to_owned).unwrap_or_default();
+        Self {
+            driver: get("CSI_DRIVER_VERSION"),
+            providers: BTreeMap::from([
+                (Provider::Aws, get("AWS_PROVIDER_VERSION")),
+                (Provider::Azure, get("AZURE_PROVIDER_VERSION")),
+                (Provider::Vault, get("VAULT_PROVIDER_VERSION")),
+            ]),
+        }
+    }
+
+    /// Pins of `versions` (for `provider`) that differ from what runs, as `driver v1.4.4 (runs v1.6.0)`.
+    pub fn differences(
+        &self,
+        versions: &crate::scenario::model::Versions,
+        provider: Provider,
+    ) -> Vec<String> {
+        let same = |a: &str, b: &str| a.trim_start_matches('v') == b.trim_start_matches('v');
+        let mut out = Vec::new();
+        if let Some(d) = &versions.driver
+            && !same(d, &self.driver)
+        {
+            out.push(format!("driver {d} (runs {})", self.driver));
+        }
+        if let Some(p) = versions.providers.get(&provider) {
+            let running = self.providers.get(&provider).cloned().unwrap_or_default();
+            if !same(p, &running) {
+                out.push(format!("{provider} provider {p} (runs {running})"));
+            }
+        }
+        out
+    }
 }
 
 /// The cluster and emulators a run uses, wired once.
@@ -249,11 +294,13 @@ async fn run_case(
     let namespace = namespace_for(&name, provider);
     let mut notes = Vec::new();
     if let Some(v) = &sc.spec.versions {
-        notes.push(format!(
-            "pins versions {} (the {} backend runs the stack's versions; pinned versions need the kind backend)",
-            serde_json::to_string(v).unwrap_or_default(),
-            opts.backend_name
-        ));
+        let diff = opts.running.differences(v, provider);
+        if !diff.is_empty() {
+            notes.push(format!(
+                "reported on {}; ran on the stack's versions",
+                diff.join(", ")
+            ));
+        }
     }
     let empty = Wiring::default();
     let wiring = env.wirings.get(&provider).unwrap_or(&empty);
@@ -569,6 +616,27 @@ mod tests {
         let wrong = judge(&bug, Some(("deploy".into(), "pod not ready".into())));
         assert!(!wrong.ok());
         assert!(format!("{wrong:?}").contains("expected in step `check`"));
+    }
+
+    #[test]
+    fn version_notes_name_only_what_differs() {
+        let running = RunningVersions {
+            driver: "v1.6.0".into(),
+            providers: BTreeMap::from([(Provider::Azure, "v1.8.2".into())]),
+        };
+        let pins = |d: &str, p: &str| crate::scenario::model::Versions {
+            driver: Some(d.into()),
+            providers: BTreeMap::from([(Provider::Azure, p.into())]),
+        };
+        assert!(
+            running
+                .differences(&pins("v1.6.0", "1.8.2"), Provider::Azure)
+                .is_empty()
+        );
+        assert_eq!(
+            running.differences(&pins("v1.4.4", "v1.8.2"), Provider::Azure),
+            vec!["driver v1.4.4 (runs v1.6.0)".to_owned()]
+        );
     }
 
     #[test]
