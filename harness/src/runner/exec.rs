@@ -57,6 +57,7 @@ fail_from!(
 /// An object the run applied, for cleanup in reverse order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
+    pub namespace: String,
     pub resource: String,
     pub name: String,
 }
@@ -76,6 +77,8 @@ pub struct Case<'a> {
     pub rotation: Duration,
     pub artifacts: PathBuf,
     pub applied: Vec<Applied>,
+    /// Second namespaces `apply: { namespace }` made (removed with the scenario's).
+    pub extra_namespaces: Vec<String>,
     /// Snapshots recorded or updated by this run.
     pub notes: Vec<String>,
 }
@@ -239,9 +242,26 @@ impl Case<'_> {
     }
 
     async fn apply(&mut self, a: &m::Apply) -> Result<(), Failure> {
-        let docs = self.render(&a.path)?;
+        let mut docs = self.render(&a.path)?;
+        let namespace = match &a.namespace {
+            None => self.namespace.clone(),
+            Some(suffix) => {
+                let ns = format!("{}-{suffix}", self.namespace);
+                if !self.extra_namespaces.contains(&ns) {
+                    self.kubectl
+                        .apply_json(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+                        .await?;
+                    self.extra_namespaces.push(ns.clone());
+                }
+                for doc in &mut docs {
+                    doc["metadata"]["namespace"] = json!(ns);
+                }
+                ns
+            }
+        };
         for doc in docs {
             let applied = Applied {
+                namespace: namespace.clone(),
                 resource: resource(
                     doc["apiVersion"].as_str(),
                     doc["kind"].as_str().unwrap_or_default(),
@@ -311,7 +331,7 @@ impl Case<'_> {
             for o in objects {
                 if self
                     .kubectl
-                    .get_json(Some(self.ns()), &o.resource, Some(&o.name))
+                    .get_json(Some(&o.namespace), &o.resource, Some(&o.name))
                     .await?
                     .is_some()
                 {
@@ -332,7 +352,7 @@ impl Case<'_> {
             self.kubectl
                 .run([
                     "-n",
-                    self.ns(),
+                    &o.namespace,
                     "delete",
                     &o.resource,
                     &o.name,
@@ -349,6 +369,7 @@ impl Case<'_> {
         if let Some(path) = &d.path {
             for doc in self.render(path)? {
                 objects.push(Applied {
+                    namespace: self.namespace.clone(),
                     resource: resource(
                         doc["apiVersion"].as_str(),
                         doc["kind"].as_str().unwrap_or_default(),
@@ -362,6 +383,7 @@ impl Case<'_> {
         }
         if let Some(o) = &d.object {
             objects.push(Applied {
+                namespace: self.namespace.clone(),
                 resource: resource(o.api_version.as_deref(), &o.kind),
                 name: o.name.clone(),
             });
@@ -435,6 +457,7 @@ impl Case<'_> {
 
     async fn absent(&mut self, o: &m::ObjectRef) -> Result<(), Failure> {
         let obj = Applied {
+            namespace: self.namespace.clone(),
             resource: resource(o.api_version.as_deref(), &o.kind),
             name: o.name.clone(),
         };

@@ -369,6 +369,7 @@ async fn run_case(
         rotation: opts.rotation,
         artifacts: artifacts.clone(),
         applied: Vec::new(),
+        extra_namespaces: Vec::new(),
         notes: Vec::new(),
     };
 
@@ -567,16 +568,23 @@ async fn teardown(case: &mut Case<'_>) -> Result<(), Failure> {
     let mut objects = std::mem::take(&mut case.applied);
     objects.reverse();
     case.delete_objects(&objects).await?;
-    case.kubectl
-        .run([
-            "delete",
-            "namespace",
-            &case.namespace,
-            "--wait=false",
-            "--ignore-not-found",
-        ])
-        .await?;
-    wait_namespace_gone(case.kubectl, &case.namespace).await
+    let mut namespaces = std::mem::take(&mut case.extra_namespaces);
+    namespaces.push(case.namespace.clone());
+    for ns in &namespaces {
+        case.kubectl
+            .run([
+                "delete",
+                "namespace",
+                ns,
+                "--wait=false",
+                "--ignore-not-found",
+            ])
+            .await?;
+    }
+    for ns in &namespaces {
+        wait_namespace_gone(case.kubectl, ns).await?;
+    }
+    Ok(())
 }
 
 /// Where the run writes its artifacts: `artifacts/<UTC time>` under the current directory.

@@ -410,6 +410,10 @@ pub struct JournalAssert {
 pub struct Apply {
     /// A file or folder relative to the scenario folder.
     pub path: String,
+    /// Put the objects in a second namespace, `<scenario namespace>-<this>`, which the run
+    /// creates and removes (e.g. a SecretProviderClass the pod must not see).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     /// Expect the API server to reject it, with a message matching this pattern.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejected: Option<String>,

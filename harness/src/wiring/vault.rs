@@ -20,7 +20,8 @@
 //!
 //! The emulator's seed: policy `sample-app` (read `secret/data/*` and the KV v1 mount `kv/*`),
 //! a KV v1 mount at `kv/` for `vault.kv1.put`, and auth method `kubernetes` with that config
-//! and role `sample-app` for every service account in every namespace.
+//! and role `sample-app` for the service account `sample-app` in every namespace (so a pod running as
+//! another service account is denied, as a user's role would deny it).
 
 use std::time::Duration;
 
@@ -166,9 +167,9 @@ pub fn seed(api: &ApiServer, reviewer_jwt: &str) -> Value {
                 },
                 "roles": [{
                     "name": ROLE,
-                    // Any service account in any namespace: scenario namespaces are created per
-                    // run. The audience check still ties the token to this use.
-                    "boundServiceAccountNames": ["*"],
+                    // Any namespace (scenario namespaces are made per run), one service account:
+                    // a pod running as another one must be denied, as with a user's role.
+                    "boundServiceAccountNames": ["sample-app"],
                     "boundServiceAccountNamespaces": ["*"],
                     "audience": AUDIENCE,
                     "policies": [POLICY],
