@@ -168,6 +168,15 @@ fn missing_manifest_is_rejected() {
     assert_eq!(d.line, Some(19));
     let d = one_problem("path: manifests/ }", "path: ../elsewhere }");
     assert!(d.message.contains("inside the scenario folder"), "{d}");
+    let d = one_problem(
+        "path: manifests/ }",
+        "path: manifests/, namespace: Other_NS }",
+    );
+    assert!(d.message.contains("apply namespace `Other_NS`"), "{d}");
+    assert!(
+        lint_text(&GOOD.replace("path: manifests/ }", "path: manifests/, namespace: other }"))
+            .is_empty()
+    );
 }
 
 #[test]

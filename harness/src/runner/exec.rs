@@ -115,7 +115,7 @@ pub fn partial_match(expected: &Value, actual: &Value, path: &str) -> Result<(),
             Ok(())
         }
         // Numbers and booleans written as YAML strings (`"3"`) match their values.
-        (Value::String(e), a) if !a.is_string() && *e == a.to_string() => Ok(()),
+        (Value::String(e), a) if !a.is_string() && e.as_str() == a.to_string().as_str() => Ok(()),
         (e, a) if e == a => Ok(()),
         (e, a) => Err(format!("{path} is {a}, want {e}")),
     }

@@ -353,7 +353,17 @@ pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
         };
         match op {
             Op::Backend(a) => check_backend(&mut cx, at, a, s),
-            Op::Apply(a) => manifest_paths.push((at.clone(), a.path.clone())),
+            Op::Apply(a) => {
+                if let Some(ns) = &a.namespace
+                    && (!is_dns_label(ns) || ns.len() > 20)
+                {
+                    cx.error(
+                        ns,
+                        format!("{at}: apply namespace `{ns}` must be a short DNS label (at most 20 of a-z, 0-9, '-'): it is appended to the scenario namespace"),
+                    );
+                }
+                manifest_paths.push((at.clone(), a.path.clone()));
+            }
             Op::Delete(d) => match (&d.path, &d.object) {
                 (Some(p), None) => manifest_paths.push((at.clone(), p.clone())),
                 (None, Some(_)) => {}
