@@ -62,6 +62,23 @@ pub struct Applied {
     pub name: String,
 }
 
+impl Applied {
+    /// The object a rendered manifest document names, in `namespace`.
+    pub fn of(doc: &Value, namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            resource: resource(
+                doc["apiVersion"].as_str(),
+                doc["kind"].as_str().unwrap_or_default(),
+            ),
+            name: doc["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+}
+
 /// Everything one scenario × provider run needs to execute operations.
 #[derive(Debug)]
 pub struct Case<'a> {
@@ -260,17 +277,7 @@ impl Case<'_> {
             }
         };
         for doc in docs {
-            let applied = Applied {
-                namespace: namespace.clone(),
-                resource: resource(
-                    doc["apiVersion"].as_str(),
-                    doc["kind"].as_str().unwrap_or_default(),
-                ),
-                name: doc["metadata"]["name"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            };
+            let applied = Applied::of(&doc, &namespace);
             let result = self.apply_one(&doc).await;
             match (&a.rejected, result) {
                 (None, Ok(_)) => {
@@ -368,17 +375,7 @@ impl Case<'_> {
         let mut objects = Vec::new();
         if let Some(path) = &d.path {
             for doc in self.render(path)? {
-                objects.push(Applied {
-                    namespace: self.namespace.clone(),
-                    resource: resource(
-                        doc["apiVersion"].as_str(),
-                        doc["kind"].as_str().unwrap_or_default(),
-                    ),
-                    name: doc["metadata"]["name"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_owned(),
-                });
+                objects.push(Applied::of(&doc, &self.namespace));
             }
         }
         if let Some(o) = &d.object {
