@@ -37,6 +37,8 @@ pub struct Backend {
     endpoints: Endpoints,
     /// The region used when an action names none.
     default_region: String,
+    /// The Key Vault listener's port (vault and login names resolve to the emulator host).
+    azure_port: u16,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -62,6 +64,10 @@ impl Backend {
             .map_err(|e| BackendError::Setup(format!("emulator host {host}: {e}")))?;
         // The port in these addresses is ignored: reqwest uses the URL's.
         let addr = SocketAddr::new(ip, 0);
+        let azure_port = reqwest::Url::parse(&endpoints.azure_url)
+            .ok()
+            .and_then(|u| u.port_or_known_default())
+            .ok_or_else(|| BackendError::Setup(format!("Key Vault URL {}", endpoints.azure_url)))?;
         let http = reqwest::Client::builder()
             .tls_certs_only(certs)
             .resolve(&az::vault_host(az::VAULT), addr)
@@ -73,6 +79,7 @@ impl Backend {
             http,
             endpoints,
             default_region: default_region.to_owned(),
+            azure_port,
         })
     }
 
@@ -129,7 +136,7 @@ impl Backend {
         let url = format!(
             "https://{}:{}/adfs/oauth2/token",
             az::LOGIN_HOST,
-            crate::wiring::emulators::AZURE_PORT
+            self.azure_port
         );
         let req = self.http.post(url).form(&[
             ("grant_type", "client_credentials"),
@@ -146,11 +153,11 @@ impl Backend {
             })
     }
 
-    fn secret_url(vault: &str, name: &str) -> String {
+    fn secret_url(&self, vault: &str, name: &str) -> String {
         format!(
             "https://{}:{}/secrets/{name}?api-version=7.4",
             az::vault_host(vault),
-            crate::wiring::emulators::AZURE_PORT
+            self.azure_port
         )
     }
 
@@ -227,7 +234,7 @@ impl Backend {
                 }
                 let req = self
                     .http
-                    .put(Self::secret_url(&a.vault, &a.name))
+                    .put(self.secret_url(&a.vault, &a.name))
                     .bearer_auth(token)
                     .json(&body);
                 self.send("Key Vault SetSecret", req).await?;
@@ -236,7 +243,7 @@ impl Backend {
                 let token = self.azure_token().await?;
                 let req = self
                     .http
-                    .delete(Self::secret_url(&a.vault, &a.name))
+                    .delete(self.secret_url(&a.vault, &a.name))
                     .bearer_auth(token);
                 self.send("Key Vault DeleteSecret", req).await?;
             }

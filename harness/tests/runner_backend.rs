@@ -1,0 +1,151 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
+//! The runner's backend actions against in-process emulators: every action goes through the
+//! service's own API (AWS JSON protocol, Key Vault REST with an Entra token for the wiring's
+//! principal, Vault HTTP), and fault rules and the journal through the admin API.
+
+use std::net::SocketAddr;
+
+use secretbench::runner::backend::Backend;
+use secretbench::scenario::model::BackendAction;
+use secretbench::wiring::Endpoints;
+use secretbench::wiring::azure;
+use secretbench_emulators::{Options, start};
+use serde_json::json;
+
+fn loopback() -> Option<SocketAddr> {
+    Some(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+fn action(v: serde_json::Value) -> BackendAction {
+    serde_json::from_value(v).unwrap()
+}
+
+#[tokio::test]
+async fn actions_faults_and_journal_reach_the_emulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        state_dir: Some(dir.path().to_owned()),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    b.seed(&azure::seed()).await.unwrap();
+
+    // AWS: create, update, read back through the journal; a second region is its own.
+    b.act(&action(
+        json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "v1"}}),
+    ))
+    .await
+    .unwrap();
+    b.act(&action(
+        json!({"aws.secretsmanager.putSecretValue": {"secretId": "joke", "secretString": "v2"}}),
+    ))
+    .await
+    .unwrap();
+    b.act(&action(json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "w", "region": "us-west-2"}})))
+        .await
+        .unwrap();
+    let err = b
+        .act(&action(
+            json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "again"}}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("ResourceExistsException"), "{err}");
+    b.act(&action(
+        json!({"aws.ssm.putParameter": {"name": "/a/b", "value": "x", "type": "SecureString"}}),
+    ))
+    .await
+    .unwrap();
+    b.act(&action(
+        json!({"aws.ssm.deleteParameter": {"name": "/a/b"}}),
+    ))
+    .await
+    .unwrap();
+    let creates = b.journal("secretsmanager", "CreateSecret").await.unwrap();
+    let regions: Vec<_> = creates
+        .iter()
+        .map(|e| (e["region"].clone(), e["status"].clone()))
+        .collect();
+    assert_eq!(
+        regions,
+        vec![
+            (json!("us-east-1"), json!(200)),
+            (json!("us-west-2"), json!(200)),
+            (json!("us-east-1"), json!(400))
+        ]
+    );
+
+    // Key Vault: set twice (two versions), delete; with the wiring's principal and vault.
+    for v in ["first", "second"] {
+        b.act(&action(
+            json!({"azure.setSecret": {"vault": azure::VAULT, "name": "db", "value": v}}),
+        ))
+        .await
+        .unwrap();
+    }
+    let sets = b.journal("keyvault", "SetSecret").await.unwrap();
+    assert_eq!(
+        sets.iter().filter(|e| e["status"] == 200).count(),
+        2,
+        "{sets:?}"
+    );
+    b.act(&action(
+        json!({"azure.deleteSecret": {"vault": azure::VAULT, "name": "db"}}),
+    ))
+    .await
+    .unwrap();
+    let err = b
+        .act(&action(
+            json!({"azure.deleteSecret": {"vault": azure::VAULT, "name": "db"}}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("404"), "{err}");
+
+    // Vault: KV v2 put and delete.
+    b.act(&action(
+        json!({"vault.kv2.put": {"mount": "secret", "path": "app/db", "data": {"password": "p"}}}),
+    ))
+    .await
+    .unwrap();
+    b.act(&action(
+        json!({"vault.kv2.delete": {"mount": "secret", "path": "app/db"}}),
+    ))
+    .await
+    .unwrap();
+
+    // Faults: a rule makes the next call fail with its code; clearing it restores service.
+    let rule = serde_json::from_value(json!({"service": "secretsmanager", "operation": "PutSecretValue", "status": 503, "code": "ServiceUnavailable"})).unwrap();
+    b.add_fault(&rule).await.unwrap();
+    let put = action(
+        json!({"aws.secretsmanager.putSecretValue": {"secretId": "joke", "secretString": "v3"}}),
+    );
+    let err = b.act(&put).await.unwrap_err();
+    assert!(
+        err.to_string().contains("503") && err.to_string().contains("ServiceUnavailable"),
+        "{err}"
+    );
+    b.clear_faults(Some("secretsmanager")).await.unwrap();
+    b.act(&put).await.unwrap();
+
+    // Reset empties everything: the secret is gone.
+    b.reset().await.unwrap();
+    assert!(
+        b.journal("secretsmanager", "CreateSecret")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    b.act(&action(
+        json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "fresh"}}),
+    ))
+    .await
+    .unwrap();
+}
