@@ -178,6 +178,9 @@ pub fn line_diff(old: &str, new: &str) -> String {
     out
 }
 
+/// The driver's label naming the node of a SecretProviderClassPodStatus.
+const NODE_LABEL: &str = "internal.secrets-store.csi.k8s.io/node-name";
+
 /// What changes from run to run, replaced by placeholders so snapshots compare.
 #[derive(Debug, Clone)]
 pub struct Redactor {
@@ -240,6 +243,10 @@ impl Redactor {
                 if ann.is_empty() {
                     meta.remove("annotations");
                 }
+            }
+            // The node differs by backend (`secretbench`, `secretbench-control-plane`, ...).
+            if let Some(node) = meta.get_mut("labels").and_then(|l| l.get_mut(NODE_LABEL)) {
+                *node = Value::String("[node]".into());
             }
             if let Some(owners) = meta
                 .get_mut("ownerReferences")
@@ -324,6 +331,7 @@ mod tests {
         let r = Redactor::new("sb-mount-azure-1").unwrap();
         let obj = json!({
             "metadata": {"name": "p-sb-mount-azure-1-x", "uid": "u", "resourceVersion": "9",
+                          "labels": {"internal.secrets-store.csi.k8s.io/node-name": "secretbench-control-plane"},
                           "ownerReferences": [{"kind": "Pod", "uid": "u"}]},
             "status": {"objects": [{"version": "794eacf3ab754e5ebe3d67401e1bce21"}],
                        "at": "2026-11-22T10:00:01.5Z", "id": "5e0c0f7e-3c53-4a8e-9a4b-3c0de1e1a001"}
@@ -331,7 +339,8 @@ mod tests {
         assert_eq!(
             r.object(&obj),
             json!({
-                "metadata": {"name": "p-[namespace]-x", "ownerReferences": [{"kind": "Pod"}]},
+                "metadata": {"name": "p-[namespace]-x", "ownerReferences": [{"kind": "Pod"}],
+                             "labels": {"internal.secrets-store.csi.k8s.io/node-name": "[node]"}},
                 "status": {"objects": [{"version": "[id]"}], "at": "[time]", "id": "[uuid]"}
             })
         );
