@@ -203,6 +203,11 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
             .context("secretbench up failed (run `secretbench down` to clean up)")?;
     }
     let kubectl = cluster.kubectl().await?;
+    let rotation = runner::rotation_interval(&kubectl).await?;
+    eprintln!(
+        "driver rotation poll interval: {} (deadlines `rotation + ...` use it)",
+        secretbench::scenario::duration::format_duration(rotation)
+    );
     let host = cluster.emulator_host().await?;
     let state = secretbench::cluster::host::StateDir::from_env();
     let run_dir = state.root().with_file_name("runs");
@@ -231,7 +236,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
             snapshot::Mode::Check
         },
         artifacts: runner::artifacts_root(&args.artifacts),
-        rotation: secretbench::cluster::host::install::ROTATION_POLL,
+        rotation,
         backend_name: cluster.name().to_owned(),
         running,
     };

@@ -235,6 +235,50 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Vec<Loaded>> {
     Ok(out)
 }
 
+/// The driver's default `--rotation-poll-interval`.
+const DRIVER_DEFAULT_ROTATION: Duration = Duration::from_secs(120);
+
+/// The rotation poll interval the installed driver runs with, from its DaemonSet's arguments
+/// (the driver's default when the flag is absent). `Err` when no driver DaemonSet is found.
+pub async fn rotation_interval(kubectl: &Kubectl) -> anyhow::Result<Duration> {
+    let list = kubectl
+        .get_json(Some("kube-system"), "daemonsets", None)
+        .await?
+        .unwrap_or_default();
+    let args: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|ds| {
+            ds["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|c| c["name"] == "secrets-store")
+        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    if args.is_empty() {
+        anyhow::bail!(
+            "no Secrets Store CSI Driver DaemonSet (container `secrets-store`) in kube-system"
+        );
+    }
+    rotation_from_args(&args)
+}
+
+/// `--rotation-poll-interval=D` among the driver's arguments, else its default.
+pub fn rotation_from_args(args: &[String]) -> anyhow::Result<Duration> {
+    match args
+        .iter()
+        .find_map(|a| a.strip_prefix("--rotation-poll-interval="))
+    {
+        Some(v) => crate::scenario::duration::parse_duration(v)
+            .map_err(|e| anyhow::anyhow!("driver flag --rotation-poll-interval={v}: {e}")),
+        None => Ok(DRIVER_DEFAULT_ROTATION),
+    }
+}
+
 /// `sb-<scenario>-<provider>`, cut to a DNS label.
 pub fn namespace_for(scenario: &str, provider: Provider) -> String {
     let mut ns = format!("sb-{scenario}-{provider}");
@@ -645,6 +689,20 @@ mod tests {
             running.differences(&pins("v1.4.4", "v1.8.2"), Provider::Azure),
             vec!["driver v1.4.4 (runs v1.6.0)".to_owned()]
         );
+    }
+
+    #[test]
+    fn rotation_interval_comes_from_the_driver_flags() {
+        let args = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            rotation_from_args(&args(&["--endpoint=x", "--rotation-poll-interval=10s"])).unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            rotation_from_args(&args(&["--enable-secret-rotation=true"])).unwrap(),
+            DRIVER_DEFAULT_ROTATION
+        );
+        assert!(rotation_from_args(&args(&["--rotation-poll-interval=soon"])).is_err());
     }
 
     #[test]
