@@ -25,7 +25,8 @@ use crate::scenario::model::Provider;
 /// Where pods reach this machine; required.
 pub const ENV_EMULATOR_HOST: &str = "SECRETBENCH_EMULATOR_HOST";
 /// The container every install of the driver has (chart and plain manifests alike).
-const DRIVER_CONTAINER: &str = "secrets-store";
+/// The driver container's name in the chart and in the plain manifests.
+pub const DRIVER_CONTAINER: &str = "secrets-store";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExistingError {
@@ -101,7 +102,7 @@ pub fn emulator_host_from(value: Option<&str>) -> Result<String, ExistingError> 
     Ok(host.to_owned())
 }
 
-/// What `up` needs to know of one DaemonSet.
+/// What `up` (and the runner, for the driver's flags) needs to know of one DaemonSet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonSetInfo {
     pub namespace: String,
@@ -113,6 +114,9 @@ pub struct DaemonSetInfo {
     pub available: i64,
     pub generation: i64,
     pub observed_generation: i64,
+    /// The arguments of its [`DRIVER_CONTAINER`] container, if it has one (e.g.
+    /// `--rotation-poll-interval=10s`).
+    pub driver_args: Vec<String>,
 }
 
 impl DaemonSetInfo {
@@ -158,6 +162,12 @@ pub fn parse_daemonsets(json: &str) -> Result<Vec<DaemonSetInfo>, String> {
                 available: num(&d["status"]["numberAvailable"]),
                 generation: num(&d["metadata"]["generation"]),
                 observed_generation: num(&d["status"]["observedGeneration"]),
+                driver_args: containers
+                    .iter()
+                    .filter(|c| c["name"] == DRIVER_CONTAINER)
+                    .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+                    .map(|a| text(&a))
+                    .collect(),
             }
         })
         .collect())
@@ -434,6 +444,23 @@ mod tests {
         assert!(parse_daemonsets(&list(&[])).unwrap().is_empty());
         assert!(parse_daemonsets("{}").is_err());
         assert!(parse_daemonsets("error: the server doesn't have a resource type").is_err());
+    }
+
+    #[test]
+    fn driver_arguments_are_read() {
+        let json = r#"{"items": [{"metadata": {"namespace": "kube-system", "name": "d"},
+            "spec": {"template": {"spec": {"containers": [
+                {"name": "node-driver-registrar", "args": ["--v=5"]},
+                {"name": "secrets-store", "args": ["--endpoint=x", "--rotation-poll-interval=10s"]}]}}},
+            "status": {}}]}"#;
+        let all = parse_daemonsets(json).unwrap();
+        assert_eq!(
+            find_driver(&all).unwrap().driver_args,
+            vec![
+                "--endpoint=x".to_owned(),
+                "--rotation-poll-interval=10s".to_owned()
+            ]
+        );
     }
 
     #[test]

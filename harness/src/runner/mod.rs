@@ -241,30 +241,14 @@ const DRIVER_DEFAULT_ROTATION: Duration = Duration::from_secs(120);
 /// The rotation poll interval the installed driver runs with, from its DaemonSet's arguments
 /// (the driver's default when the flag is absent). `Err` when no driver DaemonSet is found.
 pub async fn rotation_interval(kubectl: &Kubectl) -> anyhow::Result<Duration> {
-    let list = kubectl
-        .get_json(Some("kube-system"), "daemonsets", None)
-        .await?
-        .unwrap_or_default();
-    let args: Vec<String> = list["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|ds| {
-            ds["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-        })
-        .filter(|c| c["name"] == "secrets-store")
-        .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
-        .filter_map(|a| a.as_str().map(str::to_owned))
-        .collect();
-    if args.is_empty() {
-        anyhow::bail!(
-            "no Secrets Store CSI Driver DaemonSet (container `secrets-store`) in kube-system"
-        );
-    }
-    rotation_from_args(&args)
+    use crate::cluster::existing::{find_driver, parse_daemonsets};
+    let out = kubectl
+        .run(["get", "daemonsets", "-A", "-o", "json"])
+        .await?;
+    let daemonsets = parse_daemonsets(&out).map_err(|e| anyhow::anyhow!("daemonsets: {e}"))?;
+    let driver = find_driver(&daemonsets)
+        .ok_or_else(|| anyhow::anyhow!("no Secrets Store CSI Driver DaemonSet in the cluster"))?;
+    rotation_from_args(&driver.driver_args)
 }
 
 /// `--rotation-poll-interval=D` among the driver's arguments, else its default.
