@@ -139,18 +139,7 @@ impl Cmd {
                 let _ = stdin.write_all(&bytes).await;
             });
         }
-        let out = match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
-            Ok(r) => r.map_err(|source| CmdError::Spawn {
-                command: command.clone(),
-                source,
-            })?,
-            Err(_) => {
-                return Err(CmdError::TimedOut {
-                    command,
-                    limit: self.timeout,
-                });
-            }
-        };
+        let out = within(&command, self.timeout, child.wait_with_output()).await?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
@@ -182,18 +171,7 @@ impl Cmd {
             command: command.clone(),
             source,
         })?;
-        let status = match tokio::time::timeout(self.timeout, child.wait()).await {
-            Ok(r) => r.map_err(|source| CmdError::Spawn {
-                command: command.clone(),
-                source,
-            })?,
-            Err(_) => {
-                return Err(CmdError::TimedOut {
-                    command,
-                    limit: self.timeout,
-                });
-            }
-        };
+        let status = within(&command, self.timeout, child.wait()).await?;
         if status.success() {
             Ok(())
         } else {
@@ -203,6 +181,24 @@ impl Cmd {
                 stderr: "see the output above".into(),
             })
         }
+    }
+}
+
+/// Waits for a running program with the command's deadline (the child is killed on drop).
+async fn within<T>(
+    command: &str,
+    limit: Duration,
+    wait: impl std::future::Future<Output = std::io::Result<T>>,
+) -> Result<T, CmdError> {
+    match tokio::time::timeout(limit, wait).await {
+        Ok(r) => r.map_err(|source| CmdError::Spawn {
+            command: command.to_owned(),
+            source,
+        }),
+        Err(_) => Err(CmdError::TimedOut {
+            command: command.to_owned(),
+            limit,
+        }),
     }
 }
 

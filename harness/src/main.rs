@@ -4,7 +4,6 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use secretbench::cluster::{Backend, Cluster};
-use secretbench::kubectl::Kubectl;
 use secretbench::scenario::model::Provider;
 use secretbench::stack::Stack;
 
@@ -174,11 +173,7 @@ async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
             )?;
             println!("KUBECONFIG={}", kc.display());
         }
-        "smoke" => {
-            let kc = cluster.kubeconfig()?;
-            let kubectl_bin = stack.component_dir("kubernetes").await?.join("bin/kubectl");
-            secretbench::smoke::fake(&stack, &Kubectl::new(kubectl_bin, kc)).await?;
-        }
+        "smoke" => secretbench::smoke::fake(&stack, &cluster.kubectl().await?).await?,
         "down" => cluster.down().await?,
         _ => println!("KUBECONFIG={}", cluster.kubeconfig()?.display()),
     }
@@ -209,8 +204,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         secretbench::scenario::duration::format_duration(rotation)
     );
     let host = cluster.emulator_host().await?;
-    let state = secretbench::cluster::host::StateDir::from_env();
-    let run_dir = state.root().with_file_name("runs");
+    let run_dir = secretbench::cluster::host::StateDir::base_from_env().join("runs");
     let exe = std::env::current_exe().context("locating the secretbench binary")?;
     let emulators = EmulatorProcess::start(
         &exe,

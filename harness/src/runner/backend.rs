@@ -316,10 +316,7 @@ impl Backend {
                     .await?;
                 for rule in list["rules"].as_array().into_iter().flatten() {
                     if rule["service"] == service
-                        && let Some(id) = rule["id"]
-                            .as_str()
-                            .map(str::to_owned)
-                            .or_else(|| rule["id"].as_u64().map(|n| n.to_string()))
+                        && let Some(id) = rule["id"].as_u64()
                     {
                         let req = self
                             .http

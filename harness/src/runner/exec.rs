@@ -77,6 +77,15 @@ impl Applied {
                 .to_owned(),
         }
     }
+
+    /// The object a scenario names by kind and name, in `namespace`.
+    pub fn named(o: &m::ObjectRef, namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            resource: resource(o.api_version.as_deref(), &o.kind),
+            name: o.name.clone(),
+        }
+    }
 }
 
 /// Everything one scenario × provider run needs to execute operations.
@@ -278,14 +287,14 @@ impl Case<'_> {
         };
         for doc in docs {
             let applied = Applied::of(&doc, &namespace);
-            let result = self.apply_one(&doc).await;
+            let result = self.apply_one(&doc, &applied).await;
             match (&a.rejected, result) {
                 (None, Ok(_)) => {
                     if !self.applied.contains(&applied) {
                         self.applied.push(applied);
                     }
                 }
-                (None, Err(e)) => return Err(e.into()),
+                (None, Err(e)) => return Err(e),
                 (Some(pattern), Err(e)) => {
                     let re = regex_lite::Regex::new(pattern)
                         .map_err(|err| Failure::new(format!("rejected: bad pattern: {err}")))?;
@@ -309,20 +318,20 @@ impl Case<'_> {
     }
 
     /// Applies one object. A Pod may be refused for a ServiceAccount created a moment before
-    /// (admission reads a cache); that refusal is retried for a few seconds.
-    async fn apply_one(&self, doc: &Value) -> Result<String, crate::cmd::CmdError> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        loop {
+    /// (admission reads a cache); that refusal is polled away for a few seconds.
+    async fn apply_one(&self, doc: &Value, applied: &Applied) -> Result<(), Failure> {
+        let what = format!("{} {} to be accepted", applied.resource, applied.name);
+        let every = Duration::from_millis(200);
+        until_poll::<_, _, _, Failure>(&what, Duration::from_secs(10), every, || async {
             match self.kubectl.apply_json(doc).await {
-                Err(e)
-                    if e.to_string().contains("error looking up service account")
-                        && tokio::time::Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(_) => Ok(Poll::Done(())),
+                Err(e) if e.to_string().contains("error looking up service account") => {
+                    Ok(Poll::NotYet(e.to_string()))
                 }
-                other => return other,
+                Err(e) => Err(e.into()),
             }
-        }
+        })
+        .await
     }
 
     async fn gone(&self, objects: &[Applied], limit: Duration) -> Result<(), Failure> {
@@ -379,11 +388,7 @@ impl Case<'_> {
             }
         }
         if let Some(o) = &d.object {
-            objects.push(Applied {
-                namespace: self.namespace.clone(),
-                resource: resource(o.api_version.as_deref(), &o.kind),
-                name: o.name.clone(),
-            });
+            objects.push(Applied::named(o, &self.namespace));
         }
         self.delete_objects(&objects).await?;
         self.gone(&objects, self.within(d.within)).await?;
@@ -453,11 +458,7 @@ impl Case<'_> {
     }
 
     async fn absent(&mut self, o: &m::ObjectRef) -> Result<(), Failure> {
-        let obj = Applied {
-            namespace: self.namespace.clone(),
-            resource: resource(o.api_version.as_deref(), &o.kind),
-            name: o.name.clone(),
-        };
+        let obj = Applied::named(o, &self.namespace);
         let limit = o
             .within
             .map(|d| self.within(d))

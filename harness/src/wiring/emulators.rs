@@ -111,8 +111,8 @@ impl EmulatorProcess {
         Ok(Self { endpoints, child })
     }
 
-    /// Stops the emulators (SIGTERM via kill_on_drop is not graceful; SIGKILL is fine here:
-    /// every acknowledged write is already on disk).
+    /// Stops the emulators with SIGKILL (as dropping the process would): nothing is lost,
+    /// since every acknowledged write is already on disk.
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
