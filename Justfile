@@ -96,3 +96,8 @@ e2e *ARGS:
     esac
     cargo build --locked -p secretbench
     "$CARGO_TARGET_DIR/debug/secretbench" e2e {{ARGS}}
+
+# Tests that need the host cluster up (root): the kind backend's install path against a local
+# Helm repository. `.ci/run` runs them after `just e2e`.
+test-cluster:
+    cargo test --locked -p secretbench --test install_repo -- --ignored

@@ -25,12 +25,42 @@ struct ClusterArgs {
     backend: Backend,
 }
 
+/// What `up` installs (README, "Bundles").
+#[derive(Debug, clap::Args)]
+struct InstallArgs {
+    /// A bundle: a folder of image archives and Helm charts (e.g. the AWS and Vault providers
+    /// built elsewhere), installed with the rest of the plan.
+    #[arg(long, env = secretbench::install::bundle::ENV_BUNDLE)]
+    bundle: Option<std::path::PathBuf>,
+    /// `existing` backend: install the plan into the cluster (charts from the bundle or the
+    /// upstream repositories). The other backends always install it.
+    #[arg(long)]
+    install: bool,
+}
+
+impl InstallArgs {
+    fn options(&self) -> secretbench::cluster::UpOptions {
+        secretbench::cluster::UpOptions {
+            bundle: self.bundle.clone(),
+            install: self.install,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    install: InstallArgs,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service emulators (same flags as `secretbench-emulators`).
     Emulators(secretbench_emulators::cli::Args),
     /// Bring the cluster up: node Ready, the CSI driver and the providers Running.
-    Up(ClusterArgs),
+    Up(UpArgs),
     /// Smoke check on the running cluster: a pod mounts the fake provider's secret.
     Smoke(ClusterArgs),
     /// Take the cluster down and remove everything it made outside its state dir.
@@ -49,12 +79,28 @@ enum Command {
     /// Reproduce an upstream bug: `repro new NAME` scaffolds a scenario folder to fill in.
     #[command(subcommand)]
     Repro(secretbench::scenario::scaffold::ReproCommand),
+    /// Bundles of image archives and charts for clusters that cannot pull (README, "Bundles").
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// What a bundle holds (images, charts, the release each serves), what each provider still
+    /// lacks, and every problem that would refuse it; exits 1 when there is one.
+    Inspect {
+        /// The bundle folder.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     #[command(flatten)]
     cluster: ClusterArgs,
+    /// `e2e` only: what `up` installs.
+    #[command(flatten)]
+    install: InstallArgs,
     /// Scenario files or folders (searched recursively for scenario.yaml).
     #[arg(default_value = "scenarios")]
     paths: Vec<std::path::PathBuf>,
@@ -101,7 +147,7 @@ use secretbench_emulators::cli::init_tracing;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let (args, command) = match cli.command {
+    let (args, command, opts) = match cli.command {
         Command::Emulators(args) => {
             init_tracing();
             return secretbench_emulators::cli::run(args).await;
@@ -130,17 +176,18 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", secretbench::scenario::scaffold::run(cmd)?);
             return Ok(());
         }
-        Command::Up(a) => (a, "up"),
-        Command::Smoke(a) => (a, "smoke"),
-        Command::Down(a) => (a, "down"),
-        Command::Kubeconfig(a) => (a, "kubeconfig"),
+        Command::Bundle(BundleCommand::Inspect { dir }) => return inspect_bundle(&dir),
+        Command::Up(a) => (a.cluster, "up", a.install.options()),
+        Command::Smoke(a) => (a, "smoke", Default::default()),
+        Command::Down(a) => (a, "down", Default::default()),
+        Command::Kubeconfig(a) => (a, "kubeconfig", Default::default()),
     };
     init_tracing();
     // On Ctrl-C or SIGTERM the command's future is dropped, which kills the helper it is
     // running (every command is `kill_on_drop`); daemons already started keep running in
     // their own sessions until `secretbench down`.
     tokio::select! {
-        r = run(args, command) => r,
+        r = run(args, command, &opts) => r,
         signal = interrupted() => {
             anyhow::bail!(
                 "{command} interrupted by {signal}; the cluster may be half made: run `secretbench down`"
@@ -163,12 +210,16 @@ async fn interrupted() -> &'static str {
     }
 }
 
-async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
+async fn run(
+    args: ClusterArgs,
+    command: &str,
+    opts: &secretbench::cluster::UpOptions,
+) -> anyhow::Result<()> {
     let stack = Stack::locate()?;
     let cluster = Cluster::new(args.backend, stack.clone());
     match command {
         "up" => {
-            let kc = cluster.up().await.context(
+            let kc = cluster.up(opts).await.context(
                 "secretbench up failed (logs in the state dir's logs/; run `secretbench down` to clean up)",
             )?;
             println!("KUBECONFIG={}", kc.display());
@@ -176,6 +227,18 @@ async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
         "smoke" => secretbench::smoke::fake(&stack, &cluster.kubectl().await?).await?,
         "down" => cluster.down().await?,
         _ => println!("KUBECONFIG={}", cluster.kubeconfig()?.display()),
+    }
+    Ok(())
+}
+
+/// `bundle inspect DIR`: the report, and exit 1 when the bundle would be refused.
+fn inspect_bundle(dir: &std::path::Path) -> anyhow::Result<()> {
+    use secretbench::install::{Bundle, Plan};
+    let plan = Plan::from_versions(Stack::locate()?.versions())?;
+    let (bundle, problems) = Bundle::read(dir, &plan)?;
+    print!("{}", bundle.report(&plan, &problems));
+    if !problems.is_empty() {
+        std::process::exit(1);
     }
     Ok(())
 }
@@ -190,10 +253,10 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
-    let cluster = Cluster::new(args.cluster.backend, stack);
+    let cluster = Cluster::new(args.cluster.backend, stack.clone());
     if bring_up {
         cluster
-            .up()
+            .up(&args.install.options())
             .await
             .context("secretbench up failed (run `secretbench down` to clean up)")?;
     }
@@ -213,22 +276,20 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         &run_dir.join("emulators.log"),
     )
     .await?;
+    let plan = secretbench::install::Plan::from_versions(stack.versions())?;
+    let installed = secretbench::install::installed_providers(&plan, &kubectl).await?;
     let env = runner::Environment::prepare(
         kubectl,
         &host,
         &emulators.endpoints,
-        cluster.providers(),
+        &installed,
         &providers,
         cluster.name(),
     )
     .await?;
     let opts = runner::Options {
         providers,
-        snapshot_mode: if args.update_snapshots {
-            snapshot::Mode::Update
-        } else {
-            snapshot::Mode::Check
-        },
+        snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
         artifacts: runner::artifacts_root(&args.artifacts),
         rotation,
         backend_name: cluster.name().to_owned(),

@@ -147,9 +147,31 @@ pub struct Environment {
     pub kubectl: Kubectl,
     pub backend: Backend,
     pub host: String,
-    /// Wired providers; a provider missing here is skipped with the reason in `unavailable`.
+    /// Wired providers; a provider missing here is in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
-    pub unavailable: BTreeMap<Provider, String>,
+    pub unavailable: BTreeMap<Provider, Unavailable>,
+}
+
+/// Why a provider's cases cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Not installed in the cluster: its cases are skipped, with how to add it.
+    NotInstalled(String),
+    /// Installed, but wiring it to the emulators failed: its cases fail.
+    WiringFailed(String),
+}
+
+impl Unavailable {
+    /// The verdict every case of that provider gets.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Unavailable::NotInstalled(why) => Verdict::Skipped(why.clone()),
+            Unavailable::WiringFailed(why) => Verdict::Failed {
+                step: "wiring".to_owned(),
+                message: why.clone(),
+            },
+        }
+    }
 }
 
 impl Environment {
@@ -174,10 +196,7 @@ impl Environment {
                 continue;
             }
             if !installed.contains(&p) {
-                unavailable.insert(
-                    p,
-                    format!("the {p} provider is not installed on the {backend_name} backend (see stack/README.md)"),
-                );
+                unavailable.insert(p, Unavailable::NotInstalled(not_installed(p, backend_name)));
                 continue;
             }
             match wiring::wire(p, &ctx).await {
@@ -185,7 +204,10 @@ impl Environment {
                     wirings.insert(p, w);
                 }
                 Err(e) => {
-                    unavailable.insert(p, format!("wiring the {p} provider failed: {e}"));
+                    unavailable.insert(
+                        p,
+                        Unavailable::WiringFailed(format!("wiring the {p} provider failed: {e}")),
+                    );
                 }
             }
         }
@@ -210,6 +232,21 @@ impl Environment {
             self.backend.seed(&w.seed).await?;
         }
         Ok(())
+    }
+}
+
+/// The note of a skipped case: the provider is not in the cluster, and how to add it.
+pub fn not_installed(p: Provider, backend_name: &str) -> String {
+    match (p, backend_name) {
+        (Provider::Azure, "host") => {
+            "the azure provider is not installed on the host backend (it comes from the offline stack: `just up`)".to_owned()
+        }
+        (_, "host" | "kind") => format!(
+            "the {p} provider is not installed on the {backend_name} backend: bring its image and chart in a bundle (`--bundle DIR`, README \"Bundles\")"
+        ),
+        _ => format!(
+            "no {p} provider DaemonSet in the cluster: install it, or `up --install [--bundle DIR]` (README \"Backends\")"
+        ),
     }
 }
 
@@ -289,7 +326,7 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 Some(why) => CaseResult {
                     scenario: name,
                     provider,
-                    verdict: Verdict::Skipped(why.clone()),
+                    verdict: why.verdict(),
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     notes: Vec::new(),
@@ -357,7 +394,7 @@ async fn run_case(
     }
     let source = loaded.file.display().to_string();
     let redactor = match snapshot::Redactor::new(&namespace) {
-        Ok(r) => r,
+        Ok(r) => r.with_hmac_versions(provider == Provider::Vault),
         Err(e) => {
             return finished(
                 &name,
@@ -687,6 +724,21 @@ mod tests {
             DRIVER_DEFAULT_ROTATION
         );
         assert!(rotation_from_args(&args(&["--rotation-poll-interval=soon"])).is_err());
+    }
+
+    #[test]
+    fn a_provider_not_installed_is_skipped_and_a_broken_wiring_fails() {
+        let skipped = Unavailable::NotInstalled(not_installed(Provider::Aws, "host")).verdict();
+        assert!(skipped.ok());
+        assert!(
+            format!("{skipped:?}").contains("--bundle DIR"),
+            "{skipped:?}"
+        );
+        let failed =
+            Unavailable::WiringFailed("wiring the aws provider failed: x".into()).verdict();
+        assert!(!failed.ok(), "a broken wiring must not exit 0");
+        assert_eq!(failed.label(), "FAIL");
+        assert!(not_installed(Provider::Vault, "existing").contains("up --install"));
     }
 
     #[test]

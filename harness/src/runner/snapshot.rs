@@ -10,10 +10,28 @@ use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
-    /// Compare; mismatches fail.
+    /// Compare; mismatches fail; a snapshot seen for the first time is recorded.
     Check,
+    /// Compare; a missing snapshot fails too (CI never records silently, as insta does when
+    /// `CI` is set).
+    Verify,
     /// Overwrite stored snapshots with what this run saw.
     Update,
+}
+
+impl Mode {
+    /// `--update-snapshots`, else [`Mode::Verify`] when the `CI` variable is set (to anything
+    /// but `false`/`0`, insta's reading of it), else [`Mode::Check`].
+    pub fn from_env(update: bool) -> Self {
+        let ci = std::env::var("CI")
+            .ok()
+            .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+        match (update, ci) {
+            (true, _) => Mode::Update,
+            (false, true) => Mode::Verify,
+            (false, false) => Mode::Check,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +45,15 @@ pub enum Outcome {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
+    #[error(
+        "snapshot `{name}` has no stored file {stored}, and CI never records one (this run's is in \
+         {new}): run the case without CI set, review the snapshot and commit it"
+    )]
+    Missing {
+        name: String,
+        stored: String,
+        new: String,
+    },
     #[error("snapshot `{name}` differs from {stored} (new one in {new}):\n{diff}")]
     Mismatch {
         name: String,
@@ -90,6 +117,14 @@ impl Snapshots {
         let new_path = path.with_extension("snap.new");
         let stored = match std::fs::read_to_string(&path) {
             Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.mode == Mode::Verify => {
+                write(&new_path)?;
+                return Err(SnapshotError::Missing {
+                    name: name.to_owned(),
+                    stored: path.display().to_string(),
+                    new: new_path.display().to_string(),
+                });
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 write(&path)?;
                 return Ok(Outcome::Recorded(path));
@@ -185,6 +220,10 @@ const NODE_LABEL: &str = "internal.secrets-store.csi.k8s.io/node-name";
 #[derive(Debug, Clone)]
 pub struct Redactor {
     namespace: String,
+    /// The provider reports object versions that are HMACs keyed by a Secret each install
+    /// makes at random (vault-csi-provider: the `--hmac-secret-name` Secret), so they differ
+    /// on every fresh cluster.
+    hmac_versions: bool,
     uuid: regex_lite::Regex,
     hex_id: regex_lite::Regex,
     time: regex_lite::Regex,
@@ -195,12 +234,19 @@ impl Redactor {
         use regex_lite::Regex;
         Ok(Self {
             namespace: namespace.to_owned(),
+            hmac_versions: false,
             uuid: Regex::new(
                 r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             )?,
             hex_id: Regex::new(r"\b[0-9a-f]{32}\b")?,
             time: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")?,
         })
+    }
+
+    /// Object versions in SecretProviderClassPodStatus are per-install HMACs: shown as `[hmac]`.
+    pub fn with_hmac_versions(mut self, yes: bool) -> Self {
+        self.hmac_versions = yes;
+        self
     }
 
     pub fn string(&self, s: &str) -> String {
@@ -254,6 +300,16 @@ impl Redactor {
             {
                 for owner in owners.iter_mut().filter_map(Value::as_object_mut) {
                     owner.remove("uid");
+                }
+            }
+        }
+        if self.hmac_versions && o["kind"] == "SecretProviderClassPodStatus" {
+            let objects = o
+                .pointer_mut("/status/objects")
+                .and_then(Value::as_array_mut);
+            for obj in objects.into_iter().flatten() {
+                if let Some(v) = obj.get_mut("version").filter(|v| v.is_string()) {
+                    *v = Value::String("[hmac]".into());
                 }
             }
         }
@@ -344,6 +400,53 @@ mod tests {
                 "status": {"objects": [{"version": "[id]"}], "at": "[time]", "id": "[uuid]"}
             })
         );
+    }
+
+    #[test]
+    fn ci_never_records_a_missing_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Snapshots::new(dir.path(), "s.yaml", "vault", Mode::Verify);
+        let e = s.assert("pod-status", &json!({"a": 1})).unwrap_err();
+        assert!(matches!(e, SnapshotError::Missing { .. }), "{e}");
+        assert!(e.to_string().contains("CI never records"), "{e}");
+        assert!(!dir.path().join("snapshots/pod-status@vault.snap").exists());
+        assert!(
+            dir.path()
+                .join("snapshots/pod-status@vault.snap.new")
+                .exists()
+        );
+        // Once recorded, Verify compares like Check.
+        let local = Snapshots::new(dir.path(), "s.yaml", "vault", Mode::Check);
+        assert!(matches!(
+            local.assert("pod-status", &json!({"a": 1})).unwrap(),
+            Outcome::Recorded(_)
+        ));
+        assert_eq!(
+            s.assert("pod-status", &json!({"a": 1})).unwrap(),
+            Outcome::Matched
+        );
+        assert_eq!(Mode::from_env(true), Mode::Update);
+    }
+
+    #[test]
+    fn hmac_object_versions_are_redacted_by_what_they_are() {
+        let status = json!({
+            "kind": "SecretProviderClassPodStatus",
+            "status": {"objects": [
+                {"id": "kv/db:password", "version": "3P9Q7b0mLq2n-Hc8ZxYwVu1tRs6kJi5hGf4eDc3bA2_"},
+                {"id": "other", "version": "1"}
+            ]}
+        });
+        let vault = Redactor::new("ns").unwrap().with_hmac_versions(true);
+        assert_eq!(
+            vault.object(&status)["status"]["objects"],
+            json!([{"id": "kv/db:password", "version": "[hmac]"}, {"id": "other", "version": "[hmac]"}])
+        );
+        let aws = Redactor::new("ns").unwrap();
+        assert_eq!(aws.object(&status)["status"]["objects"][1]["version"], "1");
+        // Only the pod status carries them.
+        let pod = json!({"kind": "Pod", "status": {"objects": [{"version": "x"}]}});
+        assert_eq!(vault.object(&pod)["status"]["objects"][0]["version"], "x");
     }
 
     #[test]

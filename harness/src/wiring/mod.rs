@@ -139,17 +139,7 @@ pub async fn daemonset(
 /// Waits (with [`ROLLOUT_LIMIT`]) until every pod of DaemonSet `name` runs its current template.
 pub async fn rollout(kubectl: &Kubectl, namespace: &str, name: &str) -> Result<(), WiringError> {
     kubectl
-        .cmd([
-            "-n",
-            namespace,
-            "rollout",
-            "status",
-            &format!("daemonset/{name}"),
-            &format!("--timeout={}s", ROLLOUT_LIMIT.as_secs()),
-        ])
-        // kubectl's own deadline fires first; ours only catches a kubectl that hangs.
-        .timeout(ROLLOUT_LIMIT + std::time::Duration::from_secs(15))
-        .output()
+        .rollout_status(namespace, &format!("daemonset/{name}"), ROLLOUT_LIMIT)
         .await?;
     Ok(())
 }
