@@ -5,12 +5,14 @@
 //! - [`stack`]: `stack/versions.env` and the binaries/images `stack/build.sh` caches.
 //! - [`cluster`]: the `Cluster` backends; the single-node host cluster is [`cluster::host`].
 //! - [`scenario`]: the scenario format, its loader, `lint` and JSON Schema.
+//! - [`runner`]: runs scenarios; [`report`]: the run report (HTML + JSON).
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
 //! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
 
 pub mod cluster;
 pub mod cmd;
 pub mod kubectl;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod smoke;
