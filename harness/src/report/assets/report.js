@@ -34,6 +34,7 @@
   };
   function fmtMs(x) {
     if (x === null || x === undefined) return '–';
+    if (x === 0) return '0 s';
     if (x < 1000) return `${Math.round(x)} ms`;
     if (x < 60000) return `${(x / 1000).toFixed(1)} s`;
     return `${Math.floor(x / 60000)} min ${Math.round((x % 60000) / 1000)} s`;
@@ -141,10 +142,11 @@
       }))));
 
   // ---- rotation latency: this run ------------------------------------------------------
+  // key in a rotation, legend label, short label, marker shape
   const MARKS = [
-    ['read', 'provider read', 'circle'],
-    ['file', 'file changed', 'square'],
-    ['secret', 'Secret changed', 'diamond'],
+    ['read', 'provider read', 'read', 'circle'],
+    ['file', 'file changed', 'file', 'square'],
+    ['secret', 'Secret changed', 'Secret', 'diamond'],
   ];
   function shape(kind, x, y, r, fill, stroke) {
     if (kind === 'circle') return s('circle', { cx: x, cy: y, r, fill, stroke });
@@ -154,7 +156,7 @@
   function legend() {
     return h('div', { class: 'legend' },
       h('span', {}, s('svg', { width: 14, height: 14 }, s('line', { x1: 7, y1: 1, x2: 7, y2: 13, stroke: '#1f2328', 'stroke-width': 2 })), ' backend write (0)'),
-      MARKS.map(([, label, kind]) => h('span', {}, s('svg', { width: 14, height: 14 }, shape(kind, 7, 7, 4, '#57606a')), ` ${label}`)),
+      MARKS.map(([, label, , kind]) => h('span', {}, s('svg', { width: 14, height: 14 }, shape(kind, 7, 7, 4, '#57606a')), ` ${label}`)),
       h('span', {}, s('svg', { width: 22, height: 14 }, s('rect', { x: 1, y: 5, width: 20, height: 4, fill: '#8c959f', opacity: 0.35 })), ' change happened in this range (polled)'),
       Object.keys(COLORS).map((p) => h('span', { class: `prov ${p}` }, p)));
   }
@@ -192,7 +194,7 @@
           s('tspan', { fill: col, 'font-weight': 600 }, c.provider)),
         s('line', { x1: x(0), x2: x(end), y1: y, y2: y, stroke: col, 'stroke-opacity': 0.45, 'stroke-width': 2 }),
         s('line', { x1: x(0), x2: x(0), y1: y - 7, y2: y + 7, stroke: '#1f2328', 'stroke-width': 2 }, tip(`backend write: ${r.write} at ${fmtAt(r.writeAt)}`)));
-      for (const [k, label, kind] of MARKS) {
+      for (const [k, label, , kind] of MARKS) {
         const m = r[k];
         if (!m) continue;
         if (m.notBeforeMs != null) {
@@ -204,7 +206,7 @@
         g.append(mk);
       }
       g.append(s('text', { x: W - R + 10, y: y + 4 },
-        MARKS.filter(([k]) => r[k]).map(([k, label]) => `${label.split(' ')[0]} ${fmtMs(r[k].afterWriteMs)}`).join(' · ')));
+        MARKS.filter(([k]) => r[k]).map(([k, , name]) => `${name} ${fmtMs(r[k].afterWriteMs)}`).join(' · ')));
       svg.append(g);
     });
     return h('div', { class: 'chart', id: 'rotation-chart' }, svg);
@@ -274,13 +276,13 @@
       h('p', { class: 'hint' }, 'Dots: each rotation\'s file-change latency; lines: the median per provider and run.'));
   }
 
-  app.append(h('h2', {}, 'Rotation latency'),
+  put(app, {}, [h('h2', {}, 'Rotation latency'),
     h('p', { class: 'hint' },
       'For each backend write that a watched file or synced Secret later showed: when the provider first read a secret, ' +
       'when the mounted file and the Secret were first seen changed. Files and Secrets are polled, so a change happened ' +
       'between the last look at the old value (shaded) and the mark.'),
     legend(), rotationChart(), rotationStats(),
-    h('h2', {}, 'Rotation latency across runs'), historyChart());
+    h('h2', {}, 'Rotation latency across runs'), historyChart()]);
 
   // ---- per case ------------------------------------------------------------------------
   const OP_COLORS = {
@@ -307,7 +309,8 @@
       ...services.map((sv) => [`j:${sv}`, `journal ${sv}`]),
       ['events', 'events'],
       ...subjects.map((sb) => [`o:${sb}`, subjectLabel(sb)])];
-    const L = 190, W = 1180, CW = W - L - 12, laneH = 20, top = 34;
+    // Rotation labels stack in up to four rows above the lanes.
+    const L = 190, W = 1180, CW = W - L - 12, laneH = 20, top = (c.rotations || []).length ? 56 : 12;
     const H = top + lanes.length * laneH + 26;
     const lane = {};
     lanes.forEach(([k], i) => { lane[k] = top + i * laneH; });
@@ -379,15 +382,16 @@
     for (const r of c.rotations || []) {
       const w = ms(r.writeAt);
       const marks = [['write', w, '#1f2328', `backend write: ${r.write}`]];
-      for (const [k, label] of MARKS) if (r[k]) marks.push([`${label.split(' ')[0]} +${fmtMs(r[k].afterWriteMs)}`, ms(r[k].at), color(c.provider), `${label}: ${r[k].what}`]);
+      for (const [k, label, name] of MARKS) if (r[k]) marks.push([`${name} +${fmtMs(r[k].afterWriteMs)}`, ms(r[k].at), color(c.provider), `${label}: ${r[k].what}`]);
       for (const [label, at, col, what] of marks) {
         const xx = x(at);
         // Labels that would overlap go one row down.
-        const row = labelsAt.filter((p) => Math.abs(p - xx) < 90).length % 2;
+        const row = Math.min(3, labelsAt.filter((p) => Math.abs(p - xx) < 100).length);
         labelsAt.push(xx);
         svg.append(s('g', { class: 'rotation-mark' },
-          s('line', { x1: xx, x2: xx, y1: top - 2 - (1 - row) * 0, y2: H - 22, stroke: col, 'stroke-dasharray': '4 3', 'stroke-width': 1.2 }),
-          s('text', { class: 'mark-label', x: xx + 3, y: 12 + row * 12, fill: col, style: `fill:${col}` }, label),
+          s('line', { x1: xx, x2: xx, y1: 16 + row * 12, y2: H - 22, stroke: col, 'stroke-dasharray': '4 3', 'stroke-width': 1.2 }),
+          // Near the right edge the label goes left of its line.
+          s('text', { class: 'mark-label', x: xx > W - 110 ? xx - 3 : xx + 3, y: 12 + row * 12, 'text-anchor': xx > W - 110 ? 'end' : 'start', fill: col, style: `fill:${col}` }, label),
           tip(`${what} at ${fmtAt(new Date(at).toISOString())}`)));
       }
     }
@@ -451,7 +455,7 @@
       });
       body.append(entries);
       if ((c.timeline.snapshotMismatches || []).length) {
-        body.append(h('h4', {}, 'Snapshot mismatches'), c.timeline.snapshotMismatches.map(mismatch));
+        put(body, {}, [h('h4', {}, 'Snapshot mismatches'), c.timeline.snapshotMismatches.map(mismatch)]);
       }
     } else {
       body.append(h('p', { class: 'empty' }, 'Not run, so no timeline.'));
@@ -460,11 +464,11 @@
     return h('section', { class: `case ${v}`, id: `case-${c.id}`, ...tagged(c) }, det);
   }
 
-  app.append(h('h2', {}, 'Timelines'),
+  put(app, {}, [h('h2', {}, 'Timelines'),
     h('div', { class: 'legend' },
       'Bars: setup, steps and operations (red outline: failed). Journal: green 2xx, amber 4xx, red 5xx. ',
       'Events: blue Normal, orange Warning. Observed values: hollow first look, filled a change. Hover for details.'),
-    report.cases.map(caseSection));
+    report.cases.map(caseSection)]);
 
   applyFilters();
   if (location.hash.startsWith('#case-')) openCase(decodeURIComponent(location.hash.slice(6)));
