@@ -115,19 +115,17 @@ fn case(r: &CaseResult, dir: &Path) -> CaseReport {
     }
 }
 
-/// `path` relative to `dir` when inside it (the report and the artifacts move together),
-/// else as given.
+/// A folder link: relative to `dir` when inside it (the report and the artifacts move
+/// together), else absolute (a relative path would resolve against the report's folder).
 fn link(path: &Path, dir: &Path) -> String {
-    let rel = match path.strip_prefix(dir) {
-        Ok(rel) => rel,
-        Err(_) => path,
+    let target = match path.strip_prefix(dir) {
+        Ok(rel) => rel.to_owned(),
+        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_owned()),
     };
-    let s = rel.to_string_lossy().replace('\\', "/");
-    if rel.is_relative() && !s.is_empty() {
-        format!("{s}/")
-    } else {
-        s
-    }
+    format!(
+        "{}/",
+        target.to_string_lossy().replace('\\', "/").trim_end_matches('/')
+    )
 }
 
 /// One earlier run's rotation latencies, for the chart across runs.
@@ -336,7 +334,12 @@ mod tests {
     fn artifacts_outside_the_report_folder_keep_their_path() {
         assert_eq!(
             link(Path::new("/elsewhere/x-aws"), Path::new("/r")),
-            "/elsewhere/x-aws"
+            "/elsewhere/x-aws/"
+        );
+        let outside = link(Path::new("artifacts/run-1/x-aws"), Path::new("elsewhere"));
+        assert!(
+            Path::new(&outside).is_absolute() && outside.ends_with("artifacts/run-1/x-aws/"),
+            "{outside}"
         );
         assert_eq!(
             link(
