@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 //! The report of a made-up 60-case run, opened in headless Chromium: what the page draws must
 //! match report.json, with no browser error and no request. Needs Debian's `chromium`
 //! (`just test` installs it); `SECRETBENCH_SKIP_BROWSER=1` skips, saying so.

@@ -124,7 +124,10 @@ fn link(path: &Path, dir: &Path) -> String {
     };
     format!(
         "{}/",
-        target.to_string_lossy().replace('\\', "/").trim_end_matches('/')
+        target
+            .to_string_lossy()
+            .replace('\\', "/")
+            .trim_end_matches('/')
     )
 }
 

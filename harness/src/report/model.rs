@@ -302,8 +302,8 @@ pub struct Mark {
     pub after_write_ms: u64,
     /// What was seen (the journal operation, the file or the Secret key).
     pub what: String,
-    /// For polled observations: the old value was still seen this long after the write,
-    /// so the change happened between this and `afterWriteMs`.
+    /// For polled observations: how long after the write the old value was last seen (0 when
+    /// only before it), so the change happened between this and `afterWriteMs`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before_ms: Option<u64>,
 }

@@ -56,10 +56,9 @@ fn mark(o: &Observation, write: OffsetDateTime, prefix: &str) -> Mark {
             .strip_prefix(prefix)
             .unwrap_or(&o.subject)
             .to_owned(),
-        not_before_ms: o
-            .previous_seen_at
-            .filter(|p| *p > write)
-            .map(|p| after_ms(p, write)),
+        // 0 when the old value was last seen before the write: the change lies anywhere
+        // between the write and `at`.
+        not_before_ms: o.previous_seen_at.map(|p| after_ms(p, write)),
     }
 }
 
@@ -202,7 +201,8 @@ mod tests {
         let secret = r.secret.as_ref().unwrap();
         assert_eq!(
             (secret.after_write_ms, secret.not_before_ms),
-            (61_800, None)
+            // Last seen old before the write: the change lies anywhere after it.
+            (61_800, Some(0))
         );
     }
 

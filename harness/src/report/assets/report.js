@@ -172,7 +172,7 @@
     for (const { r } of eps) for (const [k] of MARKS) if (r[k]) max = Math.max(max, r[k].afterWriteMs);
     const step = niceStep(max / 6);
     max = Math.ceil(max / step) * step;
-    const L = 240, R = 300, W = 1180, CW = W - L - R, top = 22, rowH = 24;
+    const L = 240, R = 330, W = 1180, CW = W - L - R, top = 22, rowH = 26;
     const H = top + eps.length * rowH + 8;
     const x = (v) => L + (v / max) * CW;
     const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'rotation latency per case' });
@@ -198,7 +198,8 @@
         const m = r[k];
         if (!m) continue;
         if (m.notBeforeMs != null) {
-          g.append(s('rect', { x: x(m.notBeforeMs), y: y - 2, width: Math.max(1, x(m.afterWriteMs) - x(m.notBeforeMs)), height: 4, fill: col, opacity: 0.3 }));
+          // Below the line, so a range that starts at the write stays visible.
+          g.append(s('rect', { x: x(m.notBeforeMs), y: y + (k === 'secret' ? 8 : 5), width: Math.max(1, x(m.afterWriteMs) - x(m.notBeforeMs)), height: 2.5, fill: col, opacity: 0.5 }));
         }
         const mk = shape(kind, x(m.afterWriteMs), y, 5, col, '#fff');
         mk.append(tip(`${label}: ${fmtMs(m.afterWriteMs)} after the write (${m.what})${m.notBeforeMs != null ? `; still old ${fmtMs(m.notBeforeMs)} after it` : ''}`));
