@@ -13,12 +13,14 @@ default:
 test: browser-deps
     cargo test --workspace --locked
 
-# Debian's Chromium, for opening run reports headless (installed when missing; root).
+# Debian's Chromium, for opening run reports headless (installed when no Chromium or Chrome is there; root).
 [private]
 browser-deps:
     #!/usr/bin/env bash
     set -euo pipefail
-    if [ -z "${SECRETBENCH_CHROMIUM:-}" ] && ! command -v chromium >/dev/null; then
+    found=""
+    for b in chromium chromium-browser google-chrome; do command -v "$b" >/dev/null && found="$b"; done
+    if [ -z "${SECRETBENCH_CHROMIUM:-}" ] && [ -z "$found" ]; then
         apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
     fi
 

@@ -34,14 +34,15 @@ pub enum BrowserError {
     Other(String),
 }
 
-/// `SECRETBENCH_CHROMIUM`, else the first `chromium`/`chromium-browser` on PATH.
+/// `SECRETBENCH_CHROMIUM`, else the first `chromium`, `chromium-browser` or `google-chrome`
+/// on PATH (Debian's package, or what a CI image ships).
 pub fn find_chromium() -> Result<PathBuf, BrowserError> {
     if let Some(p) = std::env::var_os("SECRETBENCH_CHROMIUM") {
         return Ok(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser"] {
+        for name in ["chromium", "chromium-browser", "google-chrome"] {
             let p = dir.join(name);
             if p.is_file() {
                 return Ok(p);
