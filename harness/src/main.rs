@@ -116,6 +116,15 @@ struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long)]
     junit: Option<std::path::PathBuf>,
+    /// Where report.html and report.json go (default: the run's artifacts folder).
+    #[arg(long, value_name = "DIR")]
+    report: Option<std::path::PathBuf>,
+    /// Write no report.
+    #[arg(long, conflicts_with_all = ["report", "report_history"])]
+    no_report: bool,
+    /// Earlier runs' report.json files, for rotation latency across runs (repeatable).
+    #[arg(long = "report-history", value_name = "FILE", num_args = 1..)]
+    report_history: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -250,6 +259,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     use secretbench::wiring::EmulatorProcess;
 
     let scenarios = runner::load(&args.paths)?;
+    // A bad history file is the user's mistake: say so before the run, not after it.
+    let history = secretbench::report::history(&args.report_history)?;
+    let started_at = runner::timeline::now();
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
@@ -287,10 +299,11 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         cluster.name(),
     )
     .await?;
+    let artifacts = runner::artifacts_root(&args.artifacts);
     let opts = runner::Options {
         providers,
         snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
-        artifacts: runner::artifacts_root(&args.artifacts),
+        artifacts: artifacts.clone(),
         rotation,
         backend_name: cluster.name().to_owned(),
         running,
@@ -307,6 +320,23 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         }
         std::fs::write(path, report::junit(&results))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !args.no_report {
+        let dir = args.report.clone().unwrap_or(artifacts);
+        let meta = secretbench::report::RunMeta {
+            started_at,
+            backend: opts.backend_name.clone(),
+            running: opts.running.clone(),
+            rotation,
+        };
+        let report = secretbench::report::build(&results, &meta, &dir);
+        let written = secretbench::report::write(&dir, &report, &history)?;
+        eprintln!(
+            "report: {} ({} KiB), data in {}",
+            written.html.display(),
+            written.html_bytes.div_ceil(1024),
+            written.json.display()
+        );
     }
     if results.iter().any(|r| !r.verdict.ok()) {
         std::process::exit(1);

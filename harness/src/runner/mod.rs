@@ -9,6 +9,7 @@
 //! - [`snapshot`]: redaction and `.snap` files.
 //! - [`artifacts`]: diagnostics collected on failure.
 //! - [`report`]: the table and JUnit.
+//! - [`timeline`]: what each case did and saw, when (for the run report, [`crate::report`]).
 
 pub mod artifacts;
 pub mod backend;
@@ -16,6 +17,7 @@ pub mod exec;
 pub mod manifests;
 pub mod report;
 pub mod snapshot;
+pub mod timeline;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -26,6 +28,7 @@ use serde_json::json;
 
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
+use crate::report::model::{SpanKind, Timeline};
 use crate::scenario::model::{Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
 use crate::wait::{Poll, until_poll};
@@ -82,6 +85,8 @@ pub struct CaseResult {
     /// New or updated snapshots, version notes.
     pub notes: Vec<String>,
     pub artifacts: Option<PathBuf>,
+    /// What happened when (absent for skipped cases).
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Clone)]
@@ -331,6 +336,7 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                     steps: Vec::new(),
                     notes: Vec::new(),
                     artifacts: None,
+                    timeline: None,
                 },
                 None => run_case(env, loaded, provider, opts, &mut pr).await,
             };
@@ -436,19 +442,29 @@ async fn run_case(
         applied: Vec::new(),
         extra_namespaces: Vec::new(),
         notes: Vec::new(),
+        timeline: timeline::Recorder::new(&namespace),
     };
 
     let mut steps = Vec::new();
     let mut failed: Option<(String, String)> = param_error.map(|e| ("setup".to_owned(), e));
-    if failed.is_none()
-        && let Err(e) = setup(env, &mut case, wiring).await
-    {
-        failed = Some(("setup".to_owned(), e.to_string()));
+    if failed.is_none() {
+        let span = case.timeline.begin(SpanKind::Setup, "setup", String::new());
+        let result = setup(env, &mut case, wiring).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result {
+            failed = Some(("setup".to_owned(), e.to_string()));
+        }
     }
     if failed.is_none() {
         for (i, step) in sc.spec.steps.iter().enumerate() {
             let id = step.id.clone().unwrap_or_else(|| format!("step-{}", i + 1));
             let ts = Instant::now();
+            let span = case.timeline.begin(
+                SpanKind::Step,
+                &id,
+                step.description.clone().unwrap_or_default(),
+            );
             pr.step(format!("{name}/{provider}: {id}"));
             let mut result = run_ops(&mut case, &step.try_).await;
             if result.is_err() {
@@ -459,19 +475,34 @@ async fn run_case(
                 result = fin;
             }
             steps.push((id.clone(), ts.elapsed()));
+            case.timeline
+                .end(span, result.as_ref().err().map(|e| e.0.as_str()));
             if let Err(e) = result {
                 failed = Some((id, e.0));
                 break;
             }
         }
     }
-    if failed.is_some() {
-        let _ = run_ops(&mut case, &sc.spec.catch).await;
+    if failed.is_some() && !sc.spec.catch.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "catch", String::new());
+        let result = run_ops(&mut case, &sc.spec.catch).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
     }
-    if let Err(e) = run_ops(&mut case, &sc.spec.finally).await
-        && failed.is_none()
-    {
-        failed = Some(("finally".to_owned(), e.0));
+    if !sc.spec.finally.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "finally", String::new());
+        let result = run_ops(&mut case, &sc.spec.finally).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result
+            && failed.is_none()
+        {
+            failed = Some(("finally".to_owned(), e.0));
+        }
     }
     let verdict = judge(sc, failed);
     let mut kept = None;
@@ -490,11 +521,21 @@ async fn run_case(
         let _ = std::fs::write(artifacts.join("result.txt"), format!("{verdict:?}\n"));
         kept = Some(artifacts);
     }
-    if let Err(e) = teardown(&mut case).await {
+    timeline::collect(&case).await;
+    let span = case
+        .timeline
+        .begin(SpanKind::Teardown, "teardown", String::new());
+    let result = teardown(&mut case).await;
+    case.timeline
+        .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+    if let Err(e) = result {
         notes.push(format!("cleanup: {e}"));
     }
     notes.append(&mut case.notes);
-    finished(&name, provider, t0, verdict, steps, notes, kept)
+    CaseResult {
+        timeline: Some(case.timeline.finish()),
+        ..finished(&name, provider, t0, verdict, steps, notes, kept)
+    }
 }
 
 fn finished(
@@ -514,6 +555,7 @@ fn finished(
         steps,
         notes,
         artifacts,
+        timeline: None,
     }
 }
 
@@ -543,7 +585,11 @@ pub fn judge(sc: &Scenario, failed: Option<(String, String)>) -> Verdict {
 async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
     for op in ops {
         let op = case.vars.expand_typed(op)?;
-        case.run(&op).await?;
+        let span = case.timeline.begin_op(&op);
+        let result = case.run(&op).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        result?;
     }
     Ok(())
 }

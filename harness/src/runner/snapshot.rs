@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::report::model::{DiffKind, DiffRow};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Compare; mismatches fail; a snapshot seen for the first time is recorded.
@@ -151,7 +153,7 @@ impl Snapshots {
 }
 
 /// The part of a `.snap` file after its header.
-fn body_of(file: &str) -> &str {
+pub fn body_of(file: &str) -> &str {
     let rest = file.strip_prefix("---\n").unwrap_or(file);
     match rest.find("\n---\n") {
         Some(i) => rest[i + 5..].trim_end(),
@@ -159,8 +161,8 @@ fn body_of(file: &str) -> &str {
     }
 }
 
-/// A unified-style diff (`-` stored, `+` new) with two lines of context.
-pub fn line_diff(old: &str, new: &str) -> String {
+/// The line-by-line edit script from `old` to `new`: `' '` kept, `'-'` removed, `'+'` added.
+fn diff_ops<'a>(old: &'a str, new: &'a str) -> Vec<(char, &'a str)> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     // Longest common subsequence table; snapshots are small (hundreds of lines at most).
@@ -189,6 +191,56 @@ pub fn line_diff(old: &str, new: &str) -> String {
             j += 1;
         }
     }
+    ops
+}
+
+/// The stored (`old`) and new snapshot side by side: removed lines paired with the added
+/// lines that replace them, the rest aligned with a gap on the other side.
+pub fn side_by_side(old: &str, new: &str) -> Vec<DiffRow> {
+    let ops = diff_ops(old, new);
+    let mut rows = Vec::new();
+    let mut k = 0;
+    while k < ops.len() {
+        if ops[k].0 == ' ' {
+            rows.push(DiffRow {
+                kind: DiffKind::Same,
+                old: Some(ops[k].1.to_owned()),
+                new: Some(ops[k].1.to_owned()),
+            });
+            k += 1;
+            continue;
+        }
+        let removed: Vec<&str> = ops[k..]
+            .iter()
+            .take_while(|(c, _)| *c == '-')
+            .map(|(_, l)| *l)
+            .collect();
+        k += removed.len();
+        let added: Vec<&str> = ops[k..]
+            .iter()
+            .take_while(|(c, _)| *c == '+')
+            .map(|(_, l)| *l)
+            .collect();
+        k += added.len();
+        for n in 0..removed.len().max(added.len()) {
+            let (o, a) = (removed.get(n), added.get(n));
+            rows.push(DiffRow {
+                kind: match (o, a) {
+                    (Some(_), Some(_)) => DiffKind::Changed,
+                    (Some(_), None) => DiffKind::Removed,
+                    _ => DiffKind::Added,
+                },
+                old: o.map(|l| (*l).to_owned()),
+                new: a.map(|l| (*l).to_owned()),
+            });
+        }
+    }
+    rows
+}
+
+/// A unified-style diff (`-` stored, `+` new) with two lines of context.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let ops = diff_ops(old, new);
     let near_change = |k: usize| {
         ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
             .iter()
@@ -455,5 +507,32 @@ mod tests {
         let new = "1\n2\n3\n4\nX\n6\n7\n8\n";
         let d = line_diff(old, new);
         assert_eq!(d, "   ...\n   3\n   4\n - 5\n + X\n   6\n   7\n   ...\n");
+    }
+
+    #[test]
+    fn side_by_side_pairs_replacements_and_pads_the_rest() {
+        let rows = side_by_side("a\nb\nc\nd\n", "a\nB\nc\nd\ne\n");
+        let kinds: Vec<DiffKind> = rows.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                DiffKind::Same,
+                DiffKind::Changed,
+                DiffKind::Same,
+                DiffKind::Same,
+                DiffKind::Added
+            ]
+        );
+        assert_eq!(
+            (rows[1].old.as_deref(), rows[1].new.as_deref()),
+            (Some("b"), Some("B"))
+        );
+        assert_eq!(
+            (rows[4].old.as_deref(), rows[4].new.as_deref()),
+            (None, Some("e"))
+        );
+        let gone = side_by_side("x\ny\n", "x\n");
+        assert_eq!(gone[1].kind, DiffKind::Removed);
+        assert_eq!(gone[1].new, None);
     }
 }
