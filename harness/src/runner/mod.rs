@@ -29,10 +29,10 @@ use serde_json::json;
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
 use crate::report::model::{SpanKind, Timeline};
-use crate::scenario::model::{Op, Outcome, Provider, Scenario};
+use crate::scenario::model::{Binding, Identity, Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
 use crate::wait::{Poll, until_poll};
-use crate::wiring::{self, Endpoints, Wiring};
+use crate::wiring::{self, Endpoints, IdentityPath, Wiring};
 use backend::Backend;
 use exec::{Case, Failure};
 use manifests::Shaping;
@@ -327,11 +327,18 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 continue;
             }
             let name = loaded.scenario.metadata.name.clone();
-            let result = match env.unavailable.get(&provider) {
-                Some(why) => CaseResult {
+            let settled = env
+                .unavailable
+                .get(&provider)
+                .map(Unavailable::verdict)
+                .or_else(|| {
+                    identity_unavailable(env, &loaded.scenario, provider).map(Verdict::Skipped)
+                });
+            let result = match settled {
+                Some(verdict) => CaseResult {
                     scenario: name,
                     provider,
-                    verdict: why.verdict(),
+                    verdict,
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     notes: Vec::new(),
@@ -350,6 +357,33 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
         }
     }
     results
+}
+
+/// The binding's identity path, or the wiring's default, and what it sets.
+fn identity_path<'w>(
+    wiring: &'w Wiring,
+    binding: &Binding,
+    provider: Provider,
+) -> Result<Option<(Identity, &'w IdentityPath)>, String> {
+    let Some(identity) = binding.identity.or(wiring.default_identity) else {
+        return Ok(None);
+    };
+    match wiring.identities.get(&identity) {
+        Some(path) => Ok(Some((identity, path))),
+        None => Err(format!(
+            "the {provider} wiring has no identity path `{identity}`"
+        )),
+    }
+}
+
+/// Why the identity path a case takes cannot run on this cluster, if it cannot.
+fn identity_unavailable(env: &Environment, sc: &Scenario, provider: Provider) -> Option<String> {
+    let wiring = env.wirings.get(&provider)?;
+    let binding = sc.spec.bindings.get(&provider)?;
+    let (identity, path) = identity_path(wiring, binding, provider).ok()??;
+    path.unavailable
+        .as_ref()
+        .map(|why| format!("identity {identity}: {why}"))
 }
 
 async fn run_case(
@@ -390,6 +424,11 @@ async fn run_case(
 
     let mut parameters = wiring.parameters.clone();
     let mut param_error = None;
+    match identity_path(wiring, binding, provider) {
+        Ok(Some((_, path))) => parameters.extend(path.parameters.clone()),
+        Ok(None) => {}
+        Err(e) => param_error = Some(e),
+    }
     for (k, v) in &binding.parameters {
         match vars.expand(v) {
             Ok(v) => {
@@ -399,8 +438,12 @@ async fn run_case(
         }
     }
     let source = loaded.file.display().to_string();
+    // The cluster's issuer differs by backend; snapshots name it by role.
+    let issuer = vars.get("awsOidcIssuer").unwrap_or_default().to_owned();
     let redactor = match snapshot::Redactor::new(&namespace) {
-        Ok(r) => r.with_hmac_versions(provider == Provider::Vault),
+        Ok(r) => r
+            .with_hmac_versions(provider == Provider::Vault)
+            .with_value(&issuer, "[oidc-issuer]"),
         Err(e) => {
             return finished(
                 &name,
@@ -785,6 +828,33 @@ mod tests {
         assert!(!failed.ok(), "a broken wiring must not exit 0");
         assert_eq!(failed.label(), "FAIL");
         assert!(not_installed(Provider::Vault, "existing").contains("up --install"));
+    }
+
+    #[test]
+    fn the_binding_picks_the_identity_path_and_the_wiring_supplies_the_default() {
+        let w = wiring::aws::wiring(json!({}), "https://issuer", Some("no 443".into()));
+        let binding = |identity: Option<Identity>| Binding {
+            identity,
+            ..Binding::default()
+        };
+        let (id, path) = identity_path(&w, &binding(None), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::PodIdentity);
+        assert_eq!(path.parameters["usePodIdentity"], "true");
+        let (id, path) = identity_path(&w, &binding(Some(Identity::Irsa)), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::Irsa);
+        assert_eq!(path.unavailable.as_deref(), Some("no 443"));
+        let azure = Wiring::default();
+        assert!(
+            identity_path(&azure, &binding(None), Provider::Azure)
+                .unwrap()
+                .is_none()
+        );
+        let e = identity_path(&azure, &binding(Some(Identity::Irsa)), Provider::Azure).unwrap_err();
+        assert_eq!(e, "the azure wiring has no identity path `irsa`");
     }
 
     #[test]

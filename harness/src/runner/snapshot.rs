@@ -276,9 +276,13 @@ pub struct Redactor {
     /// makes at random (vault-csi-provider: the `--hmac-secret-name` Secret), so they differ
     /// on every fresh cluster.
     hmac_versions: bool,
+    /// Other run-specific values and their placeholders (the cluster's OIDC issuer, ...).
+    values: Vec<(String, String)>,
     uuid: regex_lite::Regex,
     hex_id: regex_lite::Regex,
     time: regex_lite::Regex,
+    access_key: regex_lite::Regex,
+    session: regex_lite::Regex,
 }
 
 impl Redactor {
@@ -287,11 +291,17 @@ impl Redactor {
         Ok(Self {
             namespace: namespace.to_owned(),
             hmac_versions: false,
+            values: Vec::new(),
             uuid: Regex::new(
                 r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             )?,
             hex_id: Regex::new(r"\b[0-9a-f]{32}\b")?,
             time: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")?,
+            // Temporary and long-term AWS access key ids the emulator hands out.
+            access_key: Regex::new(r"\b(?:ASIA|AKIA)[A-Z0-9]{16}\b")?,
+            // The session of an assumed role: the SDK's default is the time in nanoseconds
+            // (aws-sdk-go-v2 `stscreds`), Pod Identity's holds a fresh uuid.
+            session: Regex::new(r"(:assumed-role/[^/\s]+/)[\w+=,.@-]+")?,
         })
     }
 
@@ -301,8 +311,21 @@ impl Redactor {
         self
     }
 
+    /// Also replaces `value` (when not empty) with `placeholder`.
+    pub fn with_value(mut self, value: &str, placeholder: &str) -> Self {
+        if !value.is_empty() {
+            self.values.push((value.to_owned(), placeholder.to_owned()));
+        }
+        self
+    }
+
     pub fn string(&self, s: &str) -> String {
-        let s = s.replace(&self.namespace, "[namespace]");
+        let mut s = s.replace(&self.namespace, "[namespace]");
+        for (value, placeholder) in &self.values {
+            s = s.replace(value, placeholder);
+        }
+        let s = self.session.replace_all(&s, "${1}[session]");
+        let s = self.access_key.replace_all(&s, "[access-key-id]");
         let s = self.time.replace_all(&s, "[time]");
         let s = self.uuid.replace_all(&s, "[uuid]");
         self.hex_id.replace_all(&s, "[id]").into_owned()
@@ -379,6 +402,9 @@ impl Redactor {
                         for k in ["seq", "time", "latencyMicros", "latency_micros"] {
                             m.remove(k);
                         }
+                    }
+                    if let Some(session) = e.pointer_mut("/keys/roleSessionName") {
+                        *session = Value::String("[session]".into());
                     }
                     self.value(&e)
                 })
@@ -499,6 +525,37 @@ mod tests {
         // Only the pod status carries them.
         let pod = json!({"kind": "Pod", "status": {"objects": [{"version": "x"}]}});
         assert_eq!(vault.object(&pod)["status"]["objects"][0]["version"], "x");
+    }
+
+    #[test]
+    fn journal_entries_lose_sessions_access_keys_and_the_issuer() {
+        let r = Redactor::new("sb-irsa-aws")
+            .unwrap()
+            .with_value("https://kubernetes.default.svc", "[oidc-issuer]")
+            .with_value("", "[never]");
+        assert_eq!(
+            r.string("no OIDC provider for https://kubernetes.default.svc in the role's account"),
+            "no OIDC provider for [oidc-issuer] in the role's account"
+        );
+        let entries = [
+            json!({"seq": 3, "service": "sts", "operation": "AssumeRoleWithWebIdentity",
+                   "identity": "system:serviceaccount:sb-irsa-aws:sample-app",
+                   "keys": {"roleSessionName": "1767225600000000000", "accessKeyId": "ASIAABCDEFGHIJKLMNOP",
+                            "roleArn": "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"}}),
+            json!({"service": "secretsmanager", "operation": "GetSecretValue",
+                   "identity": "arn:aws:sts::123456789012:assumed-role/MySampleAppSecretsManager/1767225600000000000"}),
+        ];
+        assert_eq!(
+            r.journal(&entries),
+            json!([
+                {"service": "sts", "operation": "AssumeRoleWithWebIdentity",
+                 "identity": "system:serviceaccount:[namespace]:sample-app",
+                 "keys": {"roleSessionName": "[session]", "accessKeyId": "[access-key-id]",
+                          "roleArn": "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"}},
+                {"service": "secretsmanager", "operation": "GetSecretValue",
+                 "identity": "arn:aws:sts::123456789012:assumed-role/MySampleAppSecretsManager/[session]"}
+            ])
+        );
     }
 
     #[test]
