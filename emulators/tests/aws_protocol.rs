@@ -118,7 +118,7 @@ async fn admin(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> common::RawResponse {
-    let mut req = reqwest::Client::new().request(method, format!("{}/_secretbench{path}", env.url));
+    let mut req = env.admin_request(method, path);
     if let Some(b) = body {
         req = req.body(b.to_string());
     }
@@ -365,8 +365,8 @@ async fn admin_seed_reset_state_and_clock() {
     let env = common::emulator().await;
     let bad = admin(&env, reqwest::Method::POST, "/seed", None).await;
     assert_eq!(bad.status, 200, "an empty seed is valid");
-    let unknown = reqwest::Client::new()
-        .post(format!("{}/_secretbench/seed", env.url))
+    let unknown = env
+        .admin_request(reqwest::Method::POST, "/seed")
         .body("aws:\n  secrets:\n    - name: x\n      secretStrin: typo\n")
         .send()
         .await

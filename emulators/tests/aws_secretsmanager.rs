@@ -470,7 +470,11 @@ async fn scheduled_deletion_happens_when_the_window_passes() {
         .send()
         .await
         .expect("delete");
-    env.running.core.clock.advance(time::Duration::days(8));
+    env.running
+        .core
+        .clock
+        .advance(time::Duration::days(8))
+        .expect("eight days");
     let err = sm
         .describe_secret()
         .secret_id("expiring")

@@ -346,7 +346,11 @@ async fn tokens_are_checked_for_signature_expiry_and_audience() {
     );
 
     // Two hours later the token has expired.
-    az.running.core.clock.advance(time::Duration::hours(2));
+    az.running
+        .core
+        .clock
+        .advance(time::Duration::hours(2))
+        .expect("two hours");
     let (status, _, body) = get_json(&az, &url, Some(&token)).await;
     assert_eq!(status, 401);
     assert!(
@@ -450,8 +454,7 @@ async fn fault_rules_and_the_journal_speak_key_vault() {
     let az = start_emulator().await;
     let admin = format!("https://127.0.0.1:{}/_secretbench", az.port());
     let added = az
-        .http()
-        .post(format!("{admin}/faults"))
+        .admin_request(reqwest::Method::POST, "/faults")
         .body(r#"{"service":"keyvault","operation":"GetSecret","error":{"code":"Throttled","status":429,"message":"slow down"},"firstN":1}"#)
         .send()
         .await
@@ -470,14 +473,24 @@ async fn fault_rules_and_the_journal_speak_key_vault() {
         (404, Some("SecretNotFound"))
     );
 
-    let (_, _, journal) = get_json(&az, &format!("{admin}/journal?service=keyvault"), None).await;
+    let (_, _, journal) = get_json(
+        &az,
+        &format!("{admin}/journal?service=keyvault"),
+        az.running.admin_token(),
+    )
+    .await;
     let entries = journal["entries"].as_array().expect("entries");
     let last = entries.last().expect("entry");
     assert_eq!(last["operation"], "GetSecret");
     assert_eq!(last["keys"]["name"], "x");
     assert_eq!(last["keys"]["vault"], "dev");
     assert_eq!(last["identity"], az.client_id.as_str());
-    let (_, _, journal) = get_json(&az, &format!("{admin}/journal?service=entra"), None).await;
+    let (_, _, journal) = get_json(
+        &az,
+        &format!("{admin}/journal?service=entra"),
+        az.running.admin_token(),
+    )
+    .await;
     assert_eq!(journal["entries"][0]["operation"], "Token");
 }
 
@@ -539,7 +552,7 @@ async fn the_journal_names_the_credential_each_token_request_presented() {
     let (_, _, journal) = get_json(
         &az,
         &format!("{admin}/journal?service=entra&operation=Token"),
-        None,
+        az.running.admin_token(),
     )
     .await;
     let grants: Vec<(&str, &str)> = journal["entries"]
