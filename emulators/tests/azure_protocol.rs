@@ -575,3 +575,95 @@ async fn the_journal_names_the_credential_each_token_request_presented() {
         ]
     );
 }
+
+/// Key Vault answers methods it does not serve on a path with 405 (and `Allow`), paths that are
+/// no Key Vault path with 404, both in its error shape; only real Key Vault operations this
+/// emulator does not serve are 501.
+#[tokio::test]
+async fn unserved_methods_and_paths_get_key_vault_405_and_404() {
+    let az = start_emulator().await;
+    let token = az.token().await;
+    let http = az.http();
+    let send = async |method: &str, path: &str| {
+        let r = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}{path}", az.vault_url()),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let allow = r
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = r.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, allow, body)
+    };
+    for method in ["POST", "OPTIONS", "BREW"] {
+        let (status, allow, body) = send(method, "/secrets/x?api-version=7.4").await;
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(
+            allow.as_deref(),
+            Some("GET, PUT, PATCH, DELETE"),
+            "{method}"
+        );
+        assert_eq!(body["error"]["code"], "MethodNotAllowed", "{method}");
+        assert_eq!(
+            body["error"]["message"],
+            format!("The requested resource does not support http method '{method}'.")
+        );
+    }
+    let (status, allow, body) = send("HEAD", "/secrets/x?api-version=7.4").await;
+    assert_eq!(
+        (status, allow.as_deref()),
+        (405, Some("GET, PUT, PATCH, DELETE"))
+    );
+    assert_eq!(body, Value::Null, "HEAD answers carry no body");
+    let (status, _, body) = send("GET", "/secrets/x/versions/x/y/z?api-version=7.4").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NotFound"))
+    );
+    let (status, _, body) = send("POST", "/secrets/x/backup?api-version=7.4").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (501, Some("NotImplemented")),
+        "a real operation the emulator does not serve"
+    );
+}
+
+#[tokio::test]
+async fn an_api_version_key_vault_never_shipped_is_refused() {
+    let az = start_emulator().await;
+    let token = az.token().await;
+    for version in ["9999-99-99", "7.9", "2024-01-01"] {
+        let (status, _, body) = get_json(
+            &az,
+            &format!("{}/secrets?api-version={version}", az.vault_url()),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 400, "{version}");
+        assert_eq!(body["error"]["code"], "BadParameter");
+        assert_eq!(
+            body["error"]["message"],
+            format!(
+                "The specified version ({version}) is not recognized. Consider using the latest supported version (2025-07-01)."
+            )
+        );
+    }
+    for version in ["7.4", "2025-07-01", "7.6-preview.2"] {
+        let (status, _, _) = get_json(
+            &az,
+            &format!("{}/secrets?api-version={version}", az.vault_url()),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200, "{version}");
+    }
+}

@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
 use base64::Engine as _;
-use secretbench::wiring::{aws, vault};
+use secretbench::wiring::{Endpoints, aws, vault};
 use secretbench_emulators::{Options, Running, start};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -38,9 +38,12 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-async fn apply_seed(url: &str, seed: &Value) {
-    let r = http()
-        .post(format!("{url}/_secretbench/seed"))
+/// Applies a seed through the admin API, with the admin token the emulators made, as the
+/// runner's backend does.
+async fn apply_seed(running: &Running, url: &str, seed: &Value) {
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let r = endpoints
+        .with_admin_token(http().post(format!("{url}/_secretbench/seed")))
         .body(seed.to_string())
         .send()
         .await
@@ -119,7 +122,7 @@ async fn aws_env() -> AwsEnv {
         url: ISSUER.into(),
         jwks: json!({"keys": [key.jwk.clone()]}),
     };
-    apply_seed(&url, &aws::wiring(aws::seed(&issuer)).seed).await;
+    apply_seed(&running, &url, &aws::wiring(aws::seed(&issuer)).seed).await;
     AwsEnv {
         _running: running,
         url,
@@ -453,7 +456,7 @@ async fn vault_env() -> VaultEnv {
         },
         REVIEWER_JWT,
     );
-    apply_seed(&url, &vault::wiring(&url, seed).seed).await;
+    apply_seed(&running, &url, &vault::wiring(&url, seed).seed).await;
     VaultEnv {
         _running: running,
         url,

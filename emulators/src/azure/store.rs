@@ -155,8 +155,6 @@ impl<T> Store<T> {
     }
 }
 
-/// Key Vault object names: 1-127 letters, digits and dashes.
-
 #[cfg(test)]
 #[allow(clippy::expect_used)] // a failed expectation is the test failing
 mod tests {

@@ -8,10 +8,19 @@
 //! (`core::body`), a TLS handshake within [`HANDSHAKE_TIMEOUT`]. At shutdown the listener stops
 //! accepting, idle connections close at once, bodies still arriving are abandoned, requests in
 //! flight get [`Timeouts::shutdown_grace`] to finish, and whatever is left is then closed.
+//!
+//! An answer given before the body was read (an unknown path, a refused token) would otherwise
+//! close the connection under a client still sending, which then sees a reset instead of the
+//! answer. As Go's net/http does, up to [`DRAIN_LIMIT`] bytes of such a body are read and dropped
+//! first; a larger one (a Content-Length refused with 413) is not waited for.
 
 use axum::Router;
+use axum::body::{Body, HttpBody};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
@@ -24,6 +33,60 @@ use crate::core::Timeouts;
 
 /// A client that opens a connection and never finishes the handshake must not hold a task forever.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The most of an unread body read and dropped after the answer (Go: `maxPostHandlerReadBytes`).
+const DRAIN_LIMIT: u64 = 256 * 1024;
+/// How long that drain may take before the connection is closed instead.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The request body as the handler sees it. What the handler leaves unread stays in the shared
+/// slot, so [`answer`] can drain it after the handler is done with the request.
+struct Lent(Arc<Mutex<Option<Incoming>>>);
+
+impl HttpBody for Lent {
+    type Data = bytes::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_mut() {
+            Some(body) => Pin::new(body).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        let slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().is_none_or(HttpBody::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        slot.as_ref().map(HttpBody::size_hint).unwrap_or_default()
+    }
+}
+
+/// Runs the router on one request, then drains what it left of a small body.
+async fn answer(
+    app: Router,
+    request: hyper::Request<Incoming>,
+) -> Result<axum::response::Response, std::convert::Infallible> {
+    let (parts, body) = request.into_parts();
+    let slot = Arc::new(Mutex::new(Some(body)));
+    let lent = Body::new(Lent(Arc::clone(&slot)));
+    let response = app.oneshot(hyper::Request::from_parts(parts, lent)).await;
+    let rest = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(rest) = rest.filter(|b| !b.is_end_stream())
+        && rest.size_hint().upper().is_none_or(|n| n <= DRAIN_LIMIT)
+    {
+        use http_body_util::BodyExt;
+        let drain = http_body_util::Limited::new(rest, usize::try_from(DRAIN_LIMIT).unwrap_or(0));
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain.collect()).await;
+    }
+    response
+}
 
 pub(super) async fn serve(
     name: &'static str,
@@ -99,7 +162,7 @@ async fn connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |request| app.clone().oneshot(request));
+    let service = hyper::service::service_fn(move |request| answer(app.clone(), request));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

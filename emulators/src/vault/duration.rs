@@ -144,6 +144,25 @@ pub fn field(body: &serde_json::Map<String, Value>, name: &str) -> Result<Option
         .map_err(|_| format!("\"{name}\" must be positive"))
 }
 
+/// A duration the token store reads itself (`ttl`, `explicit_max_ttl` of `auth/token/create`):
+/// `handleCreateCommon` answers the bare parse error, and "<name> must be positive" for a
+/// negative one.
+pub fn token_field(
+    body: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, String> {
+    let text = match body.get(name) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => return Err(format!("could not parse {name} from {other}")),
+    };
+    let seconds = parse_str(&text)?;
+    u64::try_from(seconds)
+        .map(Some)
+        .map_err(|_| format!("{name} must be positive"))
+}
+
 /// Vault's rendering of a duration in read answers (`0s`, `20m0s`, `768h0m0s`).
 pub fn go_string(secs: u64) -> String {
     if secs == 0 {

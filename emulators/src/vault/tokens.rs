@@ -10,7 +10,7 @@ use super::envelope::Reply;
 use super::error::{VaultError, VaultResult};
 use super::policy::{DEFAULT, ROOT};
 use super::router::{self, Caller, Ctx, Op, Req};
-use super::{DEFAULT_LEASE_TTL, MAX_LEASE_TTL, VaultState};
+use super::{DEFAULT_LEASE_TTL, MAX_LEASE_TTL, VaultState, duration};
 use crate::core::Core;
 use crate::core::clock::rfc3339;
 
@@ -427,8 +427,12 @@ fn create(
             "auth/token/create"
         }
         .into(),
-        ttl: router::duration_field(b, "ttl")?.filter(|t| *t > 0),
-        explicit_max_ttl: router::duration_field(b, "explicit_max_ttl")?.unwrap_or(0),
+        ttl: duration::token_field(b, "ttl")
+            .map_err(VaultError::bad_request)?
+            .filter(|t| *t > 0),
+        explicit_max_ttl: duration::token_field(b, "explicit_max_ttl")
+            .map_err(VaultError::bad_request)?
+            .unwrap_or(0),
         renewable: router::bool_field(b, "renewable")?.unwrap_or(true),
         orphan,
         parent: (!orphan).then(|| parent.id.clone()),
@@ -443,8 +447,8 @@ fn create(
     if let Some(asked) = asked.filter(|a| *a > MAX_LEASE_TTL) {
         reply = reply.warn(format!(
             "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
-            super::duration::go_string(asked),
-            super::duration::go_string(MAX_LEASE_TTL)
+            duration::go_string(asked),
+            duration::go_string(MAX_LEASE_TTL)
         ));
     }
     Ok(reply.mutated())

@@ -8,13 +8,14 @@ use super::model::{BackendAction, Op, Outcome, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, load_file};
 
 /// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 6] = [
+pub const BUILTIN_VARS: [&str; 7] = [
     "namespace",
     "provider",
     "scenario",
     "awsRegion",
     "azureTenantId",
     "vaultAddress",
+    "awsEndpoint",
 ];
 
 /// The result of linting a set of scenario files.
