@@ -193,9 +193,15 @@ async fn cycles(aws: &Endpoint, vault: &Endpoint, cycles: usize) -> Result<usize
             for (k, v) in aws_json(target, SM_AUTH) {
                 req = req.header(k, v);
             }
+            // The connection takes the next request only once it is done with the last one.
+            aws_conn
+                .ready()
+                .await
+                .map_err(|e| format!("cycle {i}, {target}: {e}"))?;
             let response = aws_conn
                 .send_request(req.body(Full::new(Bytes::from(body.to_string())))?)
-                .await?;
+                .await
+                .map_err(|e| format!("cycle {i}, {target}: {e}"))?;
             failures += usize::from(!response.status().is_success());
             response.into_body().collect().await?;
         }
@@ -211,13 +217,21 @@ async fn cycles(aws: &Endpoint, vault: &Endpoint, cycles: usize) -> Result<usize
                 String::new(),
             ),
         ] {
+            let what = format!("cycle {i}, {method} {path}");
             let req = http::Request::builder()
                 .method(method)
                 .uri(path)
                 .header("host", vault.host.as_str())
                 .header("x-vault-token", VAULT_TOKEN)
                 .body(Full::new(Bytes::from(body)))?;
-            let response = vault_conn.send_request(req).await?;
+            vault_conn
+                .ready()
+                .await
+                .map_err(|e| format!("{what}: {e}"))?;
+            let response = vault_conn
+                .send_request(req)
+                .await
+                .map_err(|e| format!("{what}: {e}"))?;
             failures += usize::from(!response.status().is_success());
             response.into_body().collect().await?;
         }

@@ -129,7 +129,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     let mut core = Core::new(options.deterministic);
     core.timeouts = options.timeouts;
     let core = Arc::new(core);
-    let admin_token = options.admin.token();
+    let admin_token = options.admin.clone().into_token();
     let mut services: Vec<Arc<dyn Service>> = Vec::new();
     let mut listeners: Vec<(&'static str, TcpListener, Arc<dyn Service>)> = Vec::new();
 

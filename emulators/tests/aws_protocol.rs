@@ -312,23 +312,7 @@ aws:
 #[tokio::test]
 async fn strict_signatures_are_recomputed() {
     let env = common::emulator().await;
-    env.seed(
-        r#"
-aws:
-  signatures: strict
-  users:
-    - accessKeyId: AKIASIGNER000000001
-      secretAccessKey: right-secret
-"#,
-    )
-    .await;
-    let good = aws_credential_types::Credentials::new(
-        "AKIASIGNER000000001",
-        "right-secret",
-        None,
-        None,
-        "test",
-    );
+    let good = strict_signer(&env).await;
     let bad = aws_credential_types::Credentials::new(
         "AKIASIGNER000000001",
         "wrong-secret",

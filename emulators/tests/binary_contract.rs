@@ -228,29 +228,28 @@ fn tls_client(ca_file: &str) -> std::sync::Arc<rustls::ClientConfig> {
     )
 }
 
-/// Issue 15: SIGTERM used to wait forever for a client holding a partial request. Now idle
-/// connections close at once, bodies still arriving are abandoned, and anything else gets the
-/// grace period (3 s) before it is closed.
-#[test]
-fn sigterm_completes_within_seconds_while_clients_hold_partial_requests() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// The binary with all three listeners on ephemeral ports, and its ready line.
+fn every_listener(state_dir: &std::path::Path) -> (Reaped, serde_json::Value) {
     let child = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
-        .args([
-            "--aws",
-            "127.0.0.1:0",
-            "--azure",
-            "127.0.0.1:0",
-            "--vault",
-            "127.0.0.1:0",
-        ])
-        .arg("--state-dir")
-        .arg(dir.path())
+        .args(["--aws", "127.0.0.1:0", "--azure", "127.0.0.1:0"])
+        .args(["--vault", "127.0.0.1:0", "--state-dir"])
+        .arg(state_dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     let mut child = Reaped(child);
     let ready = ready_line(&mut child.0);
+    (child, ready)
+}
+
+/// Issue 15: SIGTERM used to wait forever for a client holding a partial request. Now idle
+/// connections close at once, bodies still arriving are abandoned, and anything else gets the
+/// grace period (3 s) before it is closed.
+#[test]
+fn sigterm_completes_within_seconds_while_clients_hold_partial_requests() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut child, ready) = every_listener(dir.path());
     let connect =
         |service: &str| std::net::TcpStream::connect(addr_of(&ready, service)).expect("connect");
     let aws_ping = "GET /_secretbench/health HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -310,23 +309,7 @@ fn sigterm_completes_within_seconds_while_clients_hold_partial_requests() {
 #[tokio::test]
 async fn the_ready_line_names_the_admin_token_and_every_listener_requires_it() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let child = Command::new(env!("CARGO_BIN_EXE_secretbench-emulators"))
-        .args([
-            "--aws",
-            "127.0.0.1:0",
-            "--azure",
-            "127.0.0.1:0",
-            "--vault",
-            "127.0.0.1:0",
-        ])
-        .arg("--state-dir")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut child = Reaped(child);
-    let ready = ready_line(&mut child.0);
+    let (_child, ready) = every_listener(dir.path());
     let token = ready["adminToken"].as_str().expect("adminToken").to_owned();
     assert_eq!(token.len(), 64, "32 random bytes, hex");
     let ca = std::fs::read(ready["azure"]["caFile"].as_str().expect("caFile")).expect("CA");

@@ -38,15 +38,16 @@ pub enum AdminAccess {
 }
 
 impl AdminAccess {
-    /// The token requests must carry, or `None` when the API is open.
-    pub fn token(&self) -> Option<String> {
+    /// The token requests must carry (drawn now for [`AdminAccess::Generated`]), or `None` when
+    /// the API is open.
+    pub fn into_token(self) -> Option<String> {
         match self {
             Self::Generated => {
                 use rand::Rng;
                 let bytes: [u8; 32] = rand::rng().random();
                 Some(hex::encode(bytes))
             }
-            Self::Token(t) => Some(t.clone()),
+            Self::Token(t) => Some(t),
             Self::Open => None,
         }
     }

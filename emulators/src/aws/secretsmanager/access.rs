@@ -49,6 +49,16 @@ pub(super) fn find<'a>(
     }
 }
 
+/// [`find`] for the call's own action, now.
+pub(super) fn find_own<'a>(
+    call: &Call<'_>,
+    iam: &IamState,
+    store: Option<&'a Store>,
+    id: &str,
+) -> Result<&'a Secret, AwsError> {
+    find(call, iam, &call.action(), store, id, call.core.clock.now())
+}
+
 /// [`find`] for a change.
 pub(super) fn find_mut<'a>(
     call: &Call<'_>,

@@ -108,14 +108,7 @@ pub(super) fn describe_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value
     call.record.key("secretId", id.clone());
     let state = aws.read();
     let store = state.regions.get(&call.region).map(|r| &r.secrets);
-    let secret = access::find(
-        call,
-        &state.iam,
-        &call.action(),
-        store,
-        id,
-        call.core.clock.now(),
-    )?;
+    let secret = access::find_own(call, &state.iam, store, id)?;
     Ok(Outcome::read(render::description(
         secret,
         "VersionIdsToStages",
@@ -281,14 +274,7 @@ pub(super) fn list_secret_version_ids(
     };
     let state = aws.read();
     let store = state.regions.get(&call.region).map(|r| &r.secrets);
-    let secret = access::find(
-        call,
-        &state.iam,
-        &call.action(),
-        store,
-        id,
-        call.core.clock.now(),
-    )?;
+    let secret = access::find_own(call, &state.iam, store, id)?;
     let include_deprecated = req.include_deprecated.unwrap_or(false);
     let versions: Vec<&Version> = secret
         .versions
