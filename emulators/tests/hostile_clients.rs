@@ -231,12 +231,52 @@ async fn million_character_names_are_refused_by_the_model_and_not_journaled() {
     running.shutdown().await;
 }
 
-/// In-process shutdown with a request in flight that never finishes: the grace period, then done.
+/// In-process shutdown with a request in flight that takes a minute (an injected latency) and a
+/// head that never ends: the grace period, then the connections are closed and shutdown is done.
 #[tokio::test]
 async fn shutdown_closes_what_the_grace_period_did_not_finish() {
     let running = emulators().await;
-    let aws = addr(&running, "aws");
-    let mut held = TcpStream::connect(&aws).await.expect("connect");
+    let url = running.url("aws").expect("url").to_owned();
+    let http = reqwest::Client::new();
+    let fault = http
+        .post(format!("{url}/_secretbench/faults"))
+        .bearer_auth(running.admin_token().expect("token"))
+        .body(r#"{"service":"secretsmanager","operation":"ListSecrets","latencyMs":60000}"#)
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(fault.status().as_u16(), 201);
+    let slow = tokio::spawn(
+        http.post(&url)
+            .header("content-type", "application/x-amz-json-1.1")
+            .header("x-amz-target", "secretsmanager.ListSecrets")
+            .body("{}")
+            .send(),
+    );
+    // The slow call is in flight once the fault rule has caught it (polled, with a deadline).
+    let in_flight = async {
+        loop {
+            let rules: serde_json::Value = http
+                .get(format!("{url}/_secretbench/faults"))
+                .bearer_auth(running.admin_token().expect("token"))
+                .send()
+                .await
+                .expect("faults")
+                .json()
+                .await
+                .expect("json");
+            if rules["rules"][0]["hits"].as_u64().unwrap_or(0) > 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(DEADLINE, in_flight)
+        .await
+        .expect("the slow call reached the fault");
+    let mut held = TcpStream::connect(addr(&running, "aws"))
+        .await
+        .expect("connect");
     held.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Le")
         .await
         .expect("write");
@@ -244,9 +284,30 @@ async fn shutdown_closes_what_the_grace_period_did_not_finish() {
     tokio::time::timeout(DEADLINE, running.shutdown())
         .await
         .expect("shutdown completes");
-    assert!(started.elapsed() <= SHORT.shutdown_grace + Duration::from_secs(2));
+    let took = started.elapsed();
+    assert!(
+        took >= SHORT.shutdown_grace,
+        "the call in flight got its grace: {took:?}"
+    );
+    assert!(
+        took <= SHORT.shutdown_grace + Duration::from_secs(2),
+        "{took:?}"
+    );
+    let answer = tokio::time::timeout(DEADLINE, slow)
+        .await
+        .expect("the slow call ended")
+        .expect("task");
+    assert!(answer.is_err(), "its connection was closed: {answer:?}");
     let mut rest = Vec::new();
-    let _ = tokio::time::timeout(DEADLINE, held.read_to_end(&mut rest))
+    let closed = tokio::time::timeout(DEADLINE, held.read_to_end(&mut rest))
         .await
         .expect("the held connection is closed");
+    // Closed with bytes unread, the socket may be reset rather than shut down: closed either way.
+    assert!(
+        closed.is_ok()
+            || closed
+                .as_ref()
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset),
+        "{closed:?}"
+    );
 }

@@ -68,10 +68,12 @@ impl HttpBody for Lent {
     }
 }
 
-/// Runs the router on one request, then drains what it left of a small body.
+/// Runs the router on one request, then drains what it left of a small body (unless shutdown
+/// has begun: then the connection closes anyway).
 async fn answer(
     app: Router,
     request: hyper::Request<Incoming>,
+    stopping: watch::Receiver<bool>,
 ) -> Result<axum::response::Response, std::convert::Infallible> {
     let (parts, body) = request.into_parts();
     let slot = Arc::new(Mutex::new(Some(body)));
@@ -83,7 +85,10 @@ async fn answer(
     {
         use http_body_util::BodyExt;
         let drain = http_body_util::Limited::new(rest, usize::try_from(DRAIN_LIMIT).unwrap_or(0));
-        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain.collect()).await;
+        tokio::select! {
+            _ = tokio::time::timeout(DRAIN_TIMEOUT, drain.collect()) => {}
+            _ = until_stopped(stopping) => {}
+        }
     }
     response
 }
@@ -162,7 +167,9 @@ async fn connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let service = hyper::service::service_fn(move |request| answer(app.clone(), request));
+    let stop = stopping.clone();
+    let service =
+        hyper::service::service_fn(move |request| answer(app.clone(), request, stop.clone()));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
