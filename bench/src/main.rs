@@ -1,6 +1,8 @@
 //! `just bench`: throughput and latency of the emulators on loopback with 16 keep-alive
-//! connections, their cold start, and their memory with 10,000 secrets loaded. It drives the
-//! release `secretbench-emulators` binary as a separate process, as users run it.
+//! connections, their cold start, their memory with 10,000 secrets loaded, and a soak: memory
+//! after many hostile requests (megabyte names, junk bodies, bodies declared too large) and after
+//! many create/delete cycles. It drives the release `secretbench-emulators` binary as a separate
+//! process, as users run it.
 //!
 //! Prints the figures and a target table; with `--check`, exits 1 when a target is missed.
 
@@ -14,6 +16,8 @@ use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
 use tokio::net::TcpStream;
+
+mod soak;
 
 const SECRETS: usize = 10_000;
 const VAULT_TOKEN: &str = "root";
@@ -35,6 +39,12 @@ struct Args {
     /// Exit 1 when a target is missed.
     #[arg(long)]
     check: bool,
+    /// Hostile requests the soak sends.
+    #[arg(long, default_value_t = 1000)]
+    soak_requests: usize,
+    /// Create/delete cycles the soak runs (a Secrets Manager secret and a Vault KV entry each).
+    #[arg(long, default_value_t = 1000)]
+    soak_cycles: usize,
 }
 
 type Failure = Box<dyn std::error::Error + Send + Sync>;
@@ -548,6 +558,8 @@ async fn run(args: Args) -> Result<bool, Failure> {
         });
     }
     println!("resident after load: {:.1} MiB", emulator.rss_mib());
+
+    targets.extend(soak::run(&binary, args.soak_requests, args.soak_cycles).await?);
 
     println!(
         "\n{:<34} {:>14} {:>16}  verdict",

@@ -1,14 +1,15 @@
 //! The binary contract of `secretbench-emulators` (also `secretbench emulators`):
 //! `--aws ADDR [--aws-https ADDR] --azure ADDR --vault ADDR --state-dir DIR [--seed FILE]
-//! [--deterministic]`.
+//! [--deterministic] [--admin-token TOKEN | --open-admin]`.
 //! A service not asked for is not started; with no service flag, every built service starts on its
-//! default address. Once all listeners are bound, one JSON line with each service's URL goes to
-//! stdout. SIGTERM or SIGINT stops it cleanly.
+//! default address. Once all listeners are bound, one JSON line with each service's URL (and the
+//! admin token) goes to stdout. SIGTERM or SIGINT stops it cleanly.
 
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use crate::core::admin::AdminAccess;
 use crate::server::{self, DEFAULT_AWS_ADDR, DEFAULT_AZURE_ADDR, DEFAULT_VAULT_ADDR, Options};
 
 #[derive(Debug, Parser)]
@@ -28,7 +29,7 @@ pub struct Args {
     /// Address of the Azure Key Vault + Entra ID listener (HTTPS, with a CA it writes out).
     #[arg(long, value_name = "ADDR")]
     pub azure: Option<SocketAddr>,
-    /// Address of the HashiCorp Vault listener (not built yet).
+    /// Address of the HashiCorp Vault listener.
     #[arg(long, value_name = "ADDR")]
     pub vault: Option<SocketAddr>,
     /// Directory for state files; without it, state lives in memory only.
@@ -40,6 +41,19 @@ pub struct Args {
     /// Seeded ids, numbered request ids and a manual clock, for stable snapshots.
     #[arg(long)]
     pub deterministic: bool,
+    /// The token the admin API (`/_secretbench/...`) requires as `Authorization: Bearer TOKEN`;
+    /// without it one is generated and printed in the ready line (`adminToken`).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SECRETBENCH_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<String>,
+    /// Serve the admin API without a token. Local use only: anything that reaches a listener can
+    /// then read every secret and change every setting.
+    #[arg(long, conflicts_with = "admin_token")]
+    pub open_admin: bool,
 }
 
 impl Args {
@@ -59,6 +73,12 @@ impl Args {
             state_dir: self.state_dir.clone(),
             seed: self.seed.clone(),
             deterministic: self.deterministic,
+            admin: match (&self.admin_token, self.open_admin) {
+                (_, true) => AdminAccess::Open,
+                (Some(token), false) => AdminAccess::Token(token.clone()),
+                (None, false) => AdminAccess::Generated,
+            },
+            timeouts: crate::core::Timeouts::default(),
         })
     }
 }
@@ -133,6 +153,20 @@ mod tests {
         assert_eq!(parse(&[]).aws_https, None, "no HTTPS unless asked for");
         let alone = Args::try_parse_from(["secretbench-emulators", "--aws-https", "127.0.0.1:0"]);
         assert!(alone.is_err(), "--aws-https without --aws is refused");
+    }
+
+    #[test]
+    fn the_admin_api_takes_a_generated_token_unless_told_otherwise() {
+        assert_eq!(parse(&[]).admin, AdminAccess::Generated);
+        assert_eq!(
+            parse(&["--admin-token", "t0k"]).admin,
+            AdminAccess::Token("t0k".into())
+        );
+        assert_eq!(parse(&["--open-admin"]).admin, AdminAccess::Open);
+        assert!(
+            Args::try_parse_from(["x", "--open-admin", "--admin-token", "t"]).is_err(),
+            "a token and an open API contradict each other"
+        );
     }
 
     #[test]

@@ -6,15 +6,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::aws::AwsEmulator;
 use crate::azure::AzureEmulator;
-use crate::core::{ADMIN_PREFIX, Core, Service, admin, seed};
+use crate::core::admin::AdminAccess;
+use crate::core::{ADMIN_PREFIX, Core, Service, Timeouts, admin, seed};
 use crate::vault::VaultEmulator;
 
-mod tls_serve;
+mod serve;
 
 pub const DEFAULT_AWS_ADDR: &str = "127.0.0.1:4566";
 pub const DEFAULT_AZURE_ADDR: &str = "127.0.0.1:8443";
@@ -30,6 +30,9 @@ pub struct Options {
     pub state_dir: Option<PathBuf>,
     pub seed: Option<PathBuf>,
     pub deterministic: bool,
+    /// Who may use the admin API (default: a token made at start, see [`Running::admin_token`]).
+    pub admin: AdminAccess,
+    pub timeouts: Timeouts,
 }
 
 impl Options {
@@ -87,7 +90,7 @@ pub struct Running {
     pub aws: Option<Arc<AwsEmulator>>,
     pub azure: Option<Arc<AzureEmulator>>,
     pub vault: Option<Arc<VaultEmulator>>,
-    stop: watch::Sender<bool>,
+    admin_token: Option<String>,
     tasks: JoinSet<()>,
 }
 
@@ -96,14 +99,31 @@ impl Running {
         self.endpoints.get(service).map(|e| e.url.as_str())
     }
 
-    /// The single JSON line the binary prints once every listener is bound.
-    pub fn ready_line(&self) -> String {
-        serde_json::to_string(&self.endpoints).unwrap_or_else(|_| "{}".to_owned())
+    /// The token the admin API wants (`Authorization: Bearer <token>`); `None` when it is open.
+    pub fn admin_token(&self) -> Option<&str> {
+        self.admin_token.as_deref()
     }
 
-    /// Stops accepting, lets in-flight requests finish, and returns when every listener is closed.
+    /// The single JSON line the binary prints once every listener is bound: each service's
+    /// entry, and `adminToken` unless the admin API is open.
+    pub fn ready_line(&self) -> String {
+        let mut line = serde_json::Map::new();
+        for (name, endpoint) in &self.endpoints {
+            line.insert(
+                (*name).to_owned(),
+                serde_json::to_value(endpoint).unwrap_or_default(),
+            );
+        }
+        if let Some(token) = &self.admin_token {
+            line.insert("adminToken".to_owned(), token.clone().into());
+        }
+        serde_json::Value::Object(line).to_string()
+    }
+
+    /// Stops accepting, lets in-flight requests finish within the grace period (abandoning
+    /// bodies still arriving), closes what is left, and returns when every listener is closed.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.core.stop();
         while self.tasks.join_next().await.is_some() {}
     }
 }
@@ -116,7 +136,10 @@ fn state_file(options: &Options, service: &str) -> Option<PathBuf> {
 }
 
 pub async fn start(options: Options) -> Result<Running, StartError> {
-    let core = Arc::new(Core::new(options.deterministic));
+    let mut core = Core::new(options.deterministic);
+    core.timeouts = options.timeouts;
+    let core = Arc::new(core);
+    let admin_token = options.admin.clone().into_token();
     let mut services: Vec<Arc<dyn Service>> = Vec::new();
     let mut listeners: Vec<(&'static str, TcpListener, Arc<dyn Service>)> = Vec::new();
 
@@ -185,7 +208,6 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
     }
 
     let admin = admin::router(Arc::clone(&core), services);
-    let (stop, stopped) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut endpoints = BTreeMap::new();
     for (name, listener, service) in listeners {
@@ -204,33 +226,32 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
                 info: service.ready_info(),
             },
         );
-        let app = Arc::clone(&service)
-            .router()
-            .nest(ADMIN_PREFIX, admin.clone());
-        if let Some(tls) = tls {
-            tasks.spawn(tls_serve::serve(name, listener, app, tls, stopped.clone()));
-            continue;
-        }
-        let mut stopped = stopped.clone();
-        tasks.spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                // Small request/response pairs: Nagle would add tens of milliseconds.
-                let _ = tcp.set_nodelay(true);
-            });
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::error!(service = name, error = %e, "listener failed");
-            }
-        });
+        let guarded = admin::guard(admin.clone(), admin_token.as_deref(), Arc::clone(&service));
+        let app = Arc::clone(&service).router().nest(ADMIN_PREFIX, guarded);
+        tasks.spawn(serve::serve(
+            name,
+            listener,
+            app,
+            tls,
+            core.timeouts,
+            core.stopping(),
+        ));
     }
     if let (Some((listener, tls)), Some(aws)) = (aws_https, &aws) {
-        let app = Arc::clone(aws).router().nest(ADMIN_PREFIX, admin.clone());
-        tasks.spawn(tls_serve::serve("aws", listener, app, tls, stopped.clone()));
+        let guarded = admin::guard(
+            admin.clone(),
+            admin_token.as_deref(),
+            Arc::clone(aws) as Arc<dyn Service>,
+        );
+        let app = Arc::clone(aws).router().nest(ADMIN_PREFIX, guarded);
+        tasks.spawn(serve::serve(
+            "aws",
+            listener,
+            app,
+            Some(tls),
+            core.timeouts,
+            core.stopping(),
+        ));
     }
     Ok(Running {
         endpoints,
@@ -238,7 +259,7 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
         aws,
         azure,
         vault,
-        stop,
+        admin_token,
         tasks,
     })
 }

@@ -118,7 +118,7 @@ async fn admin(
     path: &str,
     body: Option<serde_json::Value>,
 ) -> common::RawResponse {
-    let mut req = reqwest::Client::new().request(method, format!("{}/_secretbench{path}", env.url));
+    let mut req = env.admin_request(method, path);
     if let Some(b) = body {
         req = req.body(b.to_string());
     }
@@ -312,23 +312,7 @@ aws:
 #[tokio::test]
 async fn strict_signatures_are_recomputed() {
     let env = common::emulator().await;
-    env.seed(
-        r#"
-aws:
-  signatures: strict
-  users:
-    - accessKeyId: AKIASIGNER000000001
-      secretAccessKey: right-secret
-"#,
-    )
-    .await;
-    let good = aws_credential_types::Credentials::new(
-        "AKIASIGNER000000001",
-        "right-secret",
-        None,
-        None,
-        "test",
-    );
+    let good = strict_signer(&env).await;
     let bad = aws_credential_types::Credentials::new(
         "AKIASIGNER000000001",
         "wrong-secret",
@@ -365,8 +349,8 @@ async fn admin_seed_reset_state_and_clock() {
     let env = common::emulator().await;
     let bad = admin(&env, reqwest::Method::POST, "/seed", None).await;
     assert_eq!(bad.status, 200, "an empty seed is valid");
-    let unknown = reqwest::Client::new()
-        .post(format!("{}/_secretbench/seed", env.url))
+    let unknown = env
+        .admin_request(reqwest::Method::POST, "/seed")
         .body("aws:\n  secrets:\n    - name: x\n      secretStrin: typo\n")
         .send()
         .await
@@ -461,4 +445,223 @@ async fn deterministic_mode_repeats_ids_and_times() {
         a.2 < 1_735_776_000.0,
         "the deterministic clock starts on 2025-01-01"
     );
+}
+
+#[tokio::test]
+async fn a_non_ascii_target_is_a_json_unknown_operation_not_sts() {
+    let env = common::emulator().await;
+    let response = reqwest::Client::new()
+        .post(&env.url)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header(
+            "x-amz-target",
+            reqwest::header::HeaderValue::from_bytes("secretsmanager.Gét".as_bytes())
+                .expect("obs-text is a valid header value"),
+        )
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    let r = common::RawResponse::from(response).await;
+    assert_eq!(r.status, 400);
+    assert_eq!(r.error_type(), "UnknownOperationException");
+    assert_eq!(
+        r.headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/x-amz-json-1.1")
+    );
+}
+
+#[tokio::test]
+async fn json_1_0_is_not_spoken_by_json_1_1_services() {
+    let env = common::emulator().await;
+    for content_type in ["application/x-amz-json-1.0", "application/x-amz-json-1.2"] {
+        let response = reqwest::Client::new()
+            .post(&env.url)
+            .header("content-type", content_type)
+            .header("x-amz-target", "secretsmanager.ListSecrets")
+            .body("{}")
+            .send()
+            .await
+            .expect("request");
+        let r = common::RawResponse::from(response).await;
+        assert_eq!(r.status, 404, "{content_type}");
+        assert_eq!(
+            r.error_type(),
+            "UnknownOperationException",
+            "{content_type}"
+        );
+    }
+    let charset = reqwest::Client::new()
+        .post(&env.url)
+        .header("content-type", "application/x-amz-json-1.1; charset=utf-8")
+        .header("x-amz-target", "secretsmanager.ListSecrets")
+        .body("{}")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(charset.status().as_u16(), 200, "parameters are allowed");
+}
+
+#[tokio::test]
+async fn the_pod_identity_agent_answers_any_method_with_its_error_body() {
+    let env = common::emulator().await;
+    for method in [reqwest::Method::POST, reqwest::Method::PUT] {
+        let response = reqwest::Client::new()
+            .request(method.clone(), format!("{}/v1/credentials", env.url))
+            .send()
+            .await
+            .expect("request");
+        let r = common::RawResponse::from(response).await;
+        assert_eq!(r.status, 400, "{method}");
+        let body = r.json();
+        assert_eq!(body["code"], "InvalidTokenException", "{method}");
+        assert_eq!(body["message"], "Service account token cannot be empty");
+    }
+}
+
+/// A time source stuck at one instant, as a client with a wrong clock has.
+#[derive(Debug)]
+struct FixedTime(std::time::SystemTime);
+
+impl aws_smithy_async::time::TimeSource for FixedTime {
+    fn now(&self) -> std::time::SystemTime {
+        self.0
+    }
+}
+
+async fn strict_signer(env: &common::Env) -> aws_credential_types::Credentials {
+    env.seed(
+        r#"
+aws:
+  signatures: strict
+  users:
+    - accessKeyId: AKIASIGNER000000001
+      secretAccessKey: right-secret
+"#,
+    )
+    .await;
+    aws_credential_types::Credentials::new("AKIASIGNER000000001", "right-secret", None, None, "t")
+}
+
+#[tokio::test]
+async fn a_signature_from_2015_has_expired() {
+    let env = common::emulator().await;
+    let credentials = strict_signer(&env).await;
+    // 2015-01-01: the signature is right, only its date is far behind the emulator's clock.
+    let then = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_420_070_400);
+    let config = aws_sdk_secretsmanager::config::Builder::from(
+        &common::sdk_config(&env.url, "us-east-1", credentials).await,
+    )
+    .time_source(FixedTime(then))
+    .build();
+    let err = aws_sdk_secretsmanager::Client::from_conf(config)
+        .list_secrets()
+        .send()
+        .await
+        .expect_err("expired");
+    let err = err.into_service_error();
+    assert_eq!(err.code(), Some("InvalidSignatureException"));
+    let message = err.message().unwrap_or_default();
+    assert!(
+        message.starts_with("Signature expired: 20150101T000000Z is now earlier than "),
+        "{message}"
+    );
+    assert!(message.ends_with(" - 15 min.)"), "{message}");
+}
+
+/// Deterministic mode's clock starts at 2025-01-01, far from the wall clock SDKs sign with; the
+/// `Date` header of every AWS answer gives the emulator's time, and SDKs correct their signing
+/// time by it (clock skew), so strict signatures stay usable.
+#[tokio::test]
+async fn strict_signatures_stay_usable_in_deterministic_mode() {
+    let env = common::emulator_with(secretbench_emulators::Options {
+        deterministic: true,
+        ..secretbench_emulators::Options::ephemeral()
+    })
+    .await;
+    let credentials = strict_signer(&env).await;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&env.url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(credentials)
+        .load()
+        .await;
+    let client = aws_sdk_secretsmanager::Client::new(&config);
+    client
+        .create_secret()
+        .name("signed")
+        .secret_string("v")
+        .send()
+        .await
+        .expect("the SDK retries with the emulator's time");
+    client
+        .get_secret_value()
+        .secret_id("signed")
+        .send()
+        .await
+        .expect("and signs with it from then on");
+}
+
+#[tokio::test]
+async fn the_admin_clock_refuses_to_overflow() {
+    for deterministic in [false, true] {
+        let env = common::emulator_with(secretbench_emulators::Options {
+            deterministic,
+            ..secretbench_emulators::Options::ephemeral()
+        })
+        .await;
+        let before = admin(&env, reqwest::Method::GET, "/clock", None)
+            .await
+            .json()["now"]
+            .as_str()
+            .expect("now")
+            .to_owned();
+        let huge = admin(
+            &env,
+            reqwest::Method::POST,
+            "/clock",
+            Some(json!({"advanceSeconds": 9_223_372_036_854_775_807_i64})),
+        )
+        .await;
+        assert_eq!(
+            huge.status, 400,
+            "deterministic={deterministic}: {}",
+            huge.text
+        );
+        assert!(
+            huge.json()["error"]
+                .as_str()
+                .expect("error")
+                .contains("past")
+        );
+        let mut last = 200;
+        for _ in 0..40 {
+            let r = admin(
+                &env,
+                reqwest::Method::POST,
+                "/clock",
+                Some(json!({"advanceSeconds": 6_307_200_000_i64})),
+            )
+            .await;
+            last = r.status;
+            if last != 200 {
+                break;
+            }
+        }
+        assert_eq!(last, 400, "the clock stops short of the year 9999");
+        let after = admin(&env, reqwest::Method::GET, "/clock", None)
+            .await
+            .json()["now"]
+            .as_str()
+            .expect("now")
+            .to_owned();
+        let parse = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .expect("time")
+        };
+        assert!(
+            parse(&after) > parse(&before),
+            "never wraps backwards: {before} -> {after}"
+        );
+    }
 }

@@ -470,7 +470,11 @@ async fn scheduled_deletion_happens_when_the_window_passes() {
         .send()
         .await
         .expect("delete");
-    env.running.core.clock.advance(time::Duration::days(8));
+    env.running
+        .core
+        .clock
+        .advance(time::Duration::days(8))
+        .expect("eight days");
     let err = sm
         .describe_secret()
         .secret_id("expiring")
@@ -948,4 +952,212 @@ async fn a_refused_tag_resource_leaves_the_tags_as_they_were() {
         .await
         .expect("describe");
     assert_eq!(d.tags().len(), 50, "the refused call added nothing");
+}
+
+/// A client retrying CreateSecret with the token of its first call gets the first call's answer
+/// back ("the request is ignored"); the same token with another value is refused, since a
+/// version cannot change (API reference, CreateSecret `ClientRequestToken`).
+#[tokio::test]
+async fn create_secret_is_idempotent_per_client_request_token() {
+    let env = common::emulator().await;
+    let sm = env.secretsmanager(REGION).await;
+    let token = "a1b2c3d4-0000-4000-8000-00000000c0de";
+    let first = sm
+        .create_secret()
+        .name("retried")
+        .client_request_token(token)
+        .secret_string("v1")
+        .send()
+        .await
+        .expect("first");
+    let again = sm
+        .create_secret()
+        .name("retried")
+        .client_request_token(token)
+        .secret_string("v1")
+        .send()
+        .await
+        .expect("a retry of the same request succeeds");
+    assert_eq!(again.arn(), first.arn());
+    assert_eq!(again.name(), Some("retried"));
+    assert_eq!(again.version_id(), Some(token));
+    let versions = sm
+        .list_secret_version_ids()
+        .secret_id("retried")
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(versions.versions().len(), 1, "the retry made no version");
+
+    let changed = sm
+        .create_secret()
+        .name("retried")
+        .client_request_token(token)
+        .secret_string("v2")
+        .send()
+        .await
+        .expect_err("another value under the same token");
+    let changed = changed.into_service_error();
+    assert_eq!(code(&changed), "ResourceExistsException");
+    assert_eq!(
+        changed.message(),
+        Some("You can't modify an existing version, you can only create a new version.")
+    );
+    let other_token = sm
+        .create_secret()
+        .name("retried")
+        .secret_string("v1")
+        .send()
+        .await
+        .expect_err("a new request for an existing name");
+    assert_eq!(
+        code(&other_token.into_service_error()),
+        "ResourceExistsException"
+    );
+}
+
+async fn strict_client(env: &common::Env, policy: &str) -> Client {
+    env.seed(&format!(
+        r#"
+aws:
+  authorization: strict
+  users:
+    - accessKeyId: AKIABATCH00000000001
+      secretAccessKey: batch-secret
+      policy:
+{policy}
+  secrets:
+    - {{ name: app/one, secretString: one }}
+    - {{ name: other/two, secretString: two }}
+"#
+    ))
+    .await;
+    let creds = aws_credential_types::Credentials::new(
+        "AKIABATCH00000000001",
+        "batch-secret",
+        None,
+        None,
+        "test",
+    );
+    Client::new(&common::sdk_config(&env.url, REGION, creds).await)
+}
+
+#[tokio::test]
+async fn batch_get_secret_value_needs_its_own_permission_besides_get_secret_value() {
+    let env = common::emulator().await;
+    let sm = strict_client(
+        &env,
+        r#"        - actions: ["secretsmanager:GetSecretValue"]
+          resources: ["*"]"#,
+    )
+    .await;
+    sm.get_secret_value()
+        .secret_id("app/one")
+        .send()
+        .await
+        .expect("GetSecretValue is allowed");
+    let err = sm
+        .batch_get_secret_value()
+        .secret_id_list("app/one")
+        .send()
+        .await
+        .expect_err("no secretsmanager:BatchGetSecretValue");
+    let err = err.into_service_error();
+    assert_eq!(code(&err), "AccessDeniedException");
+    assert!(
+        err.message()
+            .unwrap_or_default()
+            .contains("is not authorized to perform: secretsmanager:BatchGetSecretValue"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_secret_the_caller_may_not_read_is_access_denied_whether_or_not_it_exists() {
+    let env = common::emulator().await;
+    let sm = strict_client(
+        &env,
+        r#"        - actions: ["secretsmanager:BatchGetSecretValue"]
+          resources: ["*"]
+        - actions: ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+          resources: ["arn:aws:secretsmanager:*:*:secret:app/*"]"#,
+    )
+    .await;
+    let out = sm
+        .batch_get_secret_value()
+        .secret_id_list("app/one")
+        .secret_id_list("app/missing")
+        .secret_id_list("other/two")
+        .secret_id_list("other/missing")
+        .send()
+        .await
+        .expect("batch");
+    let values: Vec<&str> = out
+        .secret_values()
+        .iter()
+        .filter_map(|v| v.name())
+        .collect();
+    assert_eq!(values, ["app/one"]);
+    let errors: Vec<(&str, &str)> = out
+        .errors()
+        .iter()
+        .map(|e| {
+            (
+                e.secret_id().unwrap_or_default(),
+                e.error_code().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("app/missing", "ResourceNotFoundException"),
+            ("other/two", "AccessDeniedException"),
+            ("other/missing", "AccessDeniedException"),
+        ],
+        "absence is only told to a caller who may read the name"
+    );
+    for id in ["other/two", "other/missing"] {
+        let err = sm
+            .describe_secret()
+            .secret_id(id)
+            .send()
+            .await
+            .expect_err("denied");
+        assert_eq!(
+            code(&err.into_service_error()),
+            "AccessDeniedException",
+            "{id}"
+        );
+    }
+    let missing = sm
+        .get_secret_value()
+        .secret_id("app/missing")
+        .send()
+        .await
+        .expect_err("missing");
+    assert_eq!(
+        code(&missing.into_service_error()),
+        "ResourceNotFoundException"
+    );
+    // Filters list secrets, so they need secretsmanager:ListSecrets too.
+    let filtered = sm
+        .batch_get_secret_value()
+        .filters(
+            Filter::builder()
+                .key(FilterNameStringType::Name)
+                .values("app/")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("no ListSecrets");
+    let filtered = filtered.into_service_error();
+    assert_eq!(code(&filtered), "AccessDeniedException");
+    assert!(
+        filtered
+            .message()
+            .unwrap_or_default()
+            .contains("secretsmanager:ListSecrets")
+    );
 }

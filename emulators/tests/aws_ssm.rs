@@ -1351,8 +1351,8 @@ aws:
 #[tokio::test]
 async fn a_bad_seed_is_refused() {
     let env = common::emulator().await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/_secretbench/seed", env.url))
+    let response = env
+        .admin_request(reqwest::Method::POST, "/seed")
         .body("aws:\n  parameters:\n    - name: awsReserved\n      value: x\n")
         .send()
         .await
@@ -1495,8 +1495,8 @@ async fn calls_are_journaled_with_parameter_names() {
         .send()
         .await
         .expect("batch");
-    let journal: serde_json::Value = reqwest::Client::new()
-        .get(format!("{}/_secretbench/journal?service=ssm", env.url))
+    let journal: serde_json::Value = env
+        .admin_request(reqwest::Method::GET, "/journal?service=ssm")
         .send()
         .await
         .expect("journal")

@@ -139,15 +139,14 @@ async fn agent(env: &common::Env, authorization: Option<&str>) -> common::RawRes
 }
 
 async fn journal(env: &common::Env, service: &str) -> Vec<serde_json::Value> {
-    let body: serde_json::Value = reqwest::get(format!(
-        "{}/_secretbench/journal?service={service}",
-        env.url
-    ))
-    .await
-    .expect("journal")
-    .json()
-    .await
-    .expect("json");
+    let body: serde_json::Value = env
+        .admin_request(reqwest::Method::GET, &format!("/journal?service={service}"))
+        .send()
+        .await
+        .expect("journal")
+        .json()
+        .await
+        .expect("json");
     body.as_array()
         .cloned()
         .or_else(|| body["entries"].as_array().cloned())
@@ -514,8 +513,8 @@ async fn unknown_actions_and_get_requests() {
 #[tokio::test]
 async fn strict_mode_refuses_unknown_keys_with_sts_codes_and_faults_apply() {
     let env = common::emulator().await;
-    let faults = reqwest::Client::new()
-        .post(format!("{}/_secretbench/faults", env.url))
+    let faults = env
+        .admin_request(reqwest::Method::POST, "/faults")
         .json(&json!({
             "service": "sts",
             "operation": "GetCallerIdentity",
@@ -647,8 +646,8 @@ async fn with_a_jwks_only_tokens_signed_by_its_keys_are_accepted() {
 #[tokio::test]
 async fn a_jwks_that_cannot_verify_is_refused_at_seed_time() {
     let env = common::emulator().await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/_secretbench/seed", env.url))
+    let response = env
+        .admin_request(reqwest::Method::POST, "/seed")
         .body(r#"{"aws": {"webIdentity": {"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}}}"#)
         .send()
         .await
@@ -660,7 +659,9 @@ async fn a_jwks_that_cannot_verify_is_refused_at_seed_time() {
     std::fs::write(&path, json!({"keys": [signer(3, "k").jwk]}).to_string()).expect("write");
     env.seed(&json!({"aws": {"webIdentity": {"jwksFile": path}}}).to_string())
         .await;
-    let state: serde_json::Value = reqwest::get(format!("{}/_secretbench/state", env.url))
+    let state: serde_json::Value = env
+        .admin_request(reqwest::Method::GET, "/state")
+        .send()
         .await
         .expect("state")
         .json()

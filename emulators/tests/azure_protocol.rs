@@ -346,7 +346,11 @@ async fn tokens_are_checked_for_signature_expiry_and_audience() {
     );
 
     // Two hours later the token has expired.
-    az.running.core.clock.advance(time::Duration::hours(2));
+    az.running
+        .core
+        .clock
+        .advance(time::Duration::hours(2))
+        .expect("two hours");
     let (status, _, body) = get_json(&az, &url, Some(&token)).await;
     assert_eq!(status, 401);
     assert!(
@@ -450,8 +454,7 @@ async fn fault_rules_and_the_journal_speak_key_vault() {
     let az = start_emulator().await;
     let admin = format!("https://127.0.0.1:{}/_secretbench", az.port());
     let added = az
-        .http()
-        .post(format!("{admin}/faults"))
+        .admin_request(reqwest::Method::POST, "/faults")
         .body(r#"{"service":"keyvault","operation":"GetSecret","error":{"code":"Throttled","status":429,"message":"slow down"},"firstN":1}"#)
         .send()
         .await
@@ -470,14 +473,24 @@ async fn fault_rules_and_the_journal_speak_key_vault() {
         (404, Some("SecretNotFound"))
     );
 
-    let (_, _, journal) = get_json(&az, &format!("{admin}/journal?service=keyvault"), None).await;
+    let (_, _, journal) = get_json(
+        &az,
+        &format!("{admin}/journal?service=keyvault"),
+        az.running.admin_token(),
+    )
+    .await;
     let entries = journal["entries"].as_array().expect("entries");
     let last = entries.last().expect("entry");
     assert_eq!(last["operation"], "GetSecret");
     assert_eq!(last["keys"]["name"], "x");
     assert_eq!(last["keys"]["vault"], "dev");
     assert_eq!(last["identity"], az.client_id.as_str());
-    let (_, _, journal) = get_json(&az, &format!("{admin}/journal?service=entra"), None).await;
+    let (_, _, journal) = get_json(
+        &az,
+        &format!("{admin}/journal?service=entra"),
+        az.running.admin_token(),
+    )
+    .await;
     assert_eq!(journal["entries"][0]["operation"], "Token");
 }
 
@@ -539,7 +552,7 @@ async fn the_journal_names_the_credential_each_token_request_presented() {
     let (_, _, journal) = get_json(
         &az,
         &format!("{admin}/journal?service=entra&operation=Token"),
-        None,
+        az.running.admin_token(),
     )
     .await;
     let grants: Vec<(&str, &str)> = journal["entries"]
@@ -561,4 +574,96 @@ async fn the_journal_names_the_credential_each_token_request_presented() {
             (az.client_id.as_str(), "none"),
         ]
     );
+}
+
+/// Key Vault answers methods it does not serve on a path with 405 (and `Allow`), paths that are
+/// no Key Vault path with 404, both in its error shape; only real Key Vault operations this
+/// emulator does not serve are 501.
+#[tokio::test]
+async fn unserved_methods_and_paths_get_key_vault_405_and_404() {
+    let az = start_emulator().await;
+    let token = az.token().await;
+    let http = az.http();
+    let send = async |method: &str, path: &str| {
+        let r = http
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}{path}", az.vault_url()),
+            )
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let allow = r
+            .headers()
+            .get("allow")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let text = r.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, allow, body)
+    };
+    for method in ["POST", "OPTIONS", "BREW"] {
+        let (status, allow, body) = send(method, "/secrets/x?api-version=7.4").await;
+        assert_eq!(status, 405, "{method}");
+        assert_eq!(
+            allow.as_deref(),
+            Some("GET, PUT, PATCH, DELETE"),
+            "{method}"
+        );
+        assert_eq!(body["error"]["code"], "MethodNotAllowed", "{method}");
+        assert_eq!(
+            body["error"]["message"],
+            format!("The requested resource does not support http method '{method}'.")
+        );
+    }
+    let (status, allow, body) = send("HEAD", "/secrets/x?api-version=7.4").await;
+    assert_eq!(
+        (status, allow.as_deref()),
+        (405, Some("GET, PUT, PATCH, DELETE"))
+    );
+    assert_eq!(body, Value::Null, "HEAD answers carry no body");
+    let (status, _, body) = send("GET", "/secrets/x/versions/x/y/z?api-version=7.4").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("NotFound"))
+    );
+    let (status, _, body) = send("POST", "/secrets/x/backup?api-version=7.4").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (501, Some("NotImplemented")),
+        "a real operation the emulator does not serve"
+    );
+}
+
+#[tokio::test]
+async fn an_api_version_key_vault_never_shipped_is_refused() {
+    let az = start_emulator().await;
+    let token = az.token().await;
+    for version in ["9999-99-99", "7.9", "2024-01-01"] {
+        let (status, _, body) = get_json(
+            &az,
+            &format!("{}/secrets?api-version={version}", az.vault_url()),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 400, "{version}");
+        assert_eq!(body["error"]["code"], "BadParameter");
+        assert_eq!(
+            body["error"]["message"],
+            format!(
+                "The specified version ({version}) is not recognized. Consider using the latest supported version (2025-07-01)."
+            )
+        );
+    }
+    for version in ["7.4", "2025-07-01", "7.6-preview.2"] {
+        let (status, _, _) = get_json(
+            &az,
+            &format!("{}/secrets?api-version={version}", az.vault_url()),
+            Some(&token),
+        )
+        .await;
+        assert_eq!(status, 200, "{version}");
+    }
 }

@@ -658,3 +658,118 @@ async fn refusals_carry_vaults_multierror_text_in_one_entry() {
         (403, json!({"errors": ["permission denied"]}))
     );
 }
+
+/// Issue 15: durations past Go's 292 years used to overflow the token's expiry and panic (a 500).
+/// Vault refuses them with `parseutil`'s and `time.ParseDuration`'s words, as a 400.
+#[tokio::test]
+async fn absurd_durations_are_vault_400s_never_500s() {
+    let v = vault().await;
+    let create = |body: Value| {
+        let v = &v;
+        async move {
+            v.raw(
+                "POST",
+                "/v1/auth/token/create",
+                Some(&v.root),
+                Some(&body.to_string()),
+            )
+            .await
+        }
+    };
+    for (body, message) in [
+        (
+            json!({"ttl": "99999999999999h"}),
+            "time: invalid duration \"99999999999999h\"",
+        ),
+        // A number is read from its text, here `1e+300` as serde_json writes it.
+        (
+            json!({"ttl": 1e300}),
+            "time: unknown unit \"e+\" in duration \"1e+300\"",
+        ),
+        (
+            json!({"explicit_max_ttl": "9223372037"}),
+            "multiplication of durations resulted in overflow, one operand may be too large",
+        ),
+        (
+            json!({"ttl": "999999999999d"}),
+            "multiplication of durations resulted in overflow, one operand may be too large",
+        ),
+    ] {
+        let r = create(body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(r.json()["errors"], json!([message]), "{body}");
+    }
+    // The longest duration Go can hold is accepted, and capped at the system max TTL (768h).
+    let r = create(json!({"ttl": "2562047h", "policies": ["default"]})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let body = r.json();
+    assert_eq!(body["auth"]["lease_duration"], 768 * 3600);
+    assert!(
+        body["warnings"][0]
+            .as_str()
+            .expect("warning")
+            .contains("exceeded the effective max_ttl of \"768h0m0s\"")
+    );
+    let child = body["auth"]["client_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let renew = v
+        .raw(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(&child),
+            Some(r#"{"increment": "99999999999999h"}"#),
+        )
+        .await;
+    assert_eq!(renew.status, 400, "{}", renew.text);
+    let renew = v
+        .raw(
+            "POST",
+            "/v1/auth/token/renew-self",
+            Some(&child),
+            Some(r#"{"increment": "2000000h"}"#),
+        )
+        .await;
+    assert_eq!(renew.status, 200, "{}", renew.text);
+    assert!(
+        renew.json()["auth"]["lease_duration"]
+            .as_u64()
+            .expect("ttl")
+            <= 768 * 3600
+    );
+}
+
+/// Vault appends the slash to a list path before the ACL check, so `list` on
+/// `secret/metadata/app/*` lets `LIST secret/metadata/app` (and `GET ...?list=true`) through.
+#[tokio::test]
+async fn a_list_without_the_trailing_slash_is_checked_as_the_directory() {
+    let v = vault().await;
+    let root = v.root_client();
+    kv2::set(&root, "secret", "app/db", &json!({"p": "x"}))
+        .await
+        .expect("write");
+    v.seed(
+        r#"
+vault:
+  policies:
+    - name: lister
+      rules: 'path "secret/metadata/app/*" { capabilities = ["list"] }'
+  tokens: [{ id: lister-token, policies: [lister], ttl: 1h }]
+"#,
+    )
+    .await;
+    for (method, path) in [
+        ("LIST", "/v1/secret/metadata/app"),
+        ("LIST", "/v1/secret/metadata/app/"),
+        ("GET", "/v1/secret/metadata/app?list=true"),
+    ] {
+        let r = v.raw(method, path, Some("lister-token"), None).await;
+        assert_eq!(r.status, 200, "{method} {path}: {}", r.text);
+        assert_eq!(r.json()["data"]["keys"], json!(["db"]), "{method} {path}");
+    }
+    let read = v
+        .raw("GET", "/v1/secret/metadata/app", Some("lister-token"), None)
+        .await;
+    assert_eq!(read.status, 403, "list does not grant read");
+}

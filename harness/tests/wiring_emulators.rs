@@ -38,13 +38,13 @@ fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-async fn apply_seed(url: &str, seed: &Value) {
-    let r = http()
-        .post(format!("{url}/_secretbench/seed"))
-        .body(seed.to_string())
-        .send()
-        .await
-        .unwrap();
+/// Applies a seed through the admin API, with the admin token the emulators made.
+async fn apply_seed(running: &Running, url: &str, seed: &Value) {
+    let mut request = http().post(format!("{url}/_secretbench/seed"));
+    if let Some(token) = running.admin_token() {
+        request = request.bearer_auth(token);
+    }
+    let r = request.body(seed.to_string()).send().await.unwrap();
     let status = r.status();
     assert!(
         status.is_success(),
@@ -119,7 +119,12 @@ async fn aws_env() -> AwsEnv {
         url: ISSUER.into(),
         jwks: json!({"keys": [key.jwk.clone()]}),
     };
-    apply_seed(&url, &aws::wiring(aws::seed(&issuer), ISSUER, None).seed).await;
+    apply_seed(
+        &running,
+        &url,
+        &aws::wiring(aws::seed(&issuer), ISSUER, None).seed,
+    )
+    .await;
     AwsEnv {
         _running: running,
         url,
@@ -478,6 +483,7 @@ async fn irsa_env() -> IrsaEnv {
     }
     // An OIDC provider for that other cluster exists in the account (its roles were made for it).
     apply_seed(
+        &running,
         running.url("aws").unwrap(),
         &json!({"aws": {"openIdConnectProviders": [{"url": format!("https://oidc.eks.{}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE", aws::REGION)}]}}),
     )
@@ -948,7 +954,7 @@ async fn vault_env() -> VaultEnv {
         },
         REVIEWER_JWT,
     );
-    apply_seed(&url, &vault::wiring(&url, seed).seed).await;
+    apply_seed(&running, &url, &vault::wiring(&url, seed).seed).await;
     VaultEnv {
         _running: running,
         url,

@@ -80,9 +80,21 @@ def emulator():
         assert code == 0, f"emulator exited {code} on SIGTERM"
 
 
-def _admin(base, verify=True):
+def _admin_headers(info):
+    """The admin API wants the token the ready line names (absent when it was opened)."""
+    token = info.get("adminToken")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _admin(info, base, verify=True):
     def post(path, body):
-        r = requests.post(f"{base}/_secretbench{path}", json=body, verify=verify, timeout=10)
+        r = requests.post(
+            f"{base}/_secretbench{path}",
+            json=body,
+            headers=_admin_headers(info),
+            verify=verify,
+            timeout=10,
+        )
         assert r.status_code < 300, r.text
         return r.json() if r.content else None
 
@@ -107,7 +119,7 @@ def azure_info(emulator):
 @pytest.fixture(scope="session")
 def advance_clock(emulator):
     """Move the shared emulator clock forward by N seconds (admin API on the AWS listener)."""
-    post = _admin(emulator["aws"]["url"])
+    post = _admin(emulator, emulator["aws"]["url"])
 
     def advance(seconds):
         return post("/clock", {"advanceSeconds": seconds})
@@ -126,7 +138,11 @@ def emulator_now(emulator):
     import datetime
 
     def now():
-        r = requests.get(f"{emulator['aws']['url']}/_secretbench/clock", timeout=10)
+        r = requests.get(
+            f"{emulator['aws']['url']}/_secretbench/clock",
+            headers=_admin_headers(emulator),
+            timeout=10,
+        )
         r.raise_for_status()
         return datetime.datetime.fromisoformat(r.json()["now"].replace("Z", "+00:00"))
 

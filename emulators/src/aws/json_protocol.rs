@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use super::error::{self, AwsError, MessageKey};
 use super::iam::{IamState, Identity, Mode};
+use super::validate::{self, Table};
 use super::{AwsEmulator, DEFAULT_REGION, MAX_BODY_BYTES, secretsmanager, sigv4, ssm, sts};
 use crate::core::Core;
 use crate::core::journal::Record;
@@ -57,24 +58,13 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    pub fn authorize(&self, iam: &IamState, resource: &str) -> Result<(), AwsError> {
-        self.authorize_as(iam, resource, resource)
+    /// The IAM action this call needs, e.g. `secretsmanager:GetSecretValue`.
+    pub fn action(&self) -> String {
+        format!("{}:{}", self.action_prefix, self.operation)
     }
 
-    /// Evaluates the policy on `resource` but names `shown` in a refusal (see
-    /// [`IamState::authorize_as`]).
-    pub fn authorize_as(
-        &self,
-        iam: &IamState,
-        resource: &str,
-        shown: &str,
-    ) -> Result<(), AwsError> {
-        iam.authorize_as(
-            &self.identity,
-            &format!("{}:{}", self.action_prefix, self.operation),
-            resource,
-            shown,
-        )
+    pub fn authorize(&self, iam: &IamState, resource: &str) -> Result<(), AwsError> {
+        iam.authorize(&self.identity, &self.action(), resource)
     }
 }
 
@@ -146,6 +136,7 @@ pub(crate) fn resolve_caller(
                 "The security token included in the request is invalid.",
             )
         })?;
+        sigv4::check_time(req.headers, aws.core.clock.peek())?;
         sigv4::verify(
             &auth,
             secret,
@@ -163,16 +154,30 @@ pub(crate) fn resolve_caller(
     })
 }
 
-/// Reads a request body, refusing more than [`MAX_BODY_BYTES`].
-pub(crate) async fn read_body(body: Body) -> Result<Bytes, AwsError> {
+/// Reads a request body under [`MAX_BODY_BYTES`] and the core's read timeout.
+pub(crate) async fn read_body(
+    core: &Core,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, AwsError> {
     use crate::core::body::{BodyError, read_limited};
-    read_limited(body, MAX_BODY_BYTES)
+    read_limited(core, headers, body, MAX_BODY_BYTES)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge(limit) => AwsError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLargeException",
                 format!("Request body is larger than the limit of {limit} bytes"),
+            ),
+            BodyError::TimedOut(_) => AwsError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeoutException",
+                "The request body was not received within the timeout period.",
+            ),
+            BodyError::ShuttingDown => AwsError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                "The service is shutting down.",
             ),
             BodyError::Unreadable(why) => {
                 AwsError::serialization(format!("cannot read request body: {why}"))
@@ -200,6 +205,14 @@ impl JsonService {
         match self {
             Self::SecretsManager => "secretsmanager",
             Self::Ssm => "ssm",
+        }
+    }
+
+    /// The members the service model constrains, checked before dispatch.
+    fn table(self) -> Table {
+        match self {
+            Self::SecretsManager => secretsmanager::model::TABLE,
+            Self::Ssm => ssm::model::TABLE,
         }
     }
 
@@ -246,10 +259,11 @@ pub(crate) async fn post_root(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // Any X-Amz-Target means the JSON protocol, even one that is not visible ASCII: AWS answers
+    // it with UnknownOperationException, not with the query protocol's MissingAction.
     let Some(target) = headers
         .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     else {
         return sts::post_root(aws, method, uri, headers, body).await;
     };
@@ -337,14 +351,17 @@ async fn serve_json(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !content_type.starts_with("application/x-amz-json-1.") {
+    // Both services speak JSON 1.1 only; a 1.0 (or any other) content type names no operation
+    // of theirs. Parameters such as `; charset=utf-8` are allowed.
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    if !media_type.eq_ignore_ascii_case(CONTENT_TYPE) {
         return Err(AwsError::new(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
             format!("Content-Type must be {CONTENT_TYPE}, got '{content_type}'"),
         ));
     }
-    let bytes = read_body(body).await?;
+    let bytes = read_body(&aws.core, headers, body).await?;
     let signed = Signed {
         method,
         uri,
@@ -378,6 +395,7 @@ async fn serve_json(
             "Start of structure or map expected",
         ));
     }
+    validate::check(service.table(), operation, &value)?;
 
     let mut call = Call {
         core: &aws.core,

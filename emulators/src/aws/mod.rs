@@ -17,10 +17,13 @@ pub mod sigv4;
 pub mod ssm;
 pub mod sts;
 pub mod tls;
+pub mod validate;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -152,12 +155,28 @@ impl AwsEmulator {
     }
 
     fn routes(this: Arc<Self>) -> Router {
+        let clock_owner = Arc::clone(&this);
         Router::new()
             .route("/", post(json_protocol::post_root).get(sts::get_root))
-            .route("/v1/credentials", get(pod_identity::credentials))
+            // The agent's handler serves every method alike (aws/eks-pod-identity-agent
+            // `pkg/handlers/eks_credential_handler.go` registers it on a plain ServeMux).
+            .route("/v1/credentials", any(pod_identity::credentials))
             .fallback(json_protocol::unknown_path)
             // Bodies are read with our own limit so the error has AWS's shape.
             .layer(DefaultBodyLimit::disable())
+            // `Date` from the emulator's clock: SDKs correct their signing time by it (clock
+            // skew), which keeps strict signatures usable when that clock is not the wall's.
+            .layer(axum::middleware::map_response(
+                move |mut response: Response| {
+                    let now = clock_owner.core.clock.peek();
+                    async move {
+                        if let Ok(v) = HeaderValue::from_str(&crate::core::clock::http_date(now)) {
+                            response.headers_mut().insert(header::DATE, v);
+                        }
+                        response
+                    }
+                },
+            ))
             .with_state(this)
     }
 }
@@ -203,5 +222,16 @@ impl Service for AwsEmulator {
             );
         }
         info
+    }
+
+    fn refuse_admin(&self, message: &str) -> Response {
+        let err = error::AwsError::new(StatusCode::FORBIDDEN, "AccessDeniedException", message);
+        let mut response =
+            (err.status, error::json_body(&err, error::MessageKey::Upper)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(json_protocol::CONTENT_TYPE),
+        );
+        response
     }
 }

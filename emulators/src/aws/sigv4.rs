@@ -8,6 +8,59 @@ use sha2::{Digest, Sha256};
 use super::error::AwsError;
 
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+/// How far a request's `X-Amz-Date` may be from the service's clock, either way.
+pub const SKEW: time::Duration = time::Duration::minutes(15);
+
+const AMZ_DATE: &[time::format_description::BorrowedFormatItem<'_>] =
+    time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+
+fn amz_date(t: time::OffsetDateTime) -> String {
+    t.format(AMZ_DATE).unwrap_or_default()
+}
+
+/// Refuses a request signed more than [`SKEW`] away from `now` (the emulator's clock, which SDKs
+/// learn from the `Date` header), in AWS's words.
+pub fn check_time(headers: &HeaderMap, now: time::OffsetDateTime) -> Result<(), AwsError> {
+    let Some(raw) = headers.get("x-amz-date") else {
+        // verify() reports the missing header as a mismatch, as AWS does.
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(raw.as_bytes());
+    let signed = time::PrimitiveDateTime::parse(&text, AMZ_DATE)
+        .map(time::PrimitiveDateTime::assume_utc)
+        .map_err(|_| {
+            AwsError::client(
+                "IncompleteSignatureException",
+                format!(
+                    "Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"
+                ),
+            )
+        })?;
+    let now = now.replace_nanosecond(0).unwrap_or(now);
+    if signed < now - SKEW {
+        return Err(AwsError::client(
+            "InvalidSignatureException",
+            format!(
+                "Signature expired: {} is now earlier than {} ({} - 15 min.)",
+                amz_date(signed),
+                amz_date(now - SKEW),
+                amz_date(now)
+            ),
+        ));
+    }
+    if signed > now + SKEW {
+        return Err(AwsError::client(
+            "InvalidSignatureException",
+            format!(
+                "Signature not yet current: {} is still later than {} ({} + 15 min.)",
+                amz_date(signed),
+                amz_date(now + SKEW),
+                amz_date(now)
+            ),
+        ));
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorization {
@@ -214,6 +267,33 @@ mod tests {
             parse("AWS4-HMAC-SHA256 Credential=a/b/c/d/x, SignedHeaders=host, Signature=00")
                 .expect_err("bad")
                 .code,
+            "IncompleteSignatureException"
+        );
+    }
+
+    #[test]
+    fn signatures_outside_fifteen_minutes_are_expired_or_not_yet_current() {
+        let now = time::macros::datetime!(2025-01-01 00:30:00.250 UTC);
+        let at = |d: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("x-amz-date", d.parse().expect("header"));
+            h
+        };
+        check_time(&at("20250101T001500Z"), now).expect("15 minutes old is still fine");
+        check_time(&at("20250101T004500Z"), now).expect("15 minutes ahead is still fine");
+        let old = check_time(&at("20150101T000000Z"), now).expect_err("2015");
+        assert_eq!(old.code, "InvalidSignatureException");
+        assert_eq!(
+            old.message,
+            "Signature expired: 20150101T000000Z is now earlier than 20250101T001500Z (20250101T003000Z - 15 min.)"
+        );
+        let ahead = check_time(&at("20250101T004501Z"), now).expect_err("ahead");
+        assert_eq!(
+            ahead.message,
+            "Signature not yet current: 20250101T004501Z is still later than 20250101T004500Z (20250101T003000Z + 15 min.)"
+        );
+        assert_eq!(
+            check_time(&at("yesterday"), now).expect_err("bad").code,
             "IncompleteSignatureException"
         );
     }

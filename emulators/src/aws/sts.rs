@@ -67,7 +67,7 @@ pub(crate) async fn post_root(
 ) -> Response {
     let started = Instant::now();
     let request_id = aws.core.request_id();
-    let body = read_body(body).await;
+    let body = read_body(&aws.core, &headers, body).await;
     serve(&aws, &method, &uri, &headers, body, started, &request_id).await
 }
 

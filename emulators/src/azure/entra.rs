@@ -107,7 +107,7 @@ pub(crate) async fn handle(
     _port: Option<u16>,
     method: Method,
     uri: &Uri,
-    _headers: &HeaderMap,
+    headers: &HeaderMap,
     body: Body,
 ) -> Response {
     let started = Instant::now();
@@ -125,7 +125,17 @@ pub(crate) async fn handle(
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
-    let result = serve(az, raw_host, endpoint, &query, body, &mut record, op).await;
+    let result = serve(
+        az,
+        raw_host,
+        endpoint,
+        &query,
+        headers,
+        body,
+        &mut record,
+        op,
+    )
+    .await;
     let (status, error, response) = match result {
         Ok(v) => (StatusCode::OK, None, json(StatusCode::OK, &v)),
         Err(e) => (e.status, Some(e.error.to_owned()), e.response(&request_id)),
@@ -135,11 +145,13 @@ pub(crate) async fn handle(
     response
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     az: &AzureEmulator,
     host: &str,
     endpoint: Endpoint,
     query: &HashMap<String, String>,
+    headers: &HeaderMap,
     body: Body,
     record: &mut Record,
     op: &str,
@@ -158,7 +170,7 @@ async fn serve(
         Endpoint::Keys => Ok(json!({ "keys": [az.signer.jwk.clone()] })),
         Endpoint::Token { tenant } => {
             record.key("tenant", tenant.clone());
-            let bytes = read_body(body)
+            let bytes = read_body(az, headers, body)
                 .await
                 .map_err(|e| EntraError::new(e.status, "invalid_request", 900144, e.message))?;
             let form: HashMap<String, String> =

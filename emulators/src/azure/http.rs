@@ -184,19 +184,36 @@ fn json_response(
     response
 }
 
-/// The api-versions Key Vault has shipped: `7.x[-preview]`, `2016-10-01` and the dated ones.
+/// The api-versions of Key Vault's data plane (the REST API specs,
+/// `specification/keyvault/data-plane/Microsoft.KeyVault/{stable,preview}/<version>`), plus the
+/// preview the Rust SDK's main branch sends. Key Vault refuses any other.
+pub(crate) const API_VERSIONS: [&str; 22] = [
+    "2015-06-01",
+    "2016-10-01",
+    "7.0",
+    "7.0-preview",
+    "7.1",
+    "7.1-preview",
+    "7.2",
+    "7.2-preview",
+    "7.3",
+    "7.3-preview",
+    "7.4",
+    "7.4-preview.1",
+    "7.5",
+    "7.5-preview.1",
+    "7.6",
+    "7.6-preview.1",
+    "7.6-preview.2",
+    "2025-06-01-preview",
+    "2025-07-01",
+    "2025-07-01-preview",
+    "2026-01-01-preview",
+    "2026-03-01-preview",
+];
+
 pub(crate) fn api_version_ok(v: &str) -> bool {
-    let v = v.strip_suffix("-preview").unwrap_or(v);
-    if let Some(minor) = v.strip_prefix("7.") {
-        return minor.len() == 1 && minor.bytes().all(|b| b.is_ascii_digit());
-    }
-    let parts: Vec<&str> = v.split('-').collect();
-    parts.len() == 3
-        && parts[0].len() == 4
-        && parts[1].len() == 2
-        && parts[2].len() == 2
-        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()))
-        && parts[0] >= "2016"
+    API_VERSIONS.contains(&v)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -250,6 +267,11 @@ async fn keyvault(
             kv_response(&err, &request_id),
         ),
     };
+    if status == StatusCode::METHOD_NOT_ALLOWED
+        && let Ok(allow) = HeaderValue::from_str(&route.allow.join(", "))
+    {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
     if let Some(challenge) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response
             .headers_mut()
@@ -260,16 +282,30 @@ async fn keyvault(
     response
 }
 
-/// Reads a body, refusing more than [`MAX_BODY_BYTES`].
-pub(crate) async fn read_body(body: Body) -> Result<Bytes, KvError> {
+/// Reads a body under [`MAX_BODY_BYTES`] and the core's read timeout.
+pub(crate) async fn read_body(
+    az: &AzureEmulator,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Bytes, KvError> {
     use crate::core::body::{BodyError, read_limited};
-    read_limited(body, MAX_BODY_BYTES)
+    read_limited(&az.core, headers, body, MAX_BODY_BYTES)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge(limit) => KvError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "RequestEntityTooLarge",
                 format!("The request body is larger than the limit of {limit} bytes."),
+            ),
+            BodyError::TimedOut(_) => KvError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "RequestTimeout",
+                "The request body was not received within the timeout period.",
+            ),
+            BodyError::ShuttingDown => KvError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailable",
+                "The service is shutting down.",
             ),
             BodyError::Unreadable(why) => {
                 KvError::bad_parameter(format!("Cannot read the request body: {why}"))
@@ -395,7 +431,7 @@ async fn serve(
         );
     }
 
-    let bytes = match read_body(body).await {
+    let bytes = match read_body(az, headers, body).await {
         Ok(b) => b,
         Err(e) => return (Err(e), None),
     };
@@ -503,14 +539,25 @@ mod tests {
     fn api_versions() {
         for ok in [
             "7.4",
-            "7.6-preview",
+            "7.6-preview.2",
             "2016-10-01",
             "2025-07-01",
             "2026-03-01-preview",
         ] {
             assert!(api_version_ok(ok), "{ok}");
         }
-        for bad in ["", "banana", "7", "7.44", "1.0", "2015-01-01", "2025-7-01"] {
+        for bad in [
+            "",
+            "banana",
+            "7",
+            "7.44",
+            "7.9",
+            "1.0",
+            "2015-01-01",
+            "2025-7-01",
+            "9999-99-99",
+            "2024-01-01",
+        ] {
             assert!(!api_version_ok(bad), "{bad}");
         }
     }

@@ -12,6 +12,7 @@ mod entra;
 mod error;
 mod http;
 pub mod keys;
+pub mod limits;
 mod objects;
 mod route;
 pub mod secrets;
@@ -245,5 +246,16 @@ impl Service for AzureEmulator {
 
     fn tls(&self) -> Option<Arc<rustls::ServerConfig>> {
         Some(Arc::clone(&self.pki.server_config))
+    }
+
+    fn refuse_admin(&self, message: &str) -> axum::response::Response {
+        http::kv_response(
+            &error::KvError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                message,
+            ),
+            "",
+        )
     }
 }

@@ -11,7 +11,6 @@ use super::route::{Action, Route};
 use super::state::Vault;
 use super::store::{
     Attributes, AttributesInput, Deleted, RECOVERABLE_DAYS, RECOVERY_LEVEL, Store, Version,
-    valid_name,
 };
 use super::{Kind, certificates, keys, secrets};
 
@@ -137,19 +136,31 @@ fn page(ctx: &Ctx<'_>, path: &str, items: Vec<Value>) -> Result<Value, KvError> 
 
 fn name_of(route: &Route) -> Result<&str, KvError> {
     let name = route.name.as_deref().unwrap_or_default();
-    if !valid_name(name) {
-        return Err(KvError::invalid_name(name));
-    }
+    super::limits::check_name(name)?;
     Ok(name)
 }
 
 fn unsupported(route: &Route) -> KvError {
-    if route.action == Action::Unknown {
-        return KvError::new(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "The requested URI does not name a Key Vault operation.",
-        );
+    match route.action {
+        Action::Unknown => {
+            return KvError::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "The requested URI does not name a Key Vault operation.",
+            );
+        }
+        // ASP.NET Web API's words, which Key Vault's front end answers with.
+        Action::MethodNotAllowed => {
+            return KvError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                format!(
+                    "The requested resource does not support http method '{}'.",
+                    route.method
+                ),
+            );
+        }
+        _ => {}
     }
     KvError::new(
         StatusCode::NOT_IMPLEMENTED,

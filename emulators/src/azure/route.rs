@@ -24,7 +24,9 @@ pub enum Action {
     GetPending,
     /// A real Key Vault operation this emulator does not serve.
     Unsupported,
-    /// Not a Key Vault operation at all.
+    /// A Key Vault path, with a method Key Vault does not serve there.
+    MethodNotAllowed,
+    /// Not a Key Vault path at all.
     Unknown,
 }
 
@@ -38,6 +40,9 @@ pub struct Route {
     /// `Some("")` is the latest version (`/secrets/{n}/`).
     pub version: Option<String>,
     pub writes: bool,
+    /// The methods Key Vault serves on this path (for `Allow` with a 405).
+    pub allow: &'static [&'static str],
+    pub method: Method,
 }
 
 const COLLECTIONS: [&str; 6] = [
@@ -97,6 +102,7 @@ fn op_name(kind: Kind, action: Action) -> &'static str {
         (K::Certificate, A::GetPolicy) => "GetCertificatePolicy",
         (K::Certificate, A::GetPending) => "GetCertificateOperation",
         (_, A::Unsupported) => "Unsupported",
+        (_, A::MethodNotAllowed) => "MethodNotAllowed",
         _ => "Unknown",
     }
 }
@@ -112,7 +118,7 @@ fn permission(action: Action) -> &'static str {
         Action::Purge => "purge",
         Action::Create => "create",
         Action::Import => "import",
-        Action::Unsupported | Action::Unknown => "get",
+        Action::Unsupported | Action::MethodNotAllowed | Action::Unknown => "get",
     }
 }
 
@@ -168,9 +174,17 @@ pub fn parse(method: &Method, path: &str) -> Route {
             Action::Update
         }
         (Some(_), false, "DELETE", [_]) => Action::Delete,
-        // Backup, restore, crypto operations, rotation, issuers, contacts, merge...
-        (Some(_), ..) => Action::Unsupported,
+        // Backup, restore, crypto operations, rotation, issuers, contacts, merge; or a method
+        // Key Vault does not serve on the path; or no Key Vault path at all.
+        (Some(k), ..) => match methods(k, deleted, rest.as_slice()) {
+            Some(allowed) if allowed.contains(&m) => Action::Unsupported,
+            Some(_) => Action::MethodNotAllowed,
+            None => Action::Unknown,
+        },
     };
+    let allow = kind
+        .and_then(|k| methods(k, deleted, rest.as_slice()))
+        .unwrap_or_default();
     let kind_for_name = kind;
     let op = match kind_for_name {
         Some(k) => op_name(k, action),
@@ -188,7 +202,10 @@ pub fn parse(method: &Method, path: &str) -> Route {
     );
     Route {
         op,
-        kind: if matches!(action, Action::Unknown | Action::Unsupported) {
+        kind: if matches!(
+            action,
+            Action::Unknown | Action::Unsupported | Action::MethodNotAllowed
+        ) {
             None
         } else {
             kind
@@ -202,6 +219,65 @@ pub fn parse(method: &Method, path: &str) -> Route {
         },
         version,
         writes,
+        allow,
+        method: method.clone(),
+    }
+}
+
+/// The methods Key Vault serves on a path of `kind` (after the collection segment), whether this
+/// emulator serves them or not; `None` when no Key Vault operation has that path (the REST API
+/// specs, `specification/keyvault/data-plane/Microsoft.KeyVault/stable/7.6`).
+fn methods(kind: Kind, deleted: bool, rest: &[&str]) -> Option<&'static [&'static str]> {
+    const GET: &[&str] = &["GET"];
+    const POST: &[&str] = &["POST"];
+    const GET_DELETE: &[&str] = &["GET", "DELETE"];
+    // `/{n}/{v}` reads or updates a version; a known word in the version's place may add a verb.
+    const VERSION: &[&str] = &["GET", "PATCH"];
+    const VERSION_OR_POST: &[&str] = &["GET", "PATCH", "POST"];
+    const VERSION_OR_PUT: &[&str] = &["GET", "PATCH", "PUT"];
+    const VERSION_OR_DELETE: &[&str] = &["GET", "PATCH", "DELETE"];
+    const OBJECT: &[&str] = &["GET", "PUT", "PATCH", "DELETE"];
+    const OBJECT_OR_POST: &[&str] = &["GET", "PUT", "PATCH", "DELETE", "POST"];
+    const CERTIFICATE: &[&str] = &["GET", "PATCH", "DELETE"];
+    const CERTIFICATE_OR_POST: &[&str] = &["GET", "PATCH", "DELETE", "POST"];
+    const CONTACTS: &[&str] = &["GET", "PUT", "PATCH", "DELETE"];
+    const CRYPTO: [&str; 7] = [
+        "encrypt",
+        "decrypt",
+        "sign",
+        "verify",
+        "wrapkey",
+        "unwrapkey",
+        "release",
+    ];
+    if deleted {
+        return match rest {
+            [] | [""] => Some(GET),
+            [_] => Some(GET_DELETE),
+            [_, "recover"] => Some(POST),
+            _ => None,
+        };
+    }
+    match (kind, rest) {
+        (_, [] | [""]) => Some(GET),
+        (Kind::Certificate, ["contacts"]) => Some(CONTACTS),
+        (Kind::Certificate, ["issuers"]) => Some(GET),
+        (Kind::Certificate, ["issuers", _]) => Some(OBJECT),
+        (Kind::Certificate, ["restore"]) => Some(CERTIFICATE_OR_POST),
+        (Kind::Certificate, [_]) => Some(CERTIFICATE),
+        (_, ["restore"]) => Some(OBJECT_OR_POST),
+        (_, [_]) => Some(OBJECT),
+        (_, [_, "versions"]) => Some(GET),
+        (_, [_, "backup"]) => Some(VERSION_OR_POST),
+        (Kind::Key, [_, "create" | "rotate"]) => Some(VERSION_OR_POST),
+        (Kind::Key, [_, "rotationpolicy"]) => Some(VERSION_OR_PUT),
+        (Kind::Key, [_, _, op]) if CRYPTO.contains(op) => Some(POST),
+        (Kind::Key, [_, _, "attestation"]) => Some(GET),
+        (Kind::Certificate, [_, "create" | "import"]) => Some(VERSION_OR_POST),
+        (Kind::Certificate, [_, "pending"]) => Some(VERSION_OR_DELETE),
+        (Kind::Certificate, [_, "pending", "merge"]) => Some(POST),
+        (_, [_, _]) => Some(VERSION),
+        _ => None,
     }
 }
 
@@ -236,6 +312,14 @@ mod tests {
                 None,
             ),
             ("POST", "/secrets/a/backup", "Unsupported", None),
+            ("POST", "/keys/k/v1/sign", "Unsupported", None),
+            ("POST", "/secrets/a", "MethodNotAllowed", None),
+            ("OPTIONS", "/secrets/a", "MethodNotAllowed", None),
+            ("HEAD", "/secrets/a", "MethodNotAllowed", None),
+            ("BREW", "/secrets/a/v1", "MethodNotAllowed", None),
+            ("PUT", "/deletedsecrets/a", "MethodNotAllowed", None),
+            ("GET", "/secrets/a/versions/x/y/z", "Unknown", None),
+            ("GET", "/deletedsecrets/a/b", "Unknown", None),
         ];
         for (m, p, op, v) in cases {
             let r = parse(&Method::from_bytes(m.as_bytes()).expect("method"), p);
@@ -243,5 +327,7 @@ mod tests {
             assert_eq!(r.version.as_deref(), v, "{m} {p}");
         }
         assert!(is_keyvault_path("/secrets") && !is_keyvault_path("/tenant/oauth2/v2.0/token"));
+        let post = parse(&Method::POST, "/secrets/a");
+        assert_eq!(post.allow, ["GET", "PUT", "PATCH", "DELETE"]);
     }
 }

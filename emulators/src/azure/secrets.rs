@@ -3,15 +3,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::Kind;
 use super::error::KvError;
 use super::http::{Ctx, OpResult, Outcome};
 use super::objects::{ObjectKind, attributes_json, check_not_deleted, new_attributes, parse_tags};
 use super::state::Vault;
 use super::store::{Store, Version};
-
-/// Key Vault's limit on a secret value.
-pub const MAX_VALUE_BYTES: usize = 25 * 1024;
+use super::{Kind, limits};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -88,6 +85,7 @@ impl ObjectKind for Secrets {
         match input.get("contentType") {
             None | Some(Value::Null) => Ok(()),
             Some(Value::String(ct)) => {
+                limits::check_content_type(ct)?;
                 data.content_type = Some(ct.clone());
                 Ok(())
             }
@@ -106,14 +104,13 @@ pub(crate) fn set(ctx: &mut Ctx<'_>, vault: &mut Vault, name: &str, input: &Valu
         }
         Some(_) => return Err(KvError::bad_parameter("Property value has invalid value")),
     };
-    if value.len() > MAX_VALUE_BYTES {
-        return Err(KvError::bad_parameter(format!(
-            "The secret value exceeds the maximum size of {MAX_VALUE_BYTES} bytes."
-        )));
-    }
+    limits::check_secret_value(&value)?;
     let content_type = match input.get("contentType") {
         None | Some(Value::Null) => None,
-        Some(Value::String(ct)) => Some(ct.clone()),
+        Some(Value::String(ct)) => {
+            limits::check_content_type(ct)?;
+            Some(ct.clone())
+        }
         Some(_) => {
             return Err(KvError::bad_parameter(
                 "Property contentType has invalid value",

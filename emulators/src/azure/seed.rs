@@ -22,9 +22,10 @@
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+use super::limits::valid_name;
 use super::secrets::SecretData;
 use super::state::{AccessPolicy, AzureState, FederatedCredential, Principal, Vault};
-use super::store::{Attributes, Version, valid_name};
+use super::store::{Attributes, Version};
 use crate::core::Core;
 
 #[derive(Debug, Default, Deserialize)]

@@ -155,13 +155,6 @@ impl<T> Store<T> {
     }
 }
 
-/// Key Vault object names: 1-127 letters, digits and dashes.
-pub fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 127
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-}
-
 #[cfg(test)]
 #[allow(clippy::expect_used)] // a failed expectation is the test failing
 mod tests {
@@ -203,6 +196,5 @@ mod tests {
         assert!(store.delete("s", 11).is_some());
         assert!(store.purge("s"));
         assert!(!store.purge("s"));
-        assert!(valid_name("a-B-9") && !valid_name("a_b") && !valid_name(""));
     }
 }

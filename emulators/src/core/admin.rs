@@ -1,19 +1,88 @@
 //! The admin API, served under [`ADMIN_PREFIX`](super::ADMIN_PREFIX) on every listener: journal,
 //! fault rules, clock, seeding, state dump and reset. Errors are `{"error": "..."}` with a 4xx.
+//!
+//! It reads every secret and can turn authorization off, and in the bench every pod reaches the
+//! listeners, so it takes a token (`Authorization: Bearer <token>`): one made at start and named
+//! in the ready line, unless the operator opens it explicitly ([`AdminAccess::Open`]). A request
+//! without it is refused in the listener's own service's error shape ([`Service::refuse_admin`]).
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::json;
 use std::sync::Arc;
 
+use super::body::{BodyError, read_limited};
 use super::faults::RuleSpec;
 use super::journal;
 use super::{Core, Service, seed};
+
+/// Largest admin request body (seed documents are the big ones).
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Who may use the admin API.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AdminAccess {
+    /// A token drawn at start from the operating system's randomness, named in the ready line.
+    #[default]
+    Generated,
+    /// This token.
+    Token(String),
+    /// No token: anything that reaches a listener may read and change everything. Local use only.
+    Open,
+}
+
+impl AdminAccess {
+    /// The token requests must carry (drawn now for [`AdminAccess::Generated`]), or `None` when
+    /// the API is open.
+    pub fn into_token(self) -> Option<String> {
+        match self {
+            Self::Generated => {
+                use rand::Rng;
+                let bytes: [u8; 32] = rand::rng().random();
+                Some(hex::encode(bytes))
+            }
+            Self::Token(t) => Some(t),
+            Self::Open => None,
+        }
+    }
+}
+
+/// Wraps `admin` so that only requests carrying `token` reach it; the others get `refuse`'s
+/// answer (the listener's service's error shape). With no token, `admin` is returned as it is.
+pub fn guard(admin: Router, token: Option<&str>, service: Arc<dyn Service>) -> Router {
+    let Some(token) = token else {
+        return admin;
+    };
+    let expected: Arc<str> = Arc::from(format!("Bearer {token}"));
+    admin.layer(axum::middleware::from_fn(move |req: Request, next: Next| {
+        let expected = Arc::clone(&expected);
+        let service = Arc::clone(&service);
+        async move {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.as_bytes().to_vec());
+            match given {
+                Some(g) if same(&g, expected.as_bytes()) => next.run(req).await,
+                Some(_) => service.refuse_admin("The secretbench admin token is not valid."),
+                None => service.refuse_admin(
+                    "The secretbench admin API needs the admin token: send 'Authorization: Bearer <adminToken from the ready line>'.",
+                ),
+            }
+        }
+    }))
+}
+
+/// Compares without stopping at the first difference, so timing does not leak the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 #[derive(Clone)]
 struct Admin {
@@ -44,6 +113,22 @@ pub fn router(core: Arc<Core>, services: Vec<Arc<dyn Service>>) -> Router {
 
 fn error(status: StatusCode, message: impl std::fmt::Display) -> Response {
     (status, axum::Json(json!({ "error": message.to_string() }))).into_response()
+}
+
+/// Reads an admin request's body with the same limits every service applies.
+#[allow(clippy::result_large_err)] // The error is the finished response; boxing it buys nothing here.
+async fn read_body(core: &Core, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    read_limited(core, headers, body, MAX_BODY_BYTES)
+        .await
+        .map_err(|e| {
+            let status = match e {
+                BodyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+                BodyError::TimedOut(_) => StatusCode::REQUEST_TIMEOUT,
+                BodyError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+                BodyError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            };
+            error(status, e)
+        })
 }
 
 #[allow(clippy::result_large_err)] // The error is the finished response; boxing it buys nothing here.
@@ -83,7 +168,11 @@ async fn faults_list(State(a): State<Admin>) -> Response {
     axum::Json(json!({ "rules": a.core.faults.list() })).into_response()
 }
 
-async fn faults_add(State(a): State<Admin>, body: Bytes) -> Response {
+async fn faults_add(State(a): State<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(&a.core, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let spec: RuleSpec = match parse_json(&body) {
         Ok(s) => s,
         Err(r) => return r,
@@ -125,12 +214,16 @@ struct ClockChange {
     set: Option<String>,
 }
 
-async fn clock_set(State(a): State<Admin>, body: Bytes) -> Response {
+async fn clock_set(State(a): State<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(&a.core, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let change: ClockChange = match parse_json(&body) {
         Ok(c) => c,
         Err(r) => return r,
     };
-    match (change.advance_seconds, change.set) {
+    let moved = match (change.advance_seconds, change.set) {
         (Some(s), None) if s >= 0 => a.core.clock.advance(time::Duration::seconds(s)),
         (None, Some(t)) => {
             let Ok(to) =
@@ -141,9 +234,7 @@ async fn clock_set(State(a): State<Admin>, body: Bytes) -> Response {
                     format!("'{t}' is not an RFC 3339 time"),
                 );
             };
-            if !a.core.clock.set(to) {
-                return error(StatusCode::BAD_REQUEST, "the clock only moves forward");
-            }
+            a.core.clock.set(to)
         }
         _ => {
             return error(
@@ -151,11 +242,18 @@ async fn clock_set(State(a): State<Admin>, body: Bytes) -> Response {
                 "give exactly one of advanceSeconds (>= 0) or set",
             );
         }
+    };
+    match moved {
+        Ok(()) => clock_view(&a.core),
+        Err(e) => error(StatusCode::BAD_REQUEST, e),
     }
-    clock_view(&a.core)
 }
 
-async fn seed_apply(State(a): State<Admin>, body: Bytes) -> Response {
+async fn seed_apply(State(a): State<Admin>, headers: HeaderMap, body: Body) -> Response {
+    let body = match read_body(&a.core, &headers, body).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let text = match std::str::from_utf8(&body) {
         Ok(t) => t,
         Err(_) => return error(StatusCode::BAD_REQUEST, "seed document is not UTF-8"),

@@ -7,6 +7,19 @@ use time::{Duration, OffsetDateTime};
 /// Where deterministic mode starts its clock: a fixed instant, so snapshots never see the real date.
 pub const DETERMINISTIC_EPOCH: OffsetDateTime = time::macros::datetime!(2025-01-01 00:00:00 UTC);
 
+/// The latest instant the clock may be moved to. Services add durations of up to a few
+/// centuries to "now" (a Vault TTL may be 292 years, Go's longest duration); stopping a
+/// millennium short of the year 9999 the time library can represent keeps every such sum valid.
+pub const LATEST: OffsetDateTime = time::macros::datetime!(9000-01-01 00:00:00 UTC);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClockError {
+    #[error("the clock only moves forward")]
+    Backward,
+    #[error("moving the clock by {0} seconds would take it past {latest}", latest = rfc3339(LATEST))]
+    TooFar(i128),
+}
+
 #[derive(Debug)]
 enum Mode {
     /// Wall time plus an offset the admin API can move forward.
@@ -52,31 +65,46 @@ impl Clock {
         }
     }
 
-    /// Moves time forward (never backward: a clock that goes back would break version ordering).
-    pub fn advance(&self, by: Duration) {
+    /// Moves time forward (never backward: a clock that goes back would break version ordering),
+    /// and never past [`LATEST`].
+    pub fn advance(&self, by: Duration) -> Result<(), ClockError> {
         if by.is_negative() {
-            return;
+            return Err(ClockError::Backward);
         }
+        let too_far = || ClockError::TooFar(by.whole_nanoseconds() / 1_000_000_000);
         match &self.mode {
             Mode::System { offset_nanos } => {
-                let nanos = i64::try_from(by.whole_nanoseconds()).unwrap_or(i64::MAX);
-                offset_nanos.fetch_add(nanos, Ordering::Relaxed);
+                let nanos = i64::try_from(by.whole_nanoseconds()).map_err(|_| too_far())?;
+                // One compare-and-swap, so two concurrent advances cannot both pass the check.
+                offset_nanos
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |offset| {
+                        let moved = offset.checked_add(nanos)?;
+                        let then =
+                            OffsetDateTime::now_utc().checked_add(Duration::nanoseconds(moved))?;
+                        (then <= LATEST).then_some(moved)
+                    })
+                    .map(drop)
+                    .map_err(|_| too_far())
             }
             Mode::Manual { now } => {
                 let mut guard = now.lock().unwrap_or_else(|p| p.into_inner());
-                *guard += by;
+                let then = guard
+                    .checked_add(by)
+                    .filter(|t| *t <= LATEST)
+                    .ok_or_else(too_far)?;
+                *guard = then;
+                Ok(())
             }
         }
     }
 
-    /// Jumps to `to` when it lies in the future; returns whether it moved.
-    pub fn set(&self, to: OffsetDateTime) -> bool {
+    /// Jumps to `to`, which must lie ahead (and not past [`LATEST`]).
+    pub fn set(&self, to: OffsetDateTime) -> Result<(), ClockError> {
         let current = self.peek();
         if to <= current {
-            return false;
+            return Err(ClockError::Backward);
         }
-        self.advance(to - current);
-        true
+        self.advance(to - current)
     }
 
     /// Reads the time without ticking the manual clock.
@@ -93,6 +121,16 @@ pub fn epoch_seconds(t: OffsetDateTime) -> f64 {
     let nanos = t.unix_timestamp_nanos();
     // Millisecond precision, as AWS sends it.
     ((nanos / 1_000_000) as f64) / 1000.0
+}
+
+/// The HTTP `Date` format (RFC 9110 IMF-fixdate): `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(t: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    t.to_offset(time::UtcOffset::UTC)
+        .format(FORMAT)
+        .unwrap_or_default()
 }
 
 pub fn rfc3339(t: OffsetDateTime) -> String {
@@ -117,15 +155,46 @@ mod tests {
     #[test]
     fn advance_and_set_only_move_forward() {
         let c = Clock::deterministic();
-        c.advance(Duration::hours(1));
+        c.advance(Duration::hours(1)).expect("an hour");
         assert_eq!(c.peek(), DETERMINISTIC_EPOCH + Duration::hours(1));
-        assert!(!c.set(DETERMINISTIC_EPOCH));
-        assert!(c.set(DETERMINISTIC_EPOCH + Duration::days(2)));
+        assert_eq!(c.set(DETERMINISTIC_EPOCH), Err(ClockError::Backward));
+        c.set(DETERMINISTIC_EPOCH + Duration::days(2))
+            .expect("ahead");
         assert_eq!(c.peek(), DETERMINISTIC_EPOCH + Duration::days(2));
+        assert_eq!(c.advance(Duration::seconds(-1)), Err(ClockError::Backward));
         let s = Clock::system();
         let before = s.now();
-        s.advance(Duration::days(1));
+        s.advance(Duration::days(1)).expect("a day");
         assert!(s.now() - before >= Duration::days(1));
+    }
+
+    #[test]
+    fn overflowing_moves_are_refused_and_leave_the_clock_alone() {
+        for c in [Clock::deterministic(), Clock::system()] {
+            let before = c.peek();
+            // Twice 200 years passes i64 nanoseconds: it used to wrap to 1842.
+            c.advance(Duration::seconds(6_307_200_000))
+                .expect("200 years");
+            assert!(matches!(
+                c.advance(Duration::seconds(6_307_200_000)),
+                Ok(()) | Err(ClockError::TooFar(_))
+            ));
+            assert!(c.peek() > before, "never backwards");
+            assert_eq!(
+                c.advance(Duration::seconds(i64::MAX)),
+                Err(ClockError::TooFar(i128::from(i64::MAX)))
+            );
+            assert!(c.set(LATEST + Duration::days(1)).is_err());
+            assert!(c.peek() <= LATEST);
+        }
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        assert_eq!(
+            http_date(time::macros::datetime!(1994-11-06 08:49:37 UTC)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
     }
 
     #[test]

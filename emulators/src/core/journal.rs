@@ -1,11 +1,25 @@
 //! The request journal: what each service was asked, by whom, and how it answered.
-//! Scenarios assert on it, so it is bounded (a long benchmark must not grow memory) and ordered.
+//! Scenarios assert on it, so it is ordered, and bounded both in entries and in bytes: a long
+//! benchmark must not grow memory, and neither must a client sending megabyte-long names (each
+//! field an entry keeps is cut to [`MAX_FIELD_BYTES`], and old entries go once the whole passes
+//! [`DEFAULT_BYTES`]).
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
 pub const DEFAULT_CAPACITY: usize = 10_000;
+/// What the entries may hold together (approximately: the bytes of their strings plus a fixed
+/// overhead each).
+pub const DEFAULT_BYTES: usize = 16 * 1024 * 1024;
+/// The longest string an entry keeps; longer ones are cut at a character boundary and end in
+/// [`CUT_MARK`]. Real identifiers (ARNs, names, paths) fit.
+pub const MAX_FIELD_BYTES: usize = 2048;
+/// Fields an entry keeps under `keys`.
+pub const MAX_KEYS: usize = 16;
+pub const CUT_MARK: &str = "…";
+/// What an entry costs besides its strings (the struct, the map nodes, the allocator's share).
+const ENTRY_OVERHEAD: usize = 256;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -63,22 +77,58 @@ pub struct Query {
 #[derive(Debug)]
 struct Inner {
     next_seq: u64,
-    entries: VecDeque<Entry>,
+    entries: VecDeque<(Entry, usize)>,
+    bytes: usize,
 }
 
 #[derive(Debug)]
 pub struct Journal {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<Inner>,
 }
 
+/// `s` cut to at most [`MAX_FIELD_BYTES`] (plus the mark), at a character boundary.
+fn bounded(mut s: String) -> String {
+    if s.len() > MAX_FIELD_BYTES {
+        let mut end = MAX_FIELD_BYTES;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+        s.push_str(CUT_MARK);
+        s.shrink_to_fit();
+    }
+    s
+}
+
+impl Entry {
+    fn cost(&self) -> usize {
+        ENTRY_OVERHEAD
+            + self.time.len()
+            + self.service.len()
+            + self.operation.len()
+            + self.region.as_ref().map_or(0, String::len)
+            + self.identity.as_ref().map_or(0, String::len)
+            + self.error.as_ref().map_or(0, String::len)
+            + self
+                .keys
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>()
+    }
+}
+
 impl Journal {
-    pub fn new(capacity: usize) -> Self {
+    /// A journal of at most `capacity` entries and about `max_bytes` bytes.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity: capacity.max(1),
+            max_bytes,
             inner: Mutex::new(Inner {
                 next_seq: 1,
                 entries: VecDeque::new(),
+                bytes: 0,
             }),
         }
     }
@@ -91,24 +141,42 @@ impl Journal {
         error: Option<String>,
         latency_micros: u64,
     ) {
+        let entry = Entry {
+            seq: 0,
+            time: bounded(time),
+            service: record.service.to_owned(),
+            operation: bounded(record.operation),
+            region: record.region.map(bounded),
+            identity: record.identity.map(bounded),
+            keys: record
+                .keys
+                .into_iter()
+                .take(MAX_KEYS)
+                .map(|(k, v)| (bounded(k), bounded(v)))
+                .collect(),
+            status,
+            error: error.map(bounded),
+            latency_micros,
+        };
+        let cost = entry.cost();
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let seq = inner.next_seq;
         inner.next_seq += 1;
-        if inner.entries.len() == self.capacity {
-            inner.entries.pop_front();
+        while inner.entries.len() >= self.capacity
+            || (!inner.entries.is_empty() && inner.bytes + cost > self.max_bytes)
+        {
+            let Some((_, freed)) = inner.entries.pop_front() else {
+                break;
+            };
+            inner.bytes -= freed;
         }
-        inner.entries.push_back(Entry {
-            seq,
-            time,
-            service: record.service.to_owned(),
-            operation: record.operation,
-            region: record.region,
-            identity: record.identity,
-            keys: record.keys,
-            status,
-            error,
-            latency_micros,
-        });
+        inner.bytes += cost;
+        inner.entries.push_back((Entry { seq, ..entry }, cost));
+    }
+
+    /// What the entries hold together, as [`Journal::new`]'s `max_bytes` counts it.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 
     pub fn query(&self, q: &Query) -> Vec<Entry> {
@@ -116,6 +184,7 @@ impl Journal {
         inner
             .entries
             .iter()
+            .map(|(e, _)| e)
             .filter(|e| q.since.is_none_or(|s| e.seq > s))
             .filter(|e| q.service.as_deref().is_none_or(|s| e.service == s))
             .filter(|e| q.operation.as_deref().is_none_or(|o| e.operation == o))
@@ -124,11 +193,9 @@ impl Journal {
     }
 
     pub fn clear(&self) {
-        self.inner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entries
-            .clear();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.entries.clear();
+        inner.bytes = 0;
     }
 }
 
@@ -142,7 +209,7 @@ mod tests {
 
     #[test]
     fn keeps_the_newest_entries_up_to_capacity() {
-        let j = Journal::new(2);
+        let j = Journal::new(2, DEFAULT_BYTES);
         push(&j, "aws", "A");
         push(&j, "aws", "B");
         push(&j, "aws", "C");
@@ -156,7 +223,7 @@ mod tests {
 
     #[test]
     fn filters_by_service_operation_and_sequence() {
-        let j = Journal::new(10);
+        let j = Journal::new(10, DEFAULT_BYTES);
         push(&j, "aws", "GetSecretValue");
         push(&j, "vault", "read");
         push(&j, "aws", "GetSecretValue");
@@ -170,5 +237,40 @@ mod tests {
         assert_eq!(hits[0].seq, 3);
         j.clear();
         assert!(j.query(&Query::default()).is_empty());
+    }
+
+    #[test]
+    fn a_megabyte_key_is_cut_and_the_journal_stays_within_its_bytes() {
+        let j = Journal::new(10_000, 64 * 1024);
+        for _ in 0..1_000 {
+            let mut r = Record::new("aws", "x".repeat(1_000_000));
+            r.key("secretId", "s".repeat(1_000_000));
+            j.push(r, "t".into(), 400, Some("e".repeat(100_000)), 1);
+        }
+        assert!(j.bytes() <= 64 * 1024, "{} bytes kept", j.bytes());
+        let kept = j.query(&Query::default());
+        assert!(!kept.is_empty());
+        let last = kept.last().expect("an entry");
+        assert_eq!(last.seq, 1_000, "sequence numbers go on counting");
+        assert_eq!(
+            last.keys["secretId"].len(),
+            MAX_FIELD_BYTES + CUT_MARK.len()
+        );
+        assert!(last.keys["secretId"].ends_with(CUT_MARK));
+        assert!(last.operation.len() <= MAX_FIELD_BYTES + CUT_MARK.len());
+    }
+
+    #[test]
+    fn cutting_respects_character_boundaries() {
+        let cut = bounded("é".repeat(MAX_FIELD_BYTES));
+        assert!(cut.len() <= MAX_FIELD_BYTES + CUT_MARK.len());
+        assert!(cut.ends_with(CUT_MARK));
+        let j = Journal::new(10, DEFAULT_BYTES);
+        let mut r = Record::new("vault", "read");
+        for i in 0..100 {
+            r.key(&format!("k{i:03}"), "v");
+        }
+        j.push(r, "t".into(), 200, None, 1);
+        assert_eq!(j.query(&Query::default())[0].keys.len(), MAX_KEYS);
     }
 }

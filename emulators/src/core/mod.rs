@@ -13,6 +13,8 @@ pub mod shared_state;
 pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
 
 pub use clock::Clock;
 pub use faults::Faults;
@@ -25,14 +27,38 @@ pub const DETERMINISTIC_SEED: u64 = 0x5ec2_e7be_7c4d;
 /// Reserved path prefix of the admin API on every listener.
 pub const ADMIN_PREFIX: &str = "/_secretbench";
 
+/// How long a client may take, and how long shutdown waits for requests in flight. The defaults
+/// are Vault's listener defaults (`http_read_header_timeout` 10s, `http_read_timeout` 30s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the start of a request (or of an idle keep-alive connection) to its last header.
+    pub header_read: Duration,
+    /// From the end of the headers to the last byte of the body.
+    pub body_read: Duration,
+    /// How long shutdown lets requests in flight finish before closing their connections.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(3),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Core {
     pub clock: Clock,
     pub ids: Ids,
     pub journal: Journal,
     pub faults: Faults,
+    pub timeouts: Timeouts,
     deterministic: bool,
     requests: AtomicU64,
+    stop: watch::Sender<bool>,
 }
 
 impl Core {
@@ -48,11 +74,23 @@ impl Core {
             } else {
                 Ids::Random
             },
-            journal: Journal::new(journal::DEFAULT_CAPACITY),
+            journal: Journal::new(journal::DEFAULT_CAPACITY, journal::DEFAULT_BYTES),
             faults: Faults::default(),
+            timeouts: Timeouts::default(),
             deterministic,
             requests: AtomicU64::new(0),
+            stop: watch::channel(false).0,
         }
+    }
+
+    /// Starts shutdown: listeners stop accepting and bodies still arriving are abandoned.
+    pub fn stop(&self) {
+        self.stop.send_replace(true);
+    }
+
+    /// Becomes `true` once shutdown has begun.
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stop.subscribe()
     }
 
     pub fn is_deterministic(&self) -> bool {
@@ -129,4 +167,7 @@ pub trait Service: Send + Sync + 'static {
     /// Told the bound address before [`Service::ready_info`] is asked (so URLs can carry an
     /// ephemeral port).
     fn bound(&self, _local: std::net::SocketAddr) {}
+    /// The answer to an admin API request without the admin token, in this service's own error
+    /// shape, so the refusal reads like the service's refusal of any unauthenticated call.
+    fn refuse_admin(&self, message: &str) -> axum::response::Response;
 }

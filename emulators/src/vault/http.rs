@@ -45,6 +45,11 @@ fn json_response(status: StatusCode, body: Option<&Value>) -> Response {
     }
 }
 
+/// An error answer outside the request pipeline (the admin API's refusal).
+pub(super) fn error_response(err: &VaultError) -> Response {
+    json_response(err.status, Some(&err.body()))
+}
+
 async fn handle(
     State(vault): State<Arc<VaultEmulator>>,
     method: Method,
@@ -69,15 +74,26 @@ async fn handle(
     json_response(status, body.as_ref())
 }
 
-async fn read_body(body: Body) -> VaultResult<bytes::Bytes> {
+async fn read_body(
+    vault: &VaultEmulator,
+    headers: &HeaderMap,
+    body: Body,
+) -> VaultResult<bytes::Bytes> {
     use crate::core::body::{BodyError, read_limited};
-    read_limited(body, MAX_BODY_BYTES)
+    read_limited(&vault.core, headers, body, MAX_BODY_BYTES)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge(_) => VaultError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "http: request body too large",
             ),
+            BodyError::TimedOut(_) => VaultError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "failed to read request body: i/o timeout",
+            ),
+            BodyError::ShuttingDown => {
+                VaultError::new(StatusCode::SERVICE_UNAVAILABLE, "Vault is shutting down")
+            }
             BodyError::Unreadable(why) => {
                 VaultError::bad_request(format!("failed to read request body: {why}"))
             }
@@ -131,13 +147,19 @@ async fn serve(
     let Some(path) = uri.path().strip_prefix("/v1/") else {
         return Err(VaultError::not_found());
     };
-    let path = path.trim_start_matches('/').to_owned();
+    let mut path = path.trim_start_matches('/').to_owned();
     let query: BTreeMap<String, String> = uri
         .query()
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let op = op_of(method, &query)?;
-    let bytes = read_body(body).await?;
+    // A list is of a directory: Vault appends the slash before routing and the ACL check
+    // (`http/logical.go`, buildLogicalRequestNoAuth), so `list` on `secret/metadata/app/*`
+    // covers `LIST secret/metadata/app`.
+    if op == Op::List && !path.ends_with('/') {
+        path.push('/');
+    }
+    let bytes = read_body(vault, headers, body).await?;
     // Reads take their parameters from the query string; a body on a GET (the CSI provider sends
     // secretArgs that way) is ignored, as Vault ignores it.
     let body = if op.is_read() {

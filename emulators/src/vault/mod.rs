@@ -42,6 +42,8 @@ pub const DEFAULT_ROOT_TOKEN: &str = "root";
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Vault's system default lease TTL (768h), used where a mount or role sets none.
 pub const DEFAULT_LEASE_TTL: u64 = 768 * 3600;
+/// Vault's system max lease TTL (768h): no token or lease outlives it.
+pub const MAX_LEASE_TTL: u64 = 768 * 3600;
 /// The version the health endpoint reports.
 pub const VERSION: &str = "1.21.0";
 
@@ -179,5 +181,12 @@ impl Service for VaultEmulator {
         let mut info = serde_json::Map::new();
         info.insert("rootToken".into(), self.root_token().into());
         info
+    }
+
+    fn refuse_admin(&self, message: &str) -> axum::response::Response {
+        http::error_response(&error::VaultError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            format!("permission denied: {message}"),
+        ))
     }
 }

@@ -78,8 +78,9 @@ fn ca_params(common_name: &str) -> CertificateParams {
     params
 }
 
+/// A TTL as a time span (TTLs from requests are at most Go's longest duration, so it fits).
 fn secs(n: u64) -> Duration {
-    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX / 4))
+    Duration::seconds(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
 fn generate_ca(ctx: &Ctx<'_>, common_name: &str, ttl: u64) -> VaultResult<Ca> {
@@ -88,7 +89,7 @@ fn generate_ca(ctx: &Ctx<'_>, common_name: &str, ttl: u64) -> VaultResult<Ca> {
     let (sn, sn_text) = serial(ctx);
     params.serial_number = Some(sn);
     params.not_before = ctx.now - Duration::minutes(1);
-    params.not_after = ctx.now + secs(ttl);
+    params.not_after = ctx.now.saturating_add(secs(ttl));
     let cert = params.self_signed(&key).map_err(pki_err)?;
     Ok(Ca {
         common_name: common_name.to_owned(),
@@ -278,7 +279,7 @@ fn issue(store: &mut Store, ctx: &Ctx<'_>, role_name: &str, req: &Req) -> VaultR
     let (sn, sn_text) = serial(ctx);
     params.serial_number = Some(sn);
     params.not_before = ctx.now - Duration::seconds(30);
-    let not_after: OffsetDateTime = ctx.now + secs(ttl);
+    let not_after: OffsetDateTime = ctx.now.saturating_add(secs(ttl));
     params.not_after = not_after;
     params.use_authority_key_identifier_extension = true;
     let cert = params.signed_by(&key, &issuer).map_err(pki_err)?;

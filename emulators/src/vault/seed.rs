@@ -188,7 +188,10 @@ impl VaultSeed {
             let ttl = t
                 .ttl
                 .as_deref()
-                .map(duration::parse_str)
+                .map(|text| {
+                    duration::parse_str(text)
+                        .and_then(|s| u64::try_from(s).map_err(|_| "ttl must be positive".into()))
+                })
                 .transpose()
                 .map_err(|e| format!("token {}: {e}", t.id))?;
             state.tokens.tokens.remove(&t.id);

@@ -37,7 +37,7 @@ pub fn read(state: &VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
                 .map(|(k, m)| (k.clone(), m.view()))
                 .collect(),
         )),
-        ("policy", Op::Read) | ("policy", Op::List) => {
+        ("policy", Op::Read) | ("policy" | "policy/", Op::List) => {
             let names = policy_names(state);
             Reply::data(json!({ "keys": names, "policies": names }))
         }
@@ -495,7 +495,8 @@ fn renew_lease(state: &VaultState, req: &Req) -> VaultResult<Reply> {
     let increment = router::duration_field(&req.body, "increment")?;
     let ttl = increment
         .filter(|i| *i > 0)
-        .unwrap_or_else(|| mount.1.lease_ttl());
+        .unwrap_or_else(|| mount.1.lease_ttl())
+        .min(super::MAX_LEASE_TTL);
     Ok(Reply {
         lease: Lease {
             id,

@@ -10,9 +10,15 @@ use super::envelope::Reply;
 use super::error::{VaultError, VaultResult};
 use super::policy::{DEFAULT, ROOT};
 use super::router::{self, Caller, Ctx, Op, Req};
-use super::{DEFAULT_LEASE_TTL, VaultState};
+use super::{DEFAULT_LEASE_TTL, MAX_LEASE_TTL, VaultState, duration};
 use crate::core::Core;
 use crate::core::clock::rfc3339;
+
+/// A length of time given in seconds (at most [`super::duration::MAX_SECONDS`] when it came from
+/// a request, so it always fits).
+fn seconds(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -163,12 +169,13 @@ impl TokenStore {
         let policies = normalise_policies(&spec.policies, spec.no_default_policy);
         let root = policies.iter().any(|p| p == ROOT);
         let mut ttl = match spec.ttl {
-            Some(t) => t,
+            // No token outlives the system's max lease TTL (Vault's `framework.CalculateTTL`).
+            Some(t) => t.min(MAX_LEASE_TTL),
             None if root => 0,
             None => DEFAULT_LEASE_TTL,
         };
         if spec.explicit_max_ttl > 0 && (ttl == 0 || ttl > spec.explicit_max_ttl) {
-            ttl = spec.explicit_max_ttl;
+            ttl = spec.explicit_max_ttl.min(MAX_LEASE_TTL);
         }
         let id = spec
             .id
@@ -182,8 +189,7 @@ impl TokenStore {
             path: spec.path,
             created: now,
             creation_ttl: ttl,
-            expire_time: (ttl > 0)
-                .then(|| now + Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 2))),
+            expire_time: (ttl > 0).then(|| now.saturating_add(seconds(ttl))),
             explicit_max_ttl: spec.explicit_max_ttl,
             renewable: spec.renewable && ttl > 0,
             orphan: spec.orphan,
@@ -235,13 +241,16 @@ impl TokenStore {
             return Err(VaultError::bad_request("lease is not renewable"));
         }
         let mut ttl = increment.filter(|i| *i > 0).unwrap_or(t.creation_ttl);
-        if t.explicit_max_ttl > 0 {
-            let max_end =
-                t.created + Duration::seconds(i64::try_from(t.explicit_max_ttl).unwrap_or(0));
-            let left = u64::try_from((max_end - now).whole_seconds()).unwrap_or(0);
-            ttl = ttl.min(left);
+        // A renewal never takes a token past its explicit max TTL, nor past the system's max
+        // lease TTL from its creation (Vault's `framework.CalculateTTL`).
+        for max in [t.explicit_max_ttl, MAX_LEASE_TTL] {
+            if max > 0 {
+                let max_end = t.created.saturating_add(seconds(max));
+                let left = u64::try_from((max_end - now).whole_seconds()).unwrap_or(0);
+                ttl = ttl.min(left);
+            }
         }
-        t.expire_time = Some(now + Duration::seconds(i64::try_from(ttl).unwrap_or(0)));
+        t.expire_time = Some(now.saturating_add(seconds(ttl)));
         Ok(t.auth_block(now))
     }
 }
@@ -418,19 +427,31 @@ fn create(
             "auth/token/create"
         }
         .into(),
-        ttl: router::duration_field(b, "ttl")?.filter(|t| *t > 0),
-        explicit_max_ttl: router::duration_field(b, "explicit_max_ttl")?.unwrap_or(0),
+        ttl: duration::token_field(b, "ttl")
+            .map_err(VaultError::bad_request)?
+            .filter(|t| *t > 0),
+        explicit_max_ttl: duration::token_field(b, "explicit_max_ttl")
+            .map_err(VaultError::bad_request)?
+            .unwrap_or(0),
         renewable: router::bool_field(b, "renewable")?.unwrap_or(true),
         orphan,
         parent: (!orphan).then(|| parent.id.clone()),
         entity_id: String::new(),
     };
+    let asked = spec.ttl;
     let token = state.tokens.mint(ctx.core, ctx.now, spec);
-    Ok(Reply {
+    let mut reply = Reply {
         auth: Some(token.auth_block(ctx.now)),
         ..Reply::default()
+    };
+    if let Some(asked) = asked.filter(|a| *a > MAX_LEASE_TTL) {
+        reply = reply.warn(format!(
+            "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+            duration::go_string(asked),
+            duration::go_string(MAX_LEASE_TTL)
+        ));
     }
-    .mutated())
+    Ok(reply.mutated())
 }
 
 #[cfg(test)]

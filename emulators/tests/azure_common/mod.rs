@@ -156,14 +156,22 @@ impl Az {
         body["access_token"].as_str().expect("token").to_owned()
     }
 
+    /// A request to the admin API (`path` after `/_secretbench`), carrying the admin token.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http().request(
+            method,
+            format!("https://127.0.0.1:{}/_secretbench{path}", self.port()),
+        );
+        match self.running.admin_token() {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// Applies a seed document through the admin API.
     pub async fn seed(&self, yaml: &str) {
         let response = self
-            .http()
-            .post(format!(
-                "https://127.0.0.1:{}/_secretbench/seed",
-                self.port()
-            ))
+            .admin_request(reqwest::Method::POST, "/seed")
             .body(yaml.to_owned())
             .send()
             .await

@@ -54,10 +54,20 @@ impl Env {
         aws_sdk_sts::Client::new(&self.config(region).await)
     }
 
+    /// A request to the admin API (`path` after `/_secretbench`), carrying the admin token.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request =
+            reqwest::Client::new().request(method, format!("{}/_secretbench{path}", self.url));
+        match self.running.admin_token() {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
     /// Applies a seed document through the admin API.
     pub async fn seed(&self, yaml: &str) {
-        let response = reqwest::Client::new()
-            .post(format!("{}/_secretbench/seed", self.url))
+        let response = self
+            .admin_request(reqwest::Method::POST, "/seed")
             .body(yaml.to_owned())
             .send()
             .await

@@ -69,6 +69,10 @@ impl Vault {
         if let Some(b) = body {
             req = req.body(b.to_owned());
         }
+        Self::send(req).await
+    }
+
+    async fn send(req: reqwest::RequestBuilder) -> Raw {
         let response = req.send().await.expect("request");
         let status = response.status().as_u16();
         let content_type = response
@@ -85,9 +89,18 @@ impl Vault {
         }
     }
 
+    /// An admin API call (`path` after `/_secretbench`), carrying the admin token.
     pub async fn admin(&self, method: &str, path: &str, body: &str) -> Raw {
-        self.raw(method, &format!("/_secretbench{path}"), None, Some(body))
-            .await
+        let mut req = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).expect("method"),
+                format!("{}/_secretbench{path}", self.url),
+            )
+            .body(body.to_owned());
+        if let Some(token) = self.running.admin_token() {
+            req = req.bearer_auth(token);
+        }
+        Self::send(req).await
     }
 
     pub async fn seed(&self, yaml: &str) {

@@ -280,9 +280,15 @@ impl Backend {
         Ok(())
     }
 
+    /// A call to the admin API (`path` after `/_secretbench/`), with the admin token.
+    fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.endpoints
+            .with_admin_token(self.http.request(method, self.endpoints.admin(path)))
+    }
+
     /// Empties every emulator (state, journal, faults).
     pub async fn reset(&self) -> Result<(), BackendError> {
-        let req = self.http.post(self.endpoints.admin("reset"));
+        let req = self.admin(reqwest::Method::POST, "reset");
         self.send("admin reset", req).await.map(drop)
     }
 
@@ -292,8 +298,7 @@ impl Backend {
             return Ok(());
         }
         let req = self
-            .http
-            .post(self.endpoints.admin("seed"))
+            .admin(reqwest::Method::POST, "seed")
             .header("content-type", "application/json")
             .body(doc.to_string());
         self.send("admin seed", req).await.map(drop)
@@ -301,8 +306,7 @@ impl Backend {
 
     pub async fn add_fault(&self, rule: &FaultRule) -> Result<(), BackendError> {
         let req = self
-            .http
-            .post(self.endpoints.admin("faults"))
+            .admin(reqwest::Method::POST, "faults")
             .json(&fault_spec(rule));
         self.send("admin faults", req).await.map(drop)
     }
@@ -310,23 +314,21 @@ impl Backend {
     pub async fn clear_faults(&self, service: Option<&str>) -> Result<(), BackendError> {
         match service {
             None => {
-                let req = self.http.delete(self.endpoints.admin("faults"));
+                let req = self.admin(reqwest::Method::DELETE, "faults");
                 self.send("admin faults clear", req).await.map(drop)
             }
             Some(service) => {
                 let list = self
                     .send(
                         "admin faults list",
-                        self.http.get(self.endpoints.admin("faults")),
+                        self.admin(reqwest::Method::GET, "faults"),
                     )
                     .await?;
                 for rule in list["rules"].as_array().into_iter().flatten() {
                     if rule["service"] == service
                         && let Some(id) = rule["id"].as_u64()
                     {
-                        let req = self
-                            .http
-                            .delete(self.endpoints.admin(&format!("faults/{id}")));
+                        let req = self.admin(reqwest::Method::DELETE, &format!("faults/{id}"));
                         self.send("admin fault remove", req).await?;
                     }
                 }
@@ -342,8 +344,7 @@ impl Backend {
         operation: &str,
     ) -> Result<Vec<Value>, BackendError> {
         let req = self
-            .http
-            .get(self.endpoints.admin("journal"))
+            .admin(reqwest::Method::GET, "journal")
             .query(&[("service", service), ("operation", operation)]);
         let v = self.send("admin journal", req).await?;
         Ok(v["entries"].as_array().cloned().unwrap_or_default())
@@ -351,11 +352,8 @@ impl Backend {
 
     /// The whole journal (for artifacts).
     pub async fn journal_all(&self) -> Result<Value, BackendError> {
-        self.send(
-            "admin journal",
-            self.http.get(self.endpoints.admin("journal")),
-        )
-        .await
+        self.send("admin journal", self.admin(reqwest::Method::GET, "journal"))
+            .await
     }
 }
 

@@ -155,6 +155,9 @@ pub struct Environment {
     /// Wired providers; a provider missing here is in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
     pub unavailable: BTreeMap<Provider, Unavailable>,
+    /// The emulators' addresses as pods reach them, for every scenario whatever its provider:
+    /// `awsEndpoint` and `vaultAddress`.
+    pub emulator_vars: BTreeMap<String, String>,
 }
 
 /// Why a provider's cases cannot run.
@@ -221,12 +224,33 @@ impl Environment {
             .find_map(|w| w.vars.get("awsRegion").cloned())
             .unwrap_or_else(|| "us-east-1".to_owned());
         let backend = Backend::new(endpoints.clone(), host, &region)?;
+        let emulator_vars = BTreeMap::from([
+            (
+                "awsEndpoint".to_owned(),
+                wiring::emulator_url(
+                    "http",
+                    host,
+                    &endpoints.aws_url,
+                    wiring::emulators::AWS_PORT,
+                ),
+            ),
+            (
+                "vaultAddress".to_owned(),
+                wiring::emulator_url(
+                    "http",
+                    host,
+                    &endpoints.vault_url,
+                    wiring::emulators::VAULT_PORT,
+                ),
+            ),
+        ]);
         Ok(Self {
             kubectl,
             backend,
             host: host.to_owned(),
             wirings,
             unavailable,
+            emulator_vars,
         })
     }
 
@@ -413,6 +437,7 @@ async fn run_case(
     let binding = sc.spec.bindings.get(&provider).unwrap_or(&default_binding);
 
     let mut vars = Vars::new();
+    vars.extend(&env.emulator_vars);
     for w in env.wirings.values() {
         vars.extend(&w.vars);
     }

@@ -8,7 +8,7 @@ use super::model::{BackendAction, Op, Outcome, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, load_file};
 
 /// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 8] = [
+pub const BUILTIN_VARS: [&str; 9] = [
     "namespace",
     "provider",
     "scenario",
@@ -17,6 +17,7 @@ pub const BUILTIN_VARS: [&str; 8] = [
     "awsOidcIssuer",
     "azureTenantId",
     "vaultAddress",
+    "awsEndpoint",
 ];
 
 /// The result of linting a set of scenario files.

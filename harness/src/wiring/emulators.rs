@@ -35,6 +35,8 @@ pub struct Endpoints {
     pub azure_ca_file: PathBuf,
     pub vault_url: String,
     pub vault_token: String,
+    /// The admin API's token (`adminToken`), or `None` when the emulators serve it open.
+    pub admin_token: Option<String>,
 }
 
 impl Endpoints {
@@ -57,12 +59,24 @@ impl Endpoints {
             azure_ca_file: PathBuf::from(s("/azure/caFile")?),
             vault_url: s("/vault/url")?,
             vault_token: s("/vault/rootToken")?,
+            admin_token: v
+                .get("adminToken")
+                .and_then(|t| t.as_str())
+                .map(str::to_owned),
         })
     }
 
     /// The admin API (served on every listener; the AWS one is plain HTTP).
     pub fn admin(&self, path: &str) -> String {
         format!("{}/_secretbench/{path}", self.aws_url)
+    }
+
+    /// `request` with the admin token the emulators asked for, if any.
+    pub fn with_admin_token(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.admin_token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
     }
 }
 
@@ -171,6 +185,12 @@ mod tests {
         assert_eq!(e.admin("reset"), "http://10.0.0.1:4566/_secretbench/reset");
         assert_eq!(e.vault_token, "root");
         assert_eq!((e.aws_https_url, e.aws_ca_file), (None, None));
+        assert_eq!(e.admin_token, None, "an open admin API names no token");
+        let e = Endpoints::from_ready_line(
+            r#"{"adminToken":"t0k","aws":{"url":"http://10.0.0.1:4566"},"azure":{"url":"https://10.0.0.1:8443","caFile":"/s/azure-ca.pem"},"vault":{"url":"http://10.0.0.1:8200","rootToken":"root"}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.admin_token.as_deref(), Some("t0k"));
         assert!(Endpoints::from_ready_line(r#"{"aws":{"url":"x"}}"#).is_err());
         let e = Endpoints::from_ready_line(
             r#"{"aws":{"url":"http://10.0.0.1:4566","httpsUrl":"https://10.0.0.1:443","caFile":"/s/aws-ca.pem"},"azure":{"url":"https://10.0.0.1:8443","caFile":"/s/azure-ca.pem"},"vault":{"url":"http://10.0.0.1:8200","rootToken":"root"}}"#,

@@ -4,6 +4,8 @@
 //! rotation itself (a new version labelled AWSPENDING is promoted to AWSCURRENT at once, the old
 //! one becomes AWSPREVIOUS), which is what a provider observing rotation needs to see.
 
+mod access;
+pub(crate) mod model;
 mod password;
 mod read;
 mod render;
@@ -69,9 +71,18 @@ pub fn seed_secret(
     region: &str,
     secret: SeedSecret,
 ) -> Result<(), String> {
+    let fail = |e: AwsError| format!("secret '{}': {}", secret.name, e.message);
+    // A seeded secret obeys the limits a CreateSecret call would.
+    let as_request = serde_json::json!({
+        "Name": secret.name,
+        "SecretString": secret.secret_string,
+        "SecretBinary": secret.secret_binary,
+        "Description": secret.description,
+        "Tags": secret.tags,
+    });
+    crate::aws::validate::check(model::TABLE, "CreateSecret", &as_request).map_err(fail)?;
     let now = core.clock.now();
     let token = core.ids.uuid();
-    let fail = |e: AwsError| format!("secret '{}': {}", secret.name, e.message);
     if let Some(existing) = store.secrets.get_mut(&secret.name) {
         let unchanged = existing
             .version_with_stage(store::AWSCURRENT)

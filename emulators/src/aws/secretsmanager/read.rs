@@ -5,11 +5,11 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::access;
 use super::render;
-use super::store::{AWSCURRENT, Secret, Store, Version, secret_not_found};
+use super::store::{AWSCURRENT, Secret, Store, Version};
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
-use crate::aws::iam::IamState;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
 
 #[derive(Deserialize)]
@@ -58,42 +58,6 @@ fn select_version<'a>(
     }
 }
 
-/// The secret a read names, authorized the way IAM does it, before the secret is looked at:
-/// the policy is evaluated on the secret's ARN (with its 6-character suffix, so `Name-*` and
-/// `Name-??????` patterns match) and a refusal names the SecretId as the caller gave it. A
-/// SecretId that names no secret is evaluated on the ARN the name would have (no suffix), so a
-/// role scoped to `Name-??????` is refused (AccessDeniedException) rather than told the secret
-/// does not exist.
-fn authorized<'s>(
-    call: &Call<'_>,
-    iam: &IamState,
-    store: Option<&'s Store>,
-    id: &str,
-    now: time::OffsetDateTime,
-) -> Result<&'s Secret, AwsError> {
-    match store.map(|s| s.find(id, now)) {
-        Some(Ok(secret)) => {
-            call.authorize_as(iam, &secret.arn, id)?;
-            Ok(secret)
-        }
-        missing => {
-            let arn = if id.starts_with("arn:") {
-                id.to_owned()
-            } else {
-                format!(
-                    "arn:aws:secretsmanager:{}:{}:secret:{id}",
-                    call.region, call.account
-                )
-            };
-            call.authorize_as(iam, &arn, id)?;
-            Err(match missing {
-                Some(Err(e)) => e,
-                _ => secret_not_found(),
-            })
-        }
-    }
-}
-
 pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -> OpResult {
     let req: GetSecretValueInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?;
@@ -102,7 +66,7 @@ pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
     let (body, key, stale_access) = {
         let state = aws.read();
         let store = state.regions.get(&call.region).map(|r| &r.secrets);
-        let secret = authorized(call, &state.iam, store, id, now)?;
+        let secret = access::find(call, &state.iam, &call.action(), store, id, now)?;
         secret.ensure_active()?;
         let version = select_version(
             secret,
@@ -144,7 +108,7 @@ pub(super) fn describe_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value
     call.record.key("secretId", id.clone());
     let state = aws.read();
     let store = state.regions.get(&call.region).map(|r| &r.secrets);
-    let secret = authorized(call, &state.iam, store, id, call.core.clock.now())?;
+    let secret = access::find_own(call, &state.iam, store, id)?;
     Ok(Outcome::read(render::description(
         secret,
         "VersionIdsToStages",
@@ -157,33 +121,6 @@ pub(super) struct Filter {
     key: Option<String>,
     #[serde(default)]
     values: Vec<String>,
-}
-
-const FILTER_KEYS: [&str; 7] = [
-    "description",
-    "name",
-    "tag-key",
-    "tag-value",
-    "primary-region",
-    "owning-service",
-    "all",
-];
-
-fn validate_filters(filters: &[Filter]) -> Result<(), AwsError> {
-    for f in filters {
-        let key = f.key.as_deref().unwrap_or_default();
-        if !FILTER_KEYS.contains(&key) {
-            return Err(AwsError::validation(format!(
-                "1 validation error detected: Value '{key}' at 'filters.1.member.key' failed to satisfy constraint: Member must satisfy enum value set: [all, name, tag-key, description, tag-value, primary-region, owning-service]"
-            )));
-        }
-        if f.values.len() > 10 {
-            return Err(AwsError::validation(
-                "1 validation error detected: Value at 'filters.1.member.values' failed to satisfy constraint: Member must have length less than or equal to 10",
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Filter values are prefix matches; a leading `!` negates. Names and tags are case-sensitive,
@@ -243,14 +180,9 @@ fn page_start(token: Option<&str>) -> Result<Option<String>, AwsError> {
         .transpose()
 }
 
-fn page_size(max: Option<i64>, limit: i64) -> Result<usize, AwsError> {
-    match max {
-        None => Ok(usize::try_from(limit).unwrap_or(100)),
-        Some(n) if (1..=limit).contains(&n) => Ok(usize::try_from(n).unwrap_or(1)),
-        Some(n) => Err(AwsError::validation(format!(
-            "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to {limit}"
-        ))),
-    }
+/// The page size asked for (its range is the model table's), or `limit`.
+fn page_size(max: Option<i64>, limit: i64) -> usize {
+    usize::try_from(max.unwrap_or(limit).clamp(1, limit)).unwrap_or(1)
 }
 
 /// Secrets matching `filters`, in name order, starting after the page token.
@@ -284,8 +216,7 @@ struct ListInput {
 
 pub(super) fn list_secrets(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -> OpResult {
     let req: ListInput = input(raw)?;
-    validate_filters(&req.filters)?;
-    let size = page_size(req.max_results, 100)?;
+    let size = page_size(req.max_results, 100);
     let after = page_start(req.next_token.as_deref())?;
     let state = aws.read();
     call.authorize(&state.iam, "*")?;
@@ -331,7 +262,7 @@ pub(super) fn list_secret_version_ids(
     let req: ListVersionsInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?;
     call.record.key("secretId", id.clone());
-    let size = page_size(req.max_results, 100)?;
+    let size = page_size(req.max_results, 100);
     let start = match page_start(req.next_token.as_deref())? {
         Some(t) => t.parse::<usize>().map_err(|_| {
             AwsError::client(
@@ -342,13 +273,8 @@ pub(super) fn list_secret_version_ids(
         None => 0,
     };
     let state = aws.read();
-    let store = state
-        .regions
-        .get(&call.region)
-        .map(|r| &r.secrets)
-        .ok_or_else(secret_not_found)?;
-    let secret = store.find(id, call.core.clock.now())?;
-    call.authorize(&state.iam, &secret.arn)?;
+    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let secret = access::find_own(call, &state.iam, store, id)?;
     let include_deprecated = req.include_deprecated.unwrap_or(false);
     let versions: Vec<&Version> = secret
         .versions
@@ -408,45 +334,35 @@ pub(super) fn batch_get_secret_value(
     }
     let now = call.core.clock.now();
     let state = aws.read();
+    // The batch permission itself, then ListSecrets for filters, then GetSecretValue per secret
+    // (API reference, BatchGetSecretValue: "Required permissions").
+    call.authorize(&state.iam, "*")?;
+    if req.filters.is_some() {
+        state
+            .iam
+            .authorize(&call.identity, "secretsmanager:ListSecrets", "*")?;
+    }
     let store = state.regions.get(&call.region).map(|r| &r.secrets);
     let mut values = Vec::new();
     let mut errors = Vec::new();
     let mut next_token = None;
-    let action = "secretsmanager:GetSecretValue";
-    let push = |secret: &Secret, asked: &str, values: &mut Vec<Value>, errors: &mut Vec<Value>| {
-        let result = state
-            .iam
-            .authorize(&call.identity, action, &secret.arn)
-            .and_then(|()| secret.ensure_active())
-            .and_then(|()| select_version(secret, None, None));
-        match result {
-            Ok(version) => values.push(render::secret_value(secret, version)),
-            Err(e) => {
-                errors.push(json!({ "SecretId": asked, "ErrorCode": e.code, "Message": e.message }))
-            }
-        }
-    };
+    const GET: &str = "secretsmanager:GetSecretValue";
+    let error = |asked: &str, e: AwsError| json!({ "SecretId": asked, "ErrorCode": e.code, "Message": e.message });
     if let Some(ids) = &req.secret_id_list {
-        if ids.is_empty() || ids.len() > 20 {
-            return Err(AwsError::validation(
-                "1 validation error detected: Value at 'secretIdList' failed to satisfy constraint: Member must have length less than or equal to 20",
-            ));
-        }
         for id in ids {
-            match store
-                .ok_or_else(secret_not_found)
-                .and_then(|s| s.find(id, now))
-            {
-                Ok(secret) => push(secret, id, &mut values, &mut errors),
-                Err(e) => errors
-                    .push(json!({ "SecretId": id, "ErrorCode": e.code, "Message": e.message })),
+            let value = access::find(call, &state.iam, GET, store, id, now).and_then(|secret| {
+                secret.ensure_active()?;
+                select_version(secret, None, None).map(|v| render::secret_value(secret, v))
+            });
+            match value {
+                Ok(v) => values.push(v),
+                Err(e) => errors.push(error(id, e)),
             }
         }
         call.record.key("secretIds", ids.join(","));
     } else {
         let filters = req.filters.unwrap_or_default();
-        validate_filters(&filters)?;
-        let size = page_size(req.max_results, 20)?;
+        let size = page_size(req.max_results, 20);
         let after = page_start(req.next_token.as_deref())?;
         let mut hits: Vec<&Secret> = matching(store, &filters, false, after.as_deref(), now)
             .take(size + 1)
@@ -456,7 +372,15 @@ pub(super) fn batch_get_secret_value(
             next_token = hits.last().map(|s| page_token(&s.name));
         }
         for secret in hits {
-            push(secret, &secret.name, &mut values, &mut errors);
+            let value = state
+                .iam
+                .authorize(&call.identity, GET, &secret.arn)
+                .and_then(|()| secret.ensure_active())
+                .and_then(|()| select_version(secret, None, None));
+            match value {
+                Ok(v) => values.push(render::secret_value(secret, v)),
+                Err(e) => errors.push(error(&secret.name, e)),
+            }
         }
     }
     let mut body = json!({ "SecretValues": values, "Errors": errors });

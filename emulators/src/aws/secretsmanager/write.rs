@@ -5,10 +5,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
 
+use super::access;
 use super::render;
 use super::store::{
-    AWSCURRENT, AWSPENDING, Secret, Tag, Version, secret_not_found, validate_name, validate_token,
-    validate_value,
+    AWSCURRENT, AWSPENDING, Secret, Tag, Version, secret_not_found, validate_name, validate_value,
 };
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
@@ -29,20 +29,14 @@ fn change_secret<'a, T>(
     let now = call.core.clock.now();
     let mut state = aws.write();
     let (iam, region) = state.iam_and_region(&call.region);
-    let secret = region.secrets.find_mut(id, now)?;
-    call.authorize(iam, &secret.arn)?;
+    let secret = access::find_mut(call, iam, &mut region.secrets, id, now)?;
     change(call, secret, now)
 }
 
-fn token_or_new(call: &Call<'_>, token: Option<String>) -> Result<String, AwsError> {
-    match token {
-        Some(t) => {
-            validate_token(&t)?;
-            Ok(t)
-        }
-        // SDKs fill ClientRequestToken in; raw callers get one made for them, as the console does.
-        None => Ok(call.core.ids.uuid()),
-    }
+/// The version id a write uses. SDKs fill ClientRequestToken in (its length is checked by the
+/// model table); raw callers get one made for them, as the console does.
+fn token_or_new(call: &Call<'_>, token: Option<String>) -> String {
+    token.unwrap_or_else(|| call.core.ids.uuid())
 }
 
 fn new_version(
@@ -137,7 +131,8 @@ pub(super) fn create_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     let req: CreateInput = input(raw)?;
     let name = required(&req.name, "name")?.clone();
     call.record.key("name", name.clone());
-    let token = token_or_new(call, req.client_request_token)?;
+    let retried_token = req.client_request_token.clone();
+    let token = token_or_new(call, req.client_request_token);
     let has_value = req.secret_string.is_some() || req.secret_binary.is_some();
     let now = call.core.clock.now();
     let mut state = aws.write();
@@ -151,6 +146,25 @@ pub(super) fn create_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     let account = state.account_id.clone();
     let region = call.region.clone();
     let store = &mut state.region_mut(&region).secrets;
+    // A retry with the token of the version the first call made: "the request is ignored" when
+    // the value is the same, refused when it differs (CreateSecret's ClientRequestToken doc).
+    if let Some(retried) = retried_token.as_deref()
+        && let Some(existing) = store.secrets.get(&name).filter(|s| !s.is_deleted())
+        && let Some(version) = existing.version(retried)
+    {
+        if !version.same_value(&req.secret_string, &req.secret_binary) {
+            return Err(AwsError::client(
+                "ResourceExistsException",
+                "You can't modify an existing version, you can only create a new version.",
+            ));
+        }
+        call.record.key("versionId", version.id.clone());
+        return Ok(Outcome::read(json!({
+            "ARN": existing.arn,
+            "Name": existing.name,
+            "VersionId": version.id,
+        })));
+    }
     let arn = create(
         store,
         call.core,
@@ -221,7 +235,7 @@ pub(super) fn put_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
     let req: PutInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?.clone();
     call.record.key("secretId", id.clone());
-    let token = token_or_new(call, req.client_request_token)?;
+    let token = token_or_new(call, req.client_request_token);
     let stages = req
         .version_stages
         .unwrap_or_else(|| vec![AWSCURRENT.to_owned()]);
@@ -264,7 +278,7 @@ pub(super) fn update_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     let id = required(&req.secret_id, "secretId")?.clone();
     call.record.key("secretId", id.clone());
     let has_value = req.secret_string.is_some() || req.secret_binary.is_some();
-    let token = token_or_new(call, req.client_request_token)?;
+    let token = token_or_new(call, req.client_request_token);
     change_secret(aws, call, &id, |call, secret, now| {
         secret.ensure_active()?;
         if has_value && secret.version(&token).is_some() {
@@ -400,7 +414,7 @@ pub(super) fn rotate_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     let req: RotateInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?.clone();
     call.record.key("secretId", id.clone());
-    let token = token_or_new(call, req.client_request_token)?;
+    let token = token_or_new(call, req.client_request_token);
     change_secret(aws, call, &id, |call, secret, now| {
         secret.ensure_active()?;
         let mut rotation = secret.rotation.clone().unwrap_or_default();
@@ -481,14 +495,17 @@ pub(super) fn delete_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
         // AWS answers a forced delete of a missing secret with success, so cleanup scripts can
         // run twice; the ARN it reports is a made-up one.
         None if force => {
-            call.authorize(iam, &id)?;
+            call.authorize(iam, &access::absent_arn(call, &id))?;
             return Ok(Outcome::read(json!({
                 "ARN": format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}-{}", call.core.ids.alphanumeric(6)),
                 "Name": id,
                 "DeletionDate": epoch_seconds(now),
             })));
         }
-        None => return Err(secret_not_found()),
+        None => {
+            call.authorize(iam, &access::absent_arn(call, &id))?;
+            return Err(secret_not_found());
+        }
     };
     let secret = store.secrets.get_mut(&key).ok_or_else(secret_not_found)?;
     call.authorize(iam, &secret.arn)?;

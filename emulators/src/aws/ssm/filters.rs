@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::names;
 use super::store::{ParamType, Parameter, Tier, Version};
-use super::validate::Constraints;
 use crate::aws::error::AwsError;
+use crate::aws::validate::Constraints;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -58,11 +58,6 @@ pub struct Filter {
     values: Vec<String>,
 }
 
-fn key_ok(k: &str) -> bool {
-    k.strip_prefix("tag:").is_some_and(|t| !t.is_empty())
-        || ["Name", "Type", "KeyId", "Path", "Label", "Tier", "DataType"].contains(&k)
-}
-
 fn invalid_key(message: String) -> AwsError {
     AwsError::client("InvalidFilterKey", message)
 }
@@ -71,29 +66,16 @@ fn invalid_option(message: String) -> AwsError {
     AwsError::client("InvalidFilterOption", message)
 }
 
+/// Filters as the model table let them through (lengths, key pattern, value counts).
 pub fn parse(filters: Vec<StringFilter>, scope: Scope) -> Result<Vec<Filter>, AwsError> {
-    let mut c = Constraints::default();
     for (i, f) in filters.iter().enumerate() {
-        let at = |m: &str| format!("parameterFilters.{}.member.{m}", i + 1);
         if f.key.is_none() {
-            return Err(AwsError::missing(&at("key")));
-        }
-        c.length(&at("key"), f.key.as_deref(), 1, 132);
-        c.pattern(
-            &at("key"),
-            f.key.as_deref(),
-            key_ok,
-            "tag:.+|Name|Type|KeyId|Path|Label|Tier|DataType",
-        );
-        c.length(&at("option"), f.option.as_deref(), 1, 10);
-        if let Some(values) = &f.values {
-            c.list(&at("values"), Some(values), 1, 50);
-            for v in values {
-                c.length(&at("values.member"), Some(v), 1, 1024);
-            }
+            return Err(AwsError::missing(&format!(
+                "parameterFilters.{}.member.key",
+                i + 1
+            )));
         }
     }
-    c.finish()?;
 
     let mut out: Vec<Filter> = Vec::new();
     for f in filters {
@@ -199,7 +181,6 @@ pub fn from_legacy(filters: Vec<LegacyFilter>) -> Result<Vec<Filter>, AwsError> 
         let raw = f.key.ok_or_else(|| AwsError::missing(&at("key")))?;
         let values = f.values.ok_or_else(|| AwsError::missing(&at("values")))?;
         let mut c = Constraints::default();
-        c.list(&at("values"), Some(&values), 1, 50);
         let (key, op) = match raw.as_str() {
             "Name" => (FilterKey::Name, Op::BeginsWith),
             "Type" => (FilterKey::Type, Op::Equals),
@@ -295,8 +276,19 @@ mod tests {
         }
     }
 
+    /// The error code of the filters, as the front door sees them: the model table, then parse.
     fn code(filters: Vec<StringFilter>, scope: Scope) -> String {
-        parse(filters, scope)
+        let wire: Vec<serde_json::Value> = filters
+            .iter()
+            .map(|f| serde_json::json!({ "Key": f.key, "Option": f.option, "Values": f.values }))
+            .collect();
+        let (operation, mut input) = match scope {
+            Scope::Describe => ("DescribeParameters", serde_json::json!({})),
+            Scope::ByPath => ("GetParametersByPath", serde_json::json!({ "Path": "/" })),
+        };
+        input["ParameterFilters"] = serde_json::Value::Array(wire);
+        crate::aws::validate::check(super::super::model::TABLE, operation, &input)
+            .and_then(|()| parse(filters, scope).map(drop))
             .err()
             .map(|e| e.code.to_string())
             .unwrap_or_default()

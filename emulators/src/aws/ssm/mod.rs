@@ -5,6 +5,7 @@
 //! opaque stand-in described in [`render::ciphertext`].
 
 mod filters;
+pub(crate) mod model;
 mod names;
 mod ops_delete;
 mod ops_describe;
@@ -14,7 +15,6 @@ mod ops_put;
 mod pattern;
 mod render;
 mod store;
-mod validate;
 
 use serde::Deserialize;
 use std::collections::BTreeMap;

@@ -4,7 +4,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::names;
-use super::validate::Constraints;
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
@@ -19,9 +18,6 @@ pub(super) fn delete_parameter(aws: &AwsEmulator, call: &mut Call<'_>, body: Val
     let req: DeleteInput = input(body)?;
     let name = required(&req.name, "name")?.clone();
     call.record.key("name", name.clone());
-    let mut c = Constraints::default();
-    c.length("name", Some(&name), 1, 2048);
-    c.finish()?;
     let mut state = aws.write();
     call.authorize(&state.iam, &names::arn(&call.region, &call.account, &name))?;
     let removed = state
@@ -45,9 +41,6 @@ pub(super) fn delete_parameters(aws: &AwsEmulator, call: &mut Call<'_>, body: Va
     let req: DeleteManyInput = input(body)?;
     let requested = required(&req.names, "names")?.clone();
     call.record.key("names", requested.join(","));
-    let mut c = Constraints::default();
-    c.list("names", Some(&requested), 1, 10);
-    c.finish()?;
     let requested = super::ops_get::unique(&requested);
     let mut state = aws.write();
     for name in &requested {

@@ -8,7 +8,6 @@ use super::filters::{self, LegacyFilter, Scope, StringFilter};
 use super::names::{self, Pick};
 use super::render::{self, Place};
 use super::store::Store;
-use super::validate::Constraints;
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
@@ -24,9 +23,6 @@ struct DescribeInput {
 
 pub(super) fn describe_parameters(aws: &AwsEmulator, call: &mut Call<'_>, body: Value) -> OpResult {
     let req: DescribeInput = input(body)?;
-    let mut c = Constraints::default();
-    c.range("maxResults", req.max_results, 1, 50);
-    c.finish()?;
     let legacy = req.filters.filter(|f| !f.is_empty());
     let modern = req.parameter_filters.filter(|f| !f.is_empty());
     let filters = match (legacy, modern) {
@@ -97,10 +93,6 @@ pub(super) fn get_parameter_history(
     let req: HistoryInput = input(body)?;
     let requested = required(&req.name, "name")?.clone();
     call.record.key("name", requested.clone());
-    let mut c = Constraints::default();
-    c.length("name", Some(&requested), 1, 2048);
-    c.range("maxResults", req.max_results, 1, 50);
-    c.finish()?;
     let after = render::position(req.next_token.as_deref())?;
     let start = match after {
         Some(p) => p.parse::<u64>().map_err(|_| {

@@ -8,7 +8,6 @@ use super::filters::{self, Scope, StringFilter};
 use super::names::{self, Pick, Selector};
 use super::render::{self, Place};
 use super::store::{Parameter, Store, Version};
-use super::validate::Constraints;
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
@@ -78,9 +77,6 @@ pub(super) fn get_parameter(aws: &AwsEmulator, call: &mut Call<'_>, body: Value)
     let req: GetInput = input(body)?;
     let requested = required(&req.name, "name")?.clone();
     call.record.key("name", requested.clone());
-    let mut c = Constraints::default();
-    c.length("name", Some(&requested), 1, 2048);
-    c.finish()?;
     check_lookup_name(&requested)?;
     let selector = names::parse_selector(&requested, &call.region, &call.account).ok();
     let decrypt = req.with_decryption.unwrap_or(false);
@@ -131,9 +127,6 @@ pub(super) fn get_parameters(aws: &AwsEmulator, call: &mut Call<'_>, body: Value
     let req: GetManyInput = input(body)?;
     let requested = required(&req.names, "names")?.clone();
     call.record.key("names", requested.join(","));
-    let mut c = Constraints::default();
-    c.list("names", Some(&requested), 1, 10);
-    c.finish()?;
     for name in &requested {
         check_lookup_name(name)?;
     }
@@ -184,10 +177,6 @@ pub(super) fn get_parameters_by_path(
     let req: ByPathInput = input(body)?;
     let path = required(&req.path, "path")?.clone();
     call.record.key("path", path.clone());
-    let mut c = Constraints::default();
-    c.length("path", Some(&path), 1, 2048);
-    c.range("maxResults", req.max_results, 1, 10);
-    c.finish()?;
     names::validate_path(&path)?;
     let filters = filters::parse(req.parameter_filters.unwrap_or_default(), Scope::ByPath)?;
     let after = render::position(req.next_token.as_deref())?;

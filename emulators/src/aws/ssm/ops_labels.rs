@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use super::names;
 use super::store::Parameter;
-use super::validate::Constraints;
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
@@ -24,16 +23,6 @@ fn checked(call: &mut Call<'_>, req: &LabelInput) -> Result<(String, Vec<String>
     let name = required(&req.name, "name")?.clone();
     let labels = required(&req.labels, "labels")?.clone();
     call.record.key("name", name.clone());
-    let mut c = Constraints::default();
-    c.length("name", Some(&name), 1, 2048);
-    c.count("labels", labels.len(), MAX_LABELS_PER_VERSION);
-    if labels.is_empty() {
-        c.list("labels", Some(&labels), 1, MAX_LABELS_PER_VERSION);
-    }
-    for label in &labels {
-        c.length("labels.member", Some(label), 1, names::MAX_LABEL_LENGTH);
-    }
-    c.finish()?;
     Ok((name, labels))
 }
 

@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 use super::names;
 use super::pattern::Pattern;
 use super::store::{DEFAULT_KEY_ID, MAX_VERSIONS, ParamType, Parameter, Store, Tier, Version};
-use super::validate::Constraints;
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
+use crate::aws::validate::Constraints;
 
 pub const STANDARD_LIMIT: usize = 4096;
 pub const ADVANCED_LIMIT: usize = 8192;
@@ -65,11 +65,6 @@ pub struct Writer<'a> {
     pub now: OffsetDateTime,
 }
 
-fn key_id_ok(k: &str) -> bool {
-    k.chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '_' | '-'))
-}
-
 pub(super) fn put_parameter(
     aws: &AwsEmulator,
     call: &mut Call<'_>,
@@ -80,19 +75,8 @@ pub(super) fn put_parameter(
     let value = required(&req.value, "value")?.clone();
     call.record.key("name", name.clone());
 
+    // Lengths and patterns are the model table's; the enums are parsed here.
     let mut c = Constraints::default();
-    c.length("name", Some(&name), 1, 2048);
-    c.length("description", req.description.as_deref(), 0, 1024);
-    c.length("allowedPattern", req.allowed_pattern.as_deref(), 0, 1024);
-    c.length("keyId", req.key_id.as_deref(), 1, 256);
-    c.pattern(
-        "keyId",
-        req.key_id.as_deref(),
-        key_id_ok,
-        "^([a-zA-Z0-9:/_-]+)$",
-    );
-    c.length("dataType", req.data_type.as_deref(), 0, 128);
-    c.length("policies", req.policies.as_deref(), 1, 4096);
     let kind = c.one_of(
         "type",
         req.kind.as_deref(),
@@ -101,7 +85,6 @@ pub(super) fn put_parameter(
     );
     let tier = c.one_of("tier", req.tier.as_deref(), Tier::NAMES, Tier::parse);
     let tags = req.tags.unwrap_or_default();
-    c.count("tags", tags.len(), 1000);
     c.finish()?;
     let mut tag_map = BTreeMap::new();
     for tag in tags {
