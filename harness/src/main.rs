@@ -61,7 +61,9 @@ enum Command {
     Emulators(secretbench_emulators::cli::Args),
     /// Bring the cluster up: node Ready, the CSI driver and the providers Running.
     Up(UpArgs),
-    /// Smoke check on the running cluster: a pod mounts the fake provider's secret.
+    /// Smoke check on the running cluster: a pod mounts the fake provider's secret. The fake
+    /// provider's image is built by the offline stack, so this runs on the host backend (and
+    /// on any cluster where that image and chart were installed).
     Smoke(ClusterArgs),
     /// Take the cluster down and remove everything it made outside its state dir.
     Down(ClusterArgs),
@@ -125,6 +127,10 @@ struct RunArgs {
     /// Earlier runs' report.json files, for rotation latency across runs (repeatable).
     #[arg(long = "report-history", value_name = "FILE", num_args = 1..)]
     report_history: Vec<std::path::PathBuf>,
+    /// Fixed emulator ports, e.g. `aws=4566,azure=8443,vault=8200` (any subset; 0: any free
+    /// port). Unfixed ones take the service's usual port when free, else any free port.
+    #[arg(long, env = secretbench::wiring::emulators::ENV_PORTS, value_name = "SERVICE=PORT,...")]
+    emulator_ports: Option<secretbench::wiring::emulators::EmulatorPorts>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -233,7 +239,9 @@ async fn run(
             )?;
             println!("KUBECONFIG={}", kc.display());
         }
-        "smoke" => secretbench::smoke::fake(&stack, &cluster.kubectl().await?).await?,
+        "smoke" => {
+            secretbench::smoke::fake(&stack, &cluster.kubectl().await?, cluster.name()).await?
+        }
         "down" => cluster.down().await?,
         _ => println!("KUBECONFIG={}", cluster.kubeconfig()?.display()),
     }
@@ -278,12 +286,14 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         "driver rotation poll interval: {} (deadlines `rotation + ...` use it)",
         secretbench::scenario::duration::format_duration(rotation)
     );
-    let host = cluster.emulator_host().await?;
+    let address = cluster.emulator_address().await?;
+    eprintln!("emulators: {address}");
     let run_dir = secretbench::cluster::host::StateDir::base_from_env().join("runs");
     let exe = std::env::current_exe().context("locating the secretbench binary")?;
     let emulators = EmulatorProcess::start(
         &exe,
-        &host,
+        address.listen,
+        &args.emulator_ports.unwrap_or_default(),
         &run_dir.join("emulators"),
         &run_dir.join("emulators.log"),
     )
@@ -292,7 +302,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let installed = secretbench::install::installed_providers(&plan, &kubectl).await?;
     let env = runner::Environment::prepare(
         kubectl,
-        &host,
+        &address,
         &emulators.endpoints,
         &installed,
         &providers,

@@ -33,9 +33,10 @@ async fn actions_faults_and_journal_reach_the_emulators() {
     .await
     .unwrap();
     let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
     let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
     b.reset().await.unwrap();
-    b.seed(&azure::seed()).await.unwrap();
+    b.seed(&azure::seed(azure_port)).await.unwrap();
 
     // AWS: create, update, read back through the journal; a second region is its own.
     b.act(&action(

@@ -49,6 +49,10 @@ pub enum ExistingError {
     NoEmulatorHost,
     #[error("{ENV_EMULATOR_HOST} must be a host name or an IP address, not `{0}`")]
     BadEmulatorHost(String),
+    #[error(
+        "{ENV_EMULATOR_HOST}={0}: the emulators listen there and pods get it in hostAliases, so it must be an IP address of this machine"
+    )]
+    EmulatorHostNotIp(String),
     #[error("`kubectl` is not on PATH: the existing backend talks to the cluster with it")]
     NoKubectl,
     #[error(
@@ -337,6 +341,16 @@ impl ExistingCluster {
 
     pub fn emulator_host(&self) -> Result<String, ExistingError> {
         emulator_host_from(std::env::var(ENV_EMULATOR_HOST).ok().as_deref())
+    }
+
+    /// `SECRETBENCH_EMULATOR_HOST`, where the emulators also listen (as before the listen and
+    /// advertised addresses were told apart).
+    pub fn emulator_address(&self) -> Result<crate::cluster::EmulatorAddress, ExistingError> {
+        let host = self.emulator_host()?;
+        let ip = host
+            .parse()
+            .map_err(|_| ExistingError::EmulatorHostNotIp(host.clone()))?;
+        Ok(crate::cluster::EmulatorAddress::same(ip))
     }
 }
 

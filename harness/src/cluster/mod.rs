@@ -2,10 +2,12 @@
 //! needs the kubeconfig that [`Cluster::kubeconfig`] gives.
 //!
 //! - `host` ([`host`]): a real single-node Kubernetes run as processes on this machine.
-//! - `kind` ([`kind`]): a kind cluster with the upstream charts (Docker, registry, internet).
+//! - `kind` ([`kind`]): a kind cluster with the upstream charts (Docker or Podman, registry,
+//!   internet).
 //! - `existing` ([`existing`]): the user's cluster, with the driver and providers they
 //!   installed.
 
+pub mod address;
 pub mod existing;
 pub mod host;
 pub mod kind;
@@ -17,13 +19,14 @@ use std::time::Instant;
 
 use crate::kubectl::Kubectl;
 use crate::stack::Stack;
+pub use address::EmulatorAddress;
 
 /// Which backend to use (`--backend`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
     /// Single-node Kubernetes as processes on this machine (root, no Docker).
     Host,
-    /// A kind cluster with the upstream charts (needs Docker, kind, helm and kubectl).
+    /// A kind cluster with the upstream charts (needs Docker or Podman, kind, helm and kubectl).
     Kind,
     /// Whatever the current kubeconfig points at; the driver and providers installed by the
     /// user, `SECRETBENCH_EMULATOR_HOST` set.
@@ -110,14 +113,14 @@ impl Cluster {
         }
     }
 
-    /// An address of this machine that pods in the cluster can reach: the emulators listen
-    /// there (host: the bridge `sbbr0`; kind: the `kind` network's gateway; existing:
-    /// `SECRETBENCH_EMULATOR_HOST`).
-    pub async fn emulator_host(&self) -> Result<String, ClusterError> {
+    /// Where the emulators listen and the address pods reach them at (host: the bridge
+    /// `sbbr0`; kind: per setup, see [`kind::addresses`]; existing:
+    /// `SECRETBENCH_EMULATOR_HOST`, listened on as well).
+    pub async fn emulator_address(&self) -> Result<EmulatorAddress, ClusterError> {
         match self {
-            Self::Host(_) => Ok(host::NODE_IP.to_owned()),
-            Self::Kind(k) => Ok(k.emulator_host().await?),
-            Self::Existing(e) => Ok(e.emulator_host()?),
+            Self::Host(_) => Ok(EmulatorAddress::same(host::NODE_ADDR.into())),
+            Self::Kind(k) => Ok(k.emulator_address().await?),
+            Self::Existing(e) => Ok(e.emulator_address()?),
         }
     }
 

@@ -39,6 +39,44 @@ pub fn parse_helm_version(out: &str) -> Option<&str> {
     version.starts_with('v').then_some(version)
 }
 
+/// `v1.35.5`, `1.35` → (1, 35, Some(5)), (1, 35, None).
+pub fn parse_version(s: &str) -> Option<(u32, u32, Option<u32>)> {
+    let s = s.trim();
+    let s = s.strip_prefix('v').unwrap_or(s);
+    let mut parts = s.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next()?.parse().ok()?;
+    let patch = match parts.next() {
+        Some(p) => Some(p.parse().ok()?),
+        None => None,
+    };
+    if parts.next().is_some() {
+        return None;
+    }
+    Some((major, minor, patch))
+}
+
+/// Whether a tool reports the pinned release, comparing as Helm's semver library does: a
+/// missing patch is 0 and build metadata (`+g1a2b3c4`) does not count. A helm built with
+/// `go install` but without the release's `-ldflags` reports only `v3.22` (the default in
+/// helm's `internal/version/version.go`), which is the same as `v3.22.0`.
+pub fn same_release(found: &str, pinned: &str) -> bool {
+    let norm = |v: &str| {
+        let v = v.split('+').next().unwrap_or(v);
+        parse_version(v).map(|(a, b, c)| (a, b, c.unwrap_or(0)))
+    };
+    matches!((norm(found), norm(pinned)), (Some(f), Some(p)) if f == p)
+}
+
+/// `go install` of helm at `version` as its release build is made (helm's Makefile sets the
+/// version with `-ldflags`; CI's e2e job runs the same command).
+pub fn helm_install_command(version: &str) -> String {
+    format!(
+        "go install -ldflags \"-X helm.sh/helm/v3/internal/version.version={version} \
+         -X helm.sh/helm/v3/internal/version.gitTreeState=clean\" helm.sh/helm/v3/cmd/helm@{version}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,5 +116,33 @@ mod tests {
         assert_eq!(parse_helm_version("v3.22.0\n"), Some("v3.22.0"));
         assert_eq!(parse_helm_version(""), None);
         assert_eq!(parse_helm_version("3.22.0"), None);
+        assert_eq!(parse_version("v1.35.5"), Some((1, 35, Some(5))));
+        assert_eq!(parse_version("1.34"), Some((1, 34, None)));
+        assert_eq!(parse_version(" v1.34 "), Some((1, 34, None)));
+        assert_eq!(parse_version("v1"), None);
+        assert_eq!(parse_version("v1.34.x"), None);
+        assert_eq!(parse_version("1.2.3.4"), None);
+        assert_eq!(parse_version("latest"), None);
+    }
+
+    #[test]
+    fn versions_compare_as_helm_compares_them() {
+        // `go install helm.sh/helm/v3/cmd/helm@v3.22.0` without ldflags says `v3.22`.
+        let unflagged = parse_helm_version("v3.22\n").unwrap();
+        assert!(same_release(unflagged, "v3.22.0"));
+        assert!(same_release("v3.22.0+g1a2b3c4", "v3.22.0"));
+        assert!(same_release("v0.32.0", "v0.32.0"));
+        assert!(!same_release("v3.22.1", "v3.22.0"));
+        assert!(!same_release("v3.21", "v3.22.0"));
+        assert!(!same_release("v3.22.0-rc.1", "v3.22.0"));
+        assert!(!same_release("unknown", "v3.22.0"));
+        let cmd = helm_install_command("v3.22.0");
+        assert!(
+            cmd.starts_with(
+                "go install -ldflags \"-X helm.sh/helm/v3/internal/version.version=v3.22.0 "
+            ),
+            "{cmd}"
+        );
+        assert!(cmd.ends_with(" helm.sh/helm/v3/cmd/helm@v3.22.0"), "{cmd}");
     }
 }

@@ -151,6 +151,7 @@ impl RunningVersions {
 pub struct Environment {
     pub kubectl: Kubectl,
     pub backend: Backend,
+    /// The emulator address pods are told.
     pub host: String,
     /// Wired providers; a provider missing here is in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
@@ -186,7 +187,7 @@ impl Environment {
     /// Wires each provider the backend installed (and the run wants) to the emulators.
     pub async fn prepare(
         kubectl: Kubectl,
-        host: &str,
+        address: &crate::cluster::EmulatorAddress,
         endpoints: &Endpoints,
         installed: &[Provider],
         wanted: &[Provider],
@@ -194,9 +195,12 @@ impl Environment {
     ) -> anyhow::Result<Self> {
         let mut wirings = BTreeMap::new();
         let mut unavailable = BTreeMap::new();
+        // Pods are told the advertised address; the harness's own calls use the local one.
+        let host = address.advertise.to_string();
+        let local = address.local().to_string();
         let ctx = wiring::WireCtx {
             kubectl: &kubectl,
-            host,
+            host: &host,
             endpoints,
         };
         for p in Provider::ALL {
@@ -223,13 +227,13 @@ impl Environment {
             .values()
             .find_map(|w| w.vars.get("awsRegion").cloned())
             .unwrap_or_else(|| "us-east-1".to_owned());
-        let backend = Backend::new(endpoints.clone(), host, &region)?;
+        let backend = Backend::new(endpoints.clone(), &local, &region)?;
         let emulator_vars = BTreeMap::from([
             (
                 "awsEndpoint".to_owned(),
                 wiring::emulator_url(
                     "http",
-                    host,
+                    &host,
                     &endpoints.aws_url,
                     wiring::emulators::AWS_PORT,
                 ),
@@ -238,7 +242,7 @@ impl Environment {
                 "vaultAddress".to_owned(),
                 wiring::emulator_url(
                     "http",
-                    host,
+                    &host,
                     &endpoints.vault_url,
                     wiring::emulators::VAULT_PORT,
                 ),
@@ -247,7 +251,7 @@ impl Environment {
         Ok(Self {
             kubectl,
             backend,
-            host: host.to_owned(),
+            host,
             wirings,
             unavailable,
             emulator_vars,

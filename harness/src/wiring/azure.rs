@@ -5,7 +5,8 @@
 //! service principal in a `nodePublishSecretRef` Secret, the provider's documented default.
 //!
 //! `tenantId: adfs` is the Azure Stack Hub (AD FS) authority: it keeps MSAL from calling
-//! instance discovery on login.microsoftonline.com:443 (the emulator listens on 8443).
+//! instance discovery on login.microsoftonline.com:443 (the emulator listens on 8443, or
+//! whichever port its ready line names: every URL below carries it).
 
 use std::collections::BTreeMap;
 
@@ -33,25 +34,27 @@ const CA_CONFIGMAP: &str = "secretbench-emulator-ca";
 const ENV_CONFIGMAP: &str = "secretbench-azure-cloudenv";
 /// The Secret each scenario namespace gets for `nodePublishSecretRef`.
 pub const CREDS_SECRET: &str = "secretbench-azure-creds";
+/// The pod template annotation that follows the emulator's port.
+const PORT_ANNOTATION: &str = "secretbench/azure-emulator-port";
 
 pub fn vault_host(vault: &str) -> String {
     format!("{vault}.{VAULT_SUFFIX}")
 }
 
 /// The custom cloud: AD FS login and the vault DNS suffix, both on the emulator's port.
-pub fn cloud_env() -> serde_json::Value {
+pub fn cloud_env(port: u16) -> serde_json::Value {
     json!({
         "name": "AzureStackCloud",
-        "activeDirectoryEndpoint": format!("https://{LOGIN_HOST}:{AZURE_PORT}/"),
-        "resourceManagerEndpoint": format!("https://management.kv.test:{AZURE_PORT}/"),
-        "keyVaultEndpoint": format!("https://{VAULT_SUFFIX}:{AZURE_PORT}/"),
-        "keyVaultDNSSuffix": format!("{VAULT_SUFFIX}:{AZURE_PORT}"),
+        "activeDirectoryEndpoint": format!("https://{LOGIN_HOST}:{port}/"),
+        "resourceManagerEndpoint": format!("https://management.kv.test:{port}/"),
+        "keyVaultEndpoint": format!("https://{VAULT_SUFFIX}:{port}/"),
+        "keyVaultDNSSuffix": format!("{VAULT_SUFFIX}:{port}"),
     })
 }
 
 /// The emulator seed: one principal (used by the provider and by the harness's own writes)
-/// and the vault `secretbench`, challenging with the AD FS authority.
-pub fn seed() -> serde_json::Value {
+/// and the vault `secretbench`, challenging with the AD FS authority on the emulator's `port`.
+pub fn seed(port: u16) -> serde_json::Value {
     json!({"azure": {
         "loginHost": LOGIN_HOST,
         "principals": [{
@@ -63,7 +66,7 @@ pub fn seed() -> serde_json::Value {
             "name": VAULT,
             "suffix": VAULT_SUFFIX,
             "tenantId": TENANT,
-            "authority": format!("https://{LOGIN_HOST}:{AZURE_PORT}/adfs"),
+            "authority": format!("https://{LOGIN_HOST}:{port}/adfs"),
             "accessPolicies": [{
                 "objectId": CLIENT_ID,
                 "permissions": {"secrets": ["get", "list", "set", "delete"]},
@@ -73,9 +76,13 @@ pub fn seed() -> serde_json::Value {
 }
 
 /// Strategic-merge patch of the provider DaemonSet: the CA and environment file mounted from
-/// ConfigMaps, and the emulated names resolving to `host`.
-pub fn daemonset_patch(host: &str) -> serde_json::Value {
-    json!({"spec": {"template": {"spec": {
+/// ConfigMaps, and the emulated names resolving to `host`. The environment file is mounted
+/// with `subPath`, which the kubelet never refreshes, so the pods carry the emulator's `port`
+/// as an annotation: when the port (and so the file) changes, the pods are replaced.
+pub fn daemonset_patch(host: &str, port: u16) -> serde_json::Value {
+    json!({"spec": {"template": {
+        "metadata": {"annotations": {PORT_ANNOTATION: port.to_string()}},
+        "spec": {
         "hostAliases": [{"ip": host, "hostnames": [vault_host(VAULT), LOGIN_HOST]}],
         "volumes": [
             {"name": CA_CONFIGMAP, "configMap": {"name": CA_CONFIGMAP}},
@@ -92,6 +99,7 @@ pub fn daemonset_patch(host: &str) -> serde_json::Value {
 }
 
 pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
+    let port = super::ready_port(&ctx.endpoints.azure_url, AZURE_PORT);
     let ca = std::fs::read_to_string(&ctx.endpoints.azure_ca_file).map_err(|source| {
         WiringError::Io {
             action: "reading",
@@ -105,7 +113,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
          "data": {"ca.crt": ca}},
         {"apiVersion": "v1", "kind": "ConfigMap",
          "metadata": {"name": ENV_CONFIGMAP, "namespace": NAMESPACE},
-         "data": {"env.json": cloud_env().to_string()}},
+         "data": {"env.json": cloud_env(port).to_string()}},
     ]});
     ctx.kubectl.apply_json(&configmaps).await?;
     ctx.kubectl
@@ -118,7 +126,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             "--type",
             "strategic",
             "-p",
-            &daemonset_patch(ctx.host).to_string(),
+            &daemonset_patch(ctx.host, port).to_string(),
         ])
         .await?;
     super::rollout(ctx.kubectl, NAMESPACE, DAEMONSET).await?;
@@ -133,7 +141,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             ("azureTenantId".to_owned(), "adfs".to_owned()),
             ("azureVault".to_owned(), VAULT.to_owned()),
         ]),
-        seed: seed(),
+        seed: seed(port),
         node_publish_secret: Some(NodePublishSecret {
             name: CREDS_SECRET.to_owned(),
             string_data: BTreeMap::from([
@@ -152,13 +160,17 @@ mod tests {
 
     #[test]
     fn seed_parses_with_the_emulators_parser() {
-        let doc = secretbench_emulators::core::seed::parse(&seed().to_string()).unwrap();
+        let doc = secretbench_emulators::core::seed::parse(&seed(8443).to_string()).unwrap();
         assert!(doc.contains_key("azure"));
     }
 
     #[test]
     fn patch_points_names_at_the_host_and_mounts_both_files() {
-        let p = daemonset_patch("10.244.0.1");
+        let p = daemonset_patch("10.244.0.1", 18443);
+        assert_eq!(
+            p["spec"]["template"]["metadata"]["annotations"][PORT_ANNOTATION], "18443",
+            "a new port replaces the pods, which read the env file once"
+        );
         let spec = &p["spec"]["template"]["spec"];
         assert_eq!(spec["hostAliases"][0]["ip"], "10.244.0.1");
         assert_eq!(
@@ -170,6 +182,14 @@ mod tests {
             spec["containers"][0]["volumeMounts"][1]["mountPath"],
             ENV_FILE
         );
-        assert_eq!(cloud_env()["keyVaultDNSSuffix"], "vault.kv.test:8443");
+        assert_eq!(cloud_env(8443)["keyVaultDNSSuffix"], "vault.kv.test:8443");
+        assert_eq!(
+            cloud_env(18443)["activeDirectoryEndpoint"],
+            "https://login.kv.test:18443/"
+        );
+        assert_eq!(
+            seed(18443)["azure"]["vaults"][0]["authority"],
+            "https://login.kv.test:18443/adfs"
+        );
     }
 }

@@ -96,17 +96,23 @@ pub const ROLLOUT_LIMIT: std::time::Duration = std::time::Duration::from_secs(18
 /// reachable (the ready line may say `0.0.0.0` or loopback); the port is the ready line's, since
 /// an emulator can be moved off its default, and `default_port` only when the ready URL has none.
 pub fn emulator_url(scheme: &str, host: &str, ready_url: &str, default_port: u16) -> String {
-    let port = ready_url
-        .trim_end_matches('/')
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse::<u16>().ok())
-        .unwrap_or(default_port);
+    let port = ready_port(ready_url, default_port);
     // A bare IPv6 address needs brackets in a URL; a name or IPv4 address does not.
     if host.contains(':') && !host.starts_with('[') {
         format!("{scheme}://[{host}]:{port}")
     } else {
         format!("{scheme}://{host}:{port}")
     }
+}
+
+/// The port in an emulator's ready-line URL (`default_port` when it names none): the emulators
+/// take a free port when the usual one is taken, so every address pods are told carries it.
+pub fn ready_port(ready_url: &str, default_port: u16) -> u16 {
+    ready_url
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .unwrap_or(default_port)
 }
 
 /// The one DaemonSet in `namespace` carrying `selector` (a Helm release's selector labels), so

@@ -35,6 +35,8 @@ pub const BRIDGE: &str = "sbbr0";
 pub const POD_CIDR: &str = "10.244.0.0/24";
 /// The bridge's own address: node IP, apiserver address and the pods' gateway.
 pub const NODE_IP: &str = "10.244.0.1";
+/// [`NODE_IP`] as an address (where the emulators listen on this backend).
+pub const NODE_ADDR: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 244, 0, 1);
 pub const SERVICE_CIDR: &str = "10.96.0.0/16";
 pub const API_SERVICE_IP: &str = "10.96.0.1";
 pub const ETCD_PORT: u16 = 23790;
@@ -585,6 +587,11 @@ async fn kill_containers(s: &StateDir) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_address_constants_agree() {
+        assert_eq!(NODE_ADDR.to_string(), NODE_IP);
+    }
 
     #[test]
     fn state_paths() {
