@@ -6,11 +6,13 @@
 //! - [`cluster`]: the `Cluster` backends; the single-node host cluster is [`cluster::host`].
 //! - [`scenario`]: the scenario format, its loader, `lint` and JSON Schema.
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
+//! - [`realvault`]: the real Vault server (dev mode) beside the Vault emulator.
 //! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
 
 pub mod cluster;
 pub mod cmd;
 pub mod kubectl;
+pub mod realvault;
 pub mod runner;
 pub mod scenario;
 pub mod smoke;

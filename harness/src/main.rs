@@ -70,6 +70,22 @@ struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long)]
     junit: Option<std::path::PathBuf>,
+    /// The Vault the Vault scenarios run against: the emulator, or a real Vault dev server
+    /// (`stack/build.sh vault`, built on first use) started beside the emulators. Scenarios
+    /// that use fault injection or the journal are skipped with `real`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "emulator",
+        env = "SECRETBENCH_VAULT"
+    )]
+    vault: VaultArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VaultArg {
+    Emulator,
+    Real,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -190,6 +206,11 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
+    // Built (when not cached yet) before the cluster is touched: a cold build takes minutes.
+    let vault_bin = match args.vault {
+        VaultArg::Emulator => None,
+        VaultArg::Real => Some(secretbench::realvault::ensure_binary(&stack).await?),
+    };
     let cluster = Cluster::new(args.cluster.backend, stack);
     if bring_up {
         cluster
@@ -213,13 +234,37 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         &run_dir.join("emulators.log"),
     )
     .await?;
+    let mut endpoints = emulators.endpoints.clone();
+    let real_vault = match &vault_bin {
+        None => None,
+        Some(bin) => {
+            use secretbench::realvault::{ROOT_TOKEN, RealVault};
+            let ip: std::net::IpAddr = host
+                .trim_matches(['[', ']'])
+                .parse()
+                .with_context(|| format!("the emulator host {host} is not an IP address"))?;
+            let listen =
+                std::net::SocketAddr::new(ip, secretbench::wiring::emulators::REAL_VAULT_PORT);
+            let real = RealVault::start(bin, listen, &run_dir.join("vault.log"))
+                .await
+                .context("starting the real Vault dev server")?;
+            endpoints.vault_url = real.url().to_owned();
+            endpoints.vault_token = ROOT_TOKEN.to_owned();
+            eprintln!(
+                "Vault scenarios run against the real Vault dev server at {}",
+                real.url()
+            );
+            Some(real)
+        }
+    };
     let env = runner::Environment::prepare(
         kubectl,
         &host,
-        &emulators.endpoints,
+        &endpoints,
         cluster.providers(),
         &providers,
         cluster.name(),
+        real_vault,
     )
     .await?;
     let opts = runner::Options {
@@ -239,6 +284,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         signal = interrupted() => anyhow::bail!("run interrupted by {signal}; scenario namespaces named sb-* may remain"),
     };
     emulators.stop().await;
+    if let Some(real) = env.real_vault {
+        real.stop().await;
+    }
     print!("{}", report::table(&results));
     if let Some(path) = &args.junit {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

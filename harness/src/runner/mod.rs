@@ -26,6 +26,7 @@ use serde_json::json;
 
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
+use crate::realvault::RealVault;
 use crate::scenario::model::{Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
 use crate::wait::{Poll, until_poll};
@@ -150,6 +151,9 @@ pub struct Environment {
     /// Wired providers; a provider missing here is skipped with the reason in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
     pub unavailable: BTreeMap<Provider, String>,
+    /// `--vault real`: the Vault scenarios' backend is this dev server, not the emulator
+    /// (the `endpoints` given to [`Environment::prepare`] already name it).
+    pub real_vault: Option<RealVault>,
 }
 
 impl Environment {
@@ -161,6 +165,7 @@ impl Environment {
         installed: &[Provider],
         wanted: &[Provider],
         backend_name: &str,
+        real_vault: Option<RealVault>,
     ) -> anyhow::Result<Self> {
         let mut wirings = BTreeMap::new();
         let mut unavailable = BTreeMap::new();
@@ -200,16 +205,66 @@ impl Environment {
             host: host.to_owned(),
             wirings,
             unavailable,
+            real_vault,
         })
     }
 
-    /// Emulators back to empty, then every wiring's seed.
+    /// Emulators back to empty, then every wiring's seed; under `--vault real` the Vault
+    /// wiring's seed goes to a restarted dev server through its HTTP API instead.
     async fn fresh_backend(&self) -> Result<(), Failure> {
         self.backend.reset().await?;
-        for w in self.wirings.values() {
-            self.backend.seed(&w.seed).await?;
+        for (p, w) in &self.wirings {
+            match (p, &self.real_vault) {
+                (Provider::Vault, Some(real)) => real
+                    .reset_and_seed(&w.seed)
+                    .await
+                    .map_err(|e| Failure::new(e.to_string()))?,
+                _ => self.backend.seed(&w.seed).await?,
+            }
         }
         Ok(())
+    }
+
+    /// Why this case cannot run here, if it cannot: the provider is not available, or the
+    /// scenario needs an emulator feature the real Vault server does not have.
+    fn skip_reason(&self, sc: &Scenario, provider: Provider) -> Option<String> {
+        if let Some(why) = self.unavailable.get(&provider) {
+            return Some(why.clone());
+        }
+        if provider == Provider::Vault && self.real_vault.is_some() {
+            return emulator_features(sc).map(|f| {
+                format!(
+                    "uses {f}, an emulator feature that real Vault (--vault real) does not have"
+                )
+            });
+        }
+        None
+    }
+}
+
+/// The emulator-only operations a scenario uses (fault rules, journal asserts), named for a
+/// skip reason; `collect: [journal]` is diagnostics and needs neither.
+pub fn emulator_features(sc: &Scenario) -> Option<String> {
+    let ops = sc
+        .spec
+        .steps
+        .iter()
+        .flat_map(|s| s.try_.iter().chain(&s.catch).chain(&s.finally))
+        .chain(&sc.spec.catch)
+        .chain(&sc.spec.finally);
+    let (mut faults, mut journal) = (false, false);
+    for op in ops {
+        match op {
+            Op::Faults(_) => faults = true,
+            Op::Journal(_) => journal = true,
+            _ => {}
+        }
+    }
+    match (faults, journal) {
+        (true, true) => Some("fault injection and the request journal".into()),
+        (true, false) => Some("fault injection".into()),
+        (false, true) => Some("the request journal".into()),
+        (false, false) => None,
     }
 }
 
@@ -285,11 +340,11 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 continue;
             }
             let name = loaded.scenario.metadata.name.clone();
-            let result = match env.unavailable.get(&provider) {
+            let result = match env.skip_reason(&loaded.scenario, provider) {
                 Some(why) => CaseResult {
                     scenario: name,
                     provider,
-                    verdict: Verdict::Skipped(why.clone()),
+                    verdict: Verdict::Skipped(why),
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     notes: Vec::new(),

@@ -15,6 +15,8 @@ use super::WiringError;
 pub const AWS_PORT: u16 = 4566;
 pub const AZURE_PORT: u16 = 8443;
 pub const VAULT_PORT: u16 = 8200;
+/// The real Vault dev server under `--vault real` (its cluster listener takes the next port).
+pub const REAL_VAULT_PORT: u16 = 8210;
 
 /// Where each emulator answers, from the ready line.
 #[derive(Debug, Clone, Default)]
