@@ -710,6 +710,35 @@ mod tests {
     }
 
     #[test]
+    fn real_vault_skips_what_only_the_emulator_has() {
+        let with = |steps: &str| {
+            let text = format!(
+                "apiVersion: secretbench.dev/v1alpha1\nkind: Scenario\nmetadata: {{name: x, description: d}}\n\
+                 spec:\n  providers: [vault]\n  bindings: {{vault: {{}}}}\n  steps:\n{steps}"
+            );
+            crate::scenario::load_str(Path::new("x/scenario.yaml"), &text)
+                .unwrap()
+                .scenario
+        };
+        let plain = with("    - id: a\n      try:\n        - collect: [journal]\n");
+        assert_eq!(emulator_features(&plain), None);
+        let journal = with(
+            "    - id: a\n      try:\n        - journal: { service: vault, operation: kv2.read, within: 5s }\n",
+        );
+        assert_eq!(
+            emulator_features(&journal).as_deref(),
+            Some("the request journal")
+        );
+        let faults = with(
+            "    - id: a\n      try:\n        - apply: { path: m.yaml }\n      finally:\n        - faults: { clear: {} }\n",
+        );
+        assert_eq!(
+            emulator_features(&faults).as_deref(),
+            Some("fault injection")
+        );
+    }
+
+    #[test]
     fn version_notes_name_only_what_differs() {
         let running = RunningVersions {
             driver: "v1.6.0".into(),
