@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use support::{
     ClusterKey, FakeApi, ISSUER, REVIEWER_JWT, cluster_key, fake_api, http, loopback, sa_token,
+    vault_call,
 };
 
 async fn apply_seed(url: &str, seed: &Value) {
@@ -337,19 +338,7 @@ impl VaultEnv {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut r = http().request(method.parse().unwrap(), format!("{}{path}", self.url));
-        if let Some(t) = token {
-            r = r.header("X-Vault-Token", t);
-        }
-        // The provider's Vault client always sends this header.
-        r = r.header("X-Vault-Request", "true");
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        vault_call(&self.url, method, path, token, body).await
     }
 
     /// The provider's login: the driver's token for the provider's default audience.

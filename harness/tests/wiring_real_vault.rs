@@ -17,7 +17,7 @@ use secretbench::stack::Stack;
 use secretbench::wiring::{Endpoints, vault};
 use secretbench_emulators::{Options, start};
 use serde_json::{Value, json};
-use support::{ISSUER, REVIEWER_JWT, cluster_key, fake_api, http, loopback, sa_token};
+use support::{ISSUER, REVIEWER_JWT, cluster_key, fake_api, loopback, sa_token, vault_call};
 
 async fn call(
     url: &str,
@@ -26,20 +26,7 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut r = http()
-        .request(method.parse().unwrap(), format!("{url}/v1/{path}"))
-        // The provider's Vault client always sends this header.
-        .header("X-Vault-Request", "true");
-    if let Some(t) = token {
-        r = r.header("X-Vault-Token", t);
-    }
-    if let Some(b) = body {
-        r = r.json(&b);
-    }
-    let r = r.send().await.unwrap();
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    vault_call(url, method, &format!("/v1/{path}"), token, body).await
 }
 
 fn action(v: Value) -> BackendAction {

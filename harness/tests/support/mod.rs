@@ -27,6 +27,30 @@ pub fn loopback() -> Option<SocketAddr> {
     Some(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
+/// A call as the vault-csi-provider's Vault client makes it (`X-Vault-Request`, the token in
+/// `X-Vault-Token`, a JSON body): the status and the JSON answer (`Null` when there is none).
+pub async fn vault_call(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = http()
+        .request(method.parse().unwrap(), format!("{base}{path}"))
+        .header("X-Vault-Request", "true");
+    if let Some(t) = token {
+        r = r.header("X-Vault-Token", t);
+    }
+    if let Some(b) = body {
+        r = r.json(&b);
+    }
+    let r = r.send().await.unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 /// The client tests use for admin and raw calls: never through a proxy from the environment.
 pub fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
