@@ -206,10 +206,12 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
-    // Built (when not cached yet) before the cluster is touched: a cold build takes minutes.
+    // Built (when not cached yet) before the cluster is touched: a cold build takes minutes. Not
+    // needed when the run has no Vault cases.
+    let vault_cases = providers.is_empty() || providers.contains(&Provider::Vault);
     let vault_bin = match args.vault {
-        VaultArg::Emulator => None,
-        VaultArg::Real => Some(secretbench::realvault::ensure_binary(&stack).await?),
+        VaultArg::Real if vault_cases => Some(secretbench::realvault::ensure_binary(&stack).await?),
+        VaultArg::Real | VaultArg::Emulator => None,
     };
     let cluster = Cluster::new(args.cluster.backend, stack);
     if bring_up {
