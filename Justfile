@@ -48,6 +48,13 @@ conformance *ARGS:
     cargo build --locked -p secretbench-emulators --bin secretbench-emulators
     SECRETBENCH_EMULATORS_BIN="$CARGO_TARGET_DIR/debug/secretbench-emulators" conformance/python/run.sh {{ARGS}}
 
+# The Vault emulator against real Vault: builds the pinned Vault server (`stack/build.sh vault`,
+# cached by version), sends the differential suite's requests to a real dev server and to the
+# emulator and compares every answer, then checks the `--vault real` wiring against the dev server.
+vault-diff:
+    stack/build.sh vault
+    cargo test --locked -p secretbench --test vault_differential --test wiring_real_vault -- --include-ignored --nocapture
+
 # rustfmt, clippy with warnings as errors, shellcheck and actionlint.
 lint: lint-tools
     cargo fmt --all --check
@@ -73,8 +80,10 @@ lint-tools:
 fmt:
     cargo fmt --all
 
-# Emulator throughput, latency, cold start and memory (pass --check to fail on a missed target).
+# Emulator throughput, latency, cold start and memory, and the Vault emulator beside a real Vault
+# dev server (built by `stack/build.sh vault`, cached); pass --check to fail on a missed target.
 bench *ARGS:
+    stack/build.sh vault
     cargo build --release --locked -p secretbench-emulators -p secretbench-bench
     "$CARGO_TARGET_DIR/release/secretbench-bench" {{ARGS}}
 

@@ -57,6 +57,7 @@ key_fake_provider() { echo "fake-provider-$CSI_DRIVER_VERSION-$(src_hash fake-pr
 key_csi_sidecars() { echo "csi-sidecars-$(staging_version)-$CSI_SPEC_VERSION-$(src_hash csi-sidecars/go.mod csi-sidecars/go.sum csi-sidecars/*/main.go csi-sidecars/internal/*/*.go)"; }
 key_helm() { echo "helm-$HELM_VERSION"; }
 key_pause() { echo "pause-$(src_hash pause/go.mod pause/main.go)"; }
+key_vault() { echo "vault-$VAULT_VERSION"; }
 # Images depend on the assembly script, the pins and every binary they hold.
 key_images() {
   local h
@@ -65,7 +66,7 @@ key_images() {
   echo "images-r$IMAGE_REV-$h"
 }
 
-COMPONENTS=(kubernetes etcd csi_driver provider_azure fake_provider csi_sidecars helm pause images)
+COMPONENTS=(kubernetes etcd csi_driver provider_azure fake_provider csi_sidecars helm pause images vault)
 
 # --- the cache / atomic-output machinery ----------------------------------------------------
 # build_into KEY FUNCTION: run FUNCTION OUTDIR into a temp dir, then rename to $CACHE/KEY.
@@ -182,7 +183,13 @@ gen_tool_mod() {
     echo "require $mod $ver"
     if [[ -n ${TOOL_MOD_REPLACE:-} ]]; then
       echo
-      echo "replace $TOOL_MOD_REPLACE"
+      if [[ $TOOL_MOD_REPLACE == *$'\n'* ]]; then
+        echo "replace ("
+        while IFS= read -r p; do echo "	$p"; done <<<"$TOOL_MOD_REPLACE"
+        echo ")"
+      else
+        echo "replace $TOOL_MOD_REPLACE"
+      fi
     fi
   } >"$dir/go.mod"
   rm -f "$dir/go.sum"
@@ -242,9 +249,23 @@ EOF
   (cd "$dir" && "${NICE[@]}" go mod tidy)
 }
 
+# Vault's go.mod replaces its own api/sdk modules with directories of its repository, which the
+# wrapper cannot do: it uses their published versions that Vault's go.mod requires. Its
+# third-party replaces (forks it builds against) are carried over as Vault's go.mod has them.
+gen_vault_mod() {
+  local gomod replaces
+  gomod=$(module_gomod "github.com/hashicorp/vault@$VAULT_VERSION")
+  [[ -n $gomod ]] || die "cannot fetch go.mod of github.com/hashicorp/vault@$VAULT_VERSION"
+  replaces=$(go mod edit -json "$gomod" | jq -r '.Replace // [] | .[]
+    | select(.New.Path | startswith("./") | not)
+    | "\(.Old.Path)\(if .Old.Version then " " + .Old.Version else "" end) => \(.New.Path)\(if .New.Version then " " + .New.Version else "" end)"')
+  [[ -n $replaces ]] || die "no third-party replaces found in $gomod (has Vault's go.mod changed?)"
+  TOOL_MOD_REPLACE=$replaces gen_tool_mod vault github.com/hashicorp/vault "$VAULT_VERSION" github.com/hashicorp/vault
+}
+
 cmd_mods() {
   local m mods=("$@")
-  [[ ${#mods[@]} -gt 0 ]] || mods=(k8s etcd csi-driver provider-azure helm fake-provider csi-sidecars)
+  [[ ${#mods[@]} -gt 0 ]] || mods=(k8s etcd csi-driver provider-azure helm fake-provider csi-sidecars vault)
   for m in "${mods[@]}"; do
     case $m in
     k8s) gen_k8s_mod ;;
@@ -265,6 +286,7 @@ cmd_mods() {
         gen_tool_mod provider-azure github.com/Azure/secrets-store-csi-driver-provider-azure \
         "$AZURE_PROVIDER_VERSION" github.com/Azure/secrets-store-csi-driver-provider-azure/cmd ;;
     helm) gen_tool_mod helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm ;;
+    vault) gen_vault_mod ;;
     *) die "unknown wrapper module '$m'" ;;
     esac
   done
@@ -379,6 +401,20 @@ build_pause() {
   local out=$1
   mkdir -p "$out/bin"
   (cd "$STACK_DIR/pause" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "-s -w" -o "$out/bin/pause" .)
+}
+
+# Vault's version comes from the VERSION file embedded in its version package; the ldflags are
+# the ones its release build sets besides it (scripts/ci-helper.sh build), with the module's
+# commit time as the build date.
+build_vault() {
+  local out=$1 m=github.com/hashicorp/vault ts
+  check_mod vault "$m" "$VAULT_VERSION"
+  ts=$(jq -r .Time "$(module_field "$m@$VAULT_VERSION" Info)")
+  go_tool_build vault "$out/bin/vault" "$m" \
+    "-s -w -X $m/version.GitCommit= -X $m/version.BuildDate=$ts"
+  "$out/bin/vault" version >"$out/VERSION"
+  grep -q "^Vault ${VAULT_VERSION}[ ,]" "$out/VERSION" ||
+    die "built vault reports '$(cat "$out/VERSION")', versions.env says $VAULT_VERSION"
 }
 
 build_images() {

@@ -2,7 +2,9 @@
 //! connections, their cold start, their memory with 10,000 secrets loaded, and a soak: memory
 //! after many hostile requests (megabyte names, junk bodies, bodies declared too large) and after
 //! many create/delete cycles. It drives the release `secretbench-emulators` binary as a separate
-//! process, as users run it.
+//! process, as users run it. Beside the Vault emulator's KV v2 reads it measures the same reads on
+//! a real Vault dev server (the stack's build of the pinned `VAULT_VERSION`, `stack/build.sh
+//! vault`), in the same run.
 //!
 //! Prints the figures and a target table; with `--check`, exits 1 when a target is missed.
 
@@ -15,11 +17,14 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use http_body_util::{BodyExt, Full};
+use secretbench::realvault;
 use tokio::net::TcpStream;
 
 mod soak;
 
 const SECRETS: usize = 10_000;
+const EMULATOR_VAULT_READ: &str = "Vault KV v2 read";
+const REAL_VAULT_READ: &str = "  real Vault (dev)";
 const VAULT_TOKEN: &str = "root";
 const SM_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIABENCH/20250101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00";
 const SSM_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIABENCH/20250101/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=00";
@@ -404,6 +409,26 @@ async fn azure_workload(azure: &Emulator) -> Result<(Endpoint, Workload), Failur
     Ok((keyvault, workload))
 }
 
+/// The real Vault dev server on loopback, from the stack's build (or `SECRETBENCH_VAULT_BIN`),
+/// and the version pinned for it.
+async fn start_real_vault(dir: &Path) -> Result<(realvault::DevServer, String), Failure> {
+    let stack = secretbench::stack::Stack::locate()?;
+    let version = stack.versions().get("VAULT_VERSION")?.to_owned();
+    let binary = realvault::binary(&stack).await?;
+    let server = realvault::DevServer::start(
+        &binary,
+        realvault::free_loopback_address()?,
+        &dir.join("vault.log"),
+    )
+    .await?;
+    println!(
+        "real Vault dev server ({}) ready in {:.0} ms",
+        binary.display(),
+        server.startup.as_secs_f64() * 1000.0
+    );
+    Ok((server, version))
+}
+
 async fn run(args: Args) -> Result<bool, Failure> {
     let binary = match &args.binary {
         Some(b) => b.clone(),
@@ -465,23 +490,19 @@ async fn run(args: Args) -> Result<bool, Failure> {
     let aws = Endpoint::plain(&emulator.url("aws")?);
     let vault_url = emulator.url("vault")?;
     let vault = Endpoint::plain(&vault_url);
-    // The KV entry the Vault workload reads.
-    let put = Command::new("curl")
-        .args([
-            "-sf",
-            "-o",
-            "/dev/null",
-            "-H",
-            &format!("X-Vault-Token: {VAULT_TOKEN}"),
-            "-d",
-            r#"{"data":{"password":"s3cr3t"}}"#,
-        ])
-        .arg(format!("{vault_url}/v1/secret/data/bench"))
-        .status();
-    if !put.map(|s| s.success()).unwrap_or(false) {
-        return Err(
-            "cannot write the Vault KV entry the benchmark reads (is curl installed?)".into(),
-        );
+    // The real Vault dev server, and on both the KV entry the Vault workloads read.
+    let (real_vault, real_version) = start_real_vault(dir.path()).await?;
+    let real = Endpoint::plain(real_vault.url());
+    for (url, token) in [
+        (vault_url.as_str(), VAULT_TOKEN),
+        (real_vault.url(), realvault::ROOT_TOKEN),
+    ] {
+        realvault::VaultApi::new(url, token)?
+            .write(
+                "secret/data/bench",
+                &serde_json::json!({"data": {"password": "s3cr3t"}}),
+            )
+            .await?;
     }
 
     let workloads = [
@@ -508,13 +529,25 @@ async fn run(args: Args) -> Result<bool, Failure> {
         (
             &vault,
             Workload {
-                name: "Vault KV v2 read",
+                name: EMULATOR_VAULT_READ,
                 method: http::Method::GET,
                 path: "/v1/secret/data/bench",
                 headers: vec![("x-vault-token", VAULT_TOKEN.to_owned())],
                 body: "",
             },
             Some((20_000.0, 5.0)),
+        ),
+        (
+            &real,
+            Workload {
+                name: REAL_VAULT_READ,
+                method: http::Method::GET,
+                path: "/v1/secret/data/bench",
+                headers: vec![("x-vault-token", realvault::ROOT_TOKEN.to_owned())],
+                body: "",
+            },
+            // Real Vault is the reference, not held to the emulator's targets.
+            None,
         ),
     ];
     println!(
@@ -527,12 +560,16 @@ async fn run(args: Args) -> Result<bool, Failure> {
         .into_iter()
         .chain([(&keyvault, get_secret, Some((10_000.0, 5.0)))])
         .collect();
+    let mut vault_pair = Vec::new();
     for (endpoint, w, target) in workloads {
         let f = load(endpoint, &w, &args).await?;
         println!(
             "{:<24} {:>10.0} {:>9.2} {:>9.2} {:>8}",
             w.name, f.rps, f.p50_ms, f.p99_ms, f.failures
         );
+        if w.name == EMULATOR_VAULT_READ || w.name == REAL_VAULT_READ {
+            vault_pair.push((w.name, f.rps, f.p50_ms, f.p99_ms));
+        }
         if let Some((rps, p99)) = target {
             targets.push(Target {
                 name: format!("{} throughput", w.name),
@@ -558,6 +595,16 @@ async fn run(args: Args) -> Result<bool, Failure> {
         });
     }
     println!("resident after load: {:.1} MiB", emulator.rss_mib());
+    if let [(_, e_rps, e_p50, e_p99), (_, r_rps, r_p50, r_p99)] = vault_pair[..] {
+        println!(
+            "\nVault KV v2 reads, side by side: emulator {e_rps:.0} req/s (p50 {e_p50:.2} ms, p99 {e_p99:.2} ms), \
+             real Vault {} dev server {r_rps:.0} req/s (p50 {r_p50:.2} ms, p99 {r_p99:.2} ms); \
+             the emulator serves {:.1}x the requests",
+            real_version,
+            e_rps / r_rps
+        );
+    }
+    real_vault.stop().await;
 
     targets.extend(soak::run(&binary, args.soak_requests, args.soak_cycles).await?);
 

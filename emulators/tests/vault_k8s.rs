@@ -91,13 +91,33 @@ async fn setup() -> (Vault, FakeApi) {
     sys::auth::enable(&root, "kubernetes", "kubernetes", None)
         .await
         .expect("enable");
-    // vaultrs has no setter for token_reviewer_jwt, so the config goes in raw.
-    let cfg = v
+    // Outside a pod, with no CA given, Vault reads the pod's CA file and refuses the config.
+    let local = v
         .raw(
             "POST",
             "/v1/auth/kubernetes/config",
             Some(&v.root),
             Some(&json!({"kubernetes_host": host, "token_reviewer_jwt": REVIEWER}).to_string()),
+        )
+        .await;
+    assert_eq!(
+        (local.status, local.json()),
+        (
+            400,
+            json!({"errors": ["open /var/run/secrets/kubernetes.io/serviceaccount/ca.crt: no such file or directory"]})
+        )
+    );
+    // vaultrs has no setter for token_reviewer_jwt, so the config goes in raw; a Vault outside
+    // the cluster is told not to look for the pod's files.
+    let cfg = v
+        .raw(
+            "POST",
+            "/v1/auth/kubernetes/config",
+            Some(&v.root),
+            Some(
+                &json!({"kubernetes_host": host, "token_reviewer_jwt": REVIEWER, "disable_local_ca_jwt": true})
+                    .to_string(),
+            ),
         )
         .await;
     assert_eq!(cfg.status, 204, "{}", cfg.text);
@@ -247,10 +267,15 @@ async fn login_refusals_use_vault_messages() {
         &["permission denied"],
     );
     // An unreachable API server is a refusal too, not a crash.
-    let root = v.root_client();
-    auth::kubernetes::configure(&root, "kubernetes", "http://127.0.0.1:1", None)
-        .await
-        .expect("reconfigure");
+    let cfg = v
+        .raw(
+            "POST",
+            "/v1/auth/kubernetes/config",
+            Some(&v.root),
+            Some(r#"{"kubernetes_host":"http://127.0.0.1:1","disable_local_ca_jwt":true}"#),
+        )
+        .await;
+    assert_eq!(cfg.status, 204, "reconfigure: {}", cfg.text);
     api_error(
         auth::kubernetes::login(&anon, "kubernetes", "kv-role", &good).await,
         403,
@@ -317,7 +342,7 @@ async fn config_and_role_reads() {
         (raw.status, raw.json()),
         (
             400,
-            json!({"errors": ["\"bound_service_account_namespaces\" can not be empty"]})
+            json!({"errors": ["\"bound_service_account_namespaces\" can not be empty if \"bound_service_account_namespace_selector\" is not set"]})
         )
     );
 }
@@ -335,7 +360,7 @@ vault:
   auth:
     - path: kubernetes
       type: kubernetes
-      config: {{ kubernetesHost: "{host}", tokenReviewerJwt: {REVIEWER} }}
+      config: {{ kubernetesHost: "{host}", tokenReviewerJwt: {REVIEWER}, disableLocalCaJwt: true }}
       roles:
         - name: kv-role
           boundServiceAccountNames: [nginx-kv]

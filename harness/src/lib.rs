@@ -8,12 +8,14 @@
 //! - [`scenario`]: the scenario format, its loader, `lint` and JSON Schema.
 //! - [`runner`]: runs scenarios; [`report`]: the run report (HTML + JSON).
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
+//! - [`realvault`]: the real Vault server (dev mode) beside the Vault emulator.
 //! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
 
 pub mod cluster;
 pub mod cmd;
 pub mod install;
 pub mod kubectl;
+pub mod realvault;
 pub mod report;
 pub mod runner;
 pub mod scenario;

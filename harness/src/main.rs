@@ -131,6 +131,22 @@ struct RunArgs {
     /// port). Unfixed ones take the service's usual port when free, else any free port.
     #[arg(long, env = secretbench::wiring::emulators::ENV_PORTS, value_name = "SERVICE=PORT,...")]
     emulator_ports: Option<secretbench::wiring::emulators::EmulatorPorts>,
+    /// The Vault the Vault scenarios run against: the emulator, or a real Vault dev server
+    /// (`stack/build.sh vault`, built on first use) started beside the emulators. Scenarios
+    /// that use fault injection or the journal are skipped with `real`.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "emulator",
+        env = "SECRETBENCH_VAULT"
+    )]
+    vault: VaultArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VaultArg {
+    Emulator,
+    Real,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -273,6 +289,13 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
+    // Built (when not cached yet) before the cluster is touched: a cold build takes minutes. Not
+    // needed when the run has no Vault cases.
+    let vault_cases = providers.is_empty() || providers.contains(&Provider::Vault);
+    let vault_bin = match args.vault {
+        VaultArg::Real if vault_cases => Some(secretbench::realvault::ensure_binary(&stack).await?),
+        VaultArg::Real | VaultArg::Emulator => None,
+    };
     let cluster = Cluster::new(args.cluster.backend, stack.clone());
     if bring_up {
         cluster
@@ -300,13 +323,36 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     .await?;
     let plan = secretbench::install::Plan::from_versions(stack.versions())?;
     let installed = secretbench::install::installed_providers(&plan, &kubectl).await?;
+    let mut endpoints = emulators.endpoints.clone();
+    let real_vault = match &vault_bin {
+        None => None,
+        Some(bin) => {
+            use secretbench::realvault::{ROOT_TOKEN, RealVault};
+            // Listening where the emulators listen, so pods reach it at the advertised address.
+            let listen = std::net::SocketAddr::new(
+                address.listen,
+                secretbench::wiring::emulators::REAL_VAULT_PORT,
+            );
+            let real = RealVault::start(bin, listen, &run_dir.join("vault.log"))
+                .await
+                .context("starting the real Vault dev server")?;
+            endpoints.vault_url = secretbench::wiring::emulators::reachable_here(real.url());
+            endpoints.vault_token = ROOT_TOKEN.to_owned();
+            eprintln!(
+                "Vault scenarios run against the real Vault dev server at {}",
+                real.url()
+            );
+            Some(real)
+        }
+    };
     let env = runner::Environment::prepare(
         kubectl,
         &address,
-        &emulators.endpoints,
+        &endpoints,
         &installed,
         &providers,
         cluster.name(),
+        real_vault,
     )
     .await?;
     let artifacts = runner::artifacts_root(&args.artifacts);
@@ -323,6 +369,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         signal = interrupted() => anyhow::bail!("run interrupted by {signal}; scenario namespaces named sb-* may remain"),
     };
     emulators.stop().await;
+    if let Some(real) = env.real_vault {
+        real.stop().await;
+    }
     print!("{}", report::table(&results));
     if let Some(path) = &args.junit {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -21,6 +21,9 @@ pub const NEEDED: &[&str] = &[
     "images",
 ];
 
+/// How long a cold `stack/build.sh` may take on a slow machine.
+const BUILD_LIMIT: Duration = Duration::from_secs(3 * 3600);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
     #[error(
@@ -207,6 +210,27 @@ impl Stack {
         Ok(PathBuf::from(out.trim()))
     }
 
+    /// The cache directory of `component`, running `stack/build.sh COMPONENT` first when it
+    /// is not built yet.
+    pub async fn ensure_component(&self, component: &str) -> Result<PathBuf, StackError> {
+        let dir = self.component_dir(component).await?;
+        if !dir.is_dir() {
+            tracing::warn!(
+                component,
+                "not built yet: running stack/build.sh {component}"
+            );
+            self.build_sh()
+                .arg(component)
+                .timeout(BUILD_LIMIT)
+                .run_inherit()
+                .await?;
+            if !dir.is_dir() {
+                return Err(StackError::NotBuilt(dir));
+            }
+        }
+        Ok(dir)
+    }
+
     /// The paths of everything `up` needs, running `stack/build.sh` first when a component
     /// is not in the cache (a cold build takes 15-25 minutes on 2 cores).
     pub async fn ensure_built(&self) -> Result<Built, StackError> {
@@ -222,8 +246,10 @@ impl Stack {
                 ?missing,
                 "stack components not built yet: running stack/build.sh"
             );
+            // Only what `up` needs: the other components (Vault) are built when asked for.
             self.build_sh()
-                .timeout(Duration::from_secs(3 * 3600))
+                .args(NEEDED)
+                .timeout(BUILD_LIMIT)
                 .run_inherit()
                 .await?;
         }

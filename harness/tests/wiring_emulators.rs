@@ -5,38 +5,19 @@
 //! and SSM reads with the credentials it got; IRSA's `AssumeRoleWithWebIdentity` against the
 //! seeded trust; the Vault provider's Kubernetes login up to and through the TokenReview call.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
+mod support;
 
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
-use base64::Engine as _;
 use secretbench::wiring::{aws, vault};
 use secretbench_emulators::{Options, Running, start};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-const ISSUER: &str = "https://kubernetes.default.svc.cluster.local";
-
-fn now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-    .unwrap()
-}
-
-fn loopback() -> Option<SocketAddr> {
-    Some(SocketAddr::from(([127, 0, 0, 1], 0)))
-}
-
-/// The client tests use for admin and raw calls: never through a proxy from the environment.
-fn http() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
+use support::{
+    ClusterKey, FakeApi, ISSUER, REVIEWER_JWT, cluster_key, fake_api, http, loopback, now,
+    sa_token, vault_call,
+};
 
 /// Applies a seed through the admin API, with the admin token the emulators made.
 async fn apply_seed(running: &Running, url: &str, seed: &Value) {
@@ -51,51 +32,6 @@ async fn apply_seed(running: &Running, url: &str, seed: &Value) {
         "seed refused: {status} {}",
         r.text().await.unwrap()
     );
-}
-
-/// A throwaway RSA key standing in for the cluster's service-account signing key.
-struct ClusterKey {
-    encoding: jsonwebtoken::EncodingKey,
-    jwk: Value,
-}
-
-fn cluster_key(seed: u64) -> ClusterKey {
-    use rand_chacha_03::rand_core::SeedableRng;
-    use rsa::pkcs1::EncodeRsaPrivateKey;
-    use rsa::traits::PublicKeyParts;
-    // Seeded for reproducible runs; 1024 bits keeps debug-build key generation quick.
-    let mut rng = rand_chacha_03::ChaCha8Rng::seed_from_u64(seed);
-    let key = rsa::RsaPrivateKey::new(&mut rng, 1024).unwrap();
-    let der = key.to_pkcs1_der().unwrap();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    ClusterKey {
-        encoding: jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()),
-        jwk: json!({
-            "kty": "RSA", "use": "sig", "alg": "RS256", "kid": "sa-key",
-            "n": b64.encode(key.n().to_bytes_be()),
-            "e": b64.encode(key.e().to_bytes_be()),
-        }),
-    }
-}
-
-/// A projected service-account token as the driver passes it to a provider.
-fn sa_token(key: &ClusterKey, iss: &str, aud: &str, namespace: &str, sa: &str) -> String {
-    let claims = json!({
-        "iss": iss,
-        "sub": format!("system:serviceaccount:{namespace}:{sa}"),
-        "aud": [aud],
-        "iat": now(),
-        "nbf": now(),
-        "exp": now() + 600,
-        "kubernetes.io": {
-            "namespace": namespace,
-            "pod": {"name": "sample-app", "uid": "0b6a3a4e-1111-2222-3333-444455556666"},
-            "serviceaccount": {"name": sa, "uid": "5d1c2f3e-7777-8888-9999-000011112222"},
-        },
-    });
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.kid = Some("sa-key".into());
-    jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap()
 }
 
 // ---- AWS ----
@@ -859,75 +795,6 @@ async fn irsa_refusals_carry_aws_codes_and_wording() {
 
 // ---- Vault ----
 
-/// A stand-in for the API server's TokenReview endpoint: it records every review and vouches
-/// for tokens signed by the cluster key when the caller is the reviewer.
-#[derive(Clone, Default)]
-struct FakeApi {
-    reviews: Arc<Mutex<Vec<Value>>>,
-}
-
-const REVIEWER_JWT: &str = "reviewer-token-from-the-secret";
-
-async fn token_review(
-    axum::extract::State(api): axum::extract::State<FakeApi>,
-    headers: axum::http::HeaderMap,
-    axum::Json(body): axum::Json<Value>,
-) -> (axum::http::StatusCode, axum::Json<Value>) {
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    api.reviews
-        .lock()
-        .unwrap()
-        .push(json!({"bearer": bearer, "spec": body["spec"]}));
-    if bearer != format!("Bearer {REVIEWER_JWT}") {
-        return (
-            axum::http::StatusCode::UNAUTHORIZED,
-            axum::Json(json!({"kind": "Status", "code": 401})),
-        );
-    }
-    // The real API server checks the signature; here the claims are echoed back.
-    let token = body["spec"]["token"].as_str().unwrap_or_default();
-    let payload = token.split('.').nth(1).unwrap_or_default();
-    let claims: Value = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(Value::Null);
-    let status = json!({
-        "authenticated": true,
-        "user": {
-            "username": claims["sub"],
-            "uid": claims["kubernetes.io"]["serviceaccount"]["uid"],
-        },
-        "audiences": body["spec"]["audiences"],
-    });
-    (
-        axum::http::StatusCode::CREATED,
-        axum::Json(
-            json!({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "status": status}),
-        ),
-    )
-}
-
-async fn fake_api() -> (String, FakeApi) {
-    let api = FakeApi::default();
-    let app = axum::Router::new()
-        .route(
-            "/apis/authentication.k8s.io/v1/tokenreviews",
-            axum::routing::post(token_review),
-        )
-        .with_state(api.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (format!("http://{addr}"), api)
-}
-
 struct VaultEnv {
     _running: Running,
     url: String,
@@ -972,19 +839,7 @@ impl VaultEnv {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut r = http().request(method.parse().unwrap(), format!("{}{path}", self.url));
-        if let Some(t) = token {
-            r = r.header("X-Vault-Token", t);
-        }
-        // The provider's Vault client always sends this header.
-        r = r.header("X-Vault-Request", "true");
-        if let Some(b) = body {
-            r = r.json(&b);
-        }
-        let r = r.send().await.unwrap();
-        let status = r.status().as_u16();
-        let text = r.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        vault_call(&self.url, method, path, token, body).await
     }
 
     /// The provider's login: the driver's token for the provider's default audience.

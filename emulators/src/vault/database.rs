@@ -96,7 +96,7 @@ pub fn read(
             view.remove("password");
             Ok(Reply::data(Value::Object(view)))
         }
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -136,6 +136,6 @@ pub fn write(store: &mut Store, rest: &str, req: &Req) -> VaultResult<Reply> {
             Ok(Reply::no_content().mutated())
         }
         _ if rest.starts_with("creds/") => Err(VaultError::unsupported_operation()),
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }

@@ -1,34 +1,50 @@
-//! Vault's durations, read as Vault reads them (go-secure-stdlib `parseutil.ParseDurationSecond`,
-//! which Vault's `TypeDurationSecond` fields and the token store use): a whole number of seconds,
-//! a whole number of days with `d`, or a Go duration string (`20m`, `1h30m`, `1.5h`, `300ms`).
-//! A JSON number is read from its text, so `1e300` is a duration with an unknown unit.
-//!
-//! Like Go's `time.Duration`, a duration is at most 2^63-1 nanoseconds (about 292 years); a longer
-//! one is refused with Go's words, never wrapped or saturated, so it cannot overflow the time
-//! arithmetic that uses it.
+//! Vault's durations, parsed as its `parseutil.ParseDurationSecond` does (go-secure-stdlib
+//! parseutil v0.2.0): an integer number of seconds, an integer number of days (`7d`), or a Go
+//! duration (`20m`, `1h30m`, `1.5h`) parsed by Go's `time.ParseDuration`, whose error texts are
+//! the ones Vault returns (`time: invalid duration "x"`, `time: unknown unit " m" in duration
+//! "10 m"`, `time: missing unit in duration "10"`).
 
 use serde_json::Value;
 
-/// The longest duration, in whole seconds: Go's `math.MaxInt64` nanoseconds.
-pub const MAX_SECONDS: u64 = (i64::MAX as u64) / 1_000_000_000;
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+/// Go's `time.Duration` is an int64 of nanoseconds.
+const MAX_NANOS: u64 = i64::MAX as u64;
 
-const NANOS_PER_SECOND: u128 = 1_000_000_000;
-/// Go's limit on a duration's magnitude (a negative one may reach 2^63).
-const LIMIT: u128 = 1 << 63;
-
-/// parseutil's error for `<n> * 1s` or `<n> * 24h` beyond 2^63-1 nanoseconds.
+/// parseutil's error when seconds or days do not fit a Go duration.
 const MULTIPLICATION_OVERFLOW: &str =
     "multiplication of durations resulted in overflow, one operand may be too large";
 
-fn invalid(orig: &str) -> String {
-    format!("time: invalid duration \"{orig}\"")
+/// `s` quoted as Go's `strconv.Quote` quotes the ASCII text Vault's errors name.
+pub(crate) fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
-/// Go's `time.ParseDuration`, in nanoseconds.
-fn go_parse_duration(orig: &str) -> Result<i128, String> {
+fn invalid(orig: &str) -> String {
+    format!("time: invalid duration {}", quote(orig))
+}
+
+/// Go's `time.ParseDuration`, in nanoseconds (negative durations are refused by callers).
+pub fn go_parse_duration(orig: &str) -> Result<i128, String> {
     let mut s = orig;
-    let negative = s.starts_with('-');
-    if let Some(rest) = s.strip_prefix(['-', '+']) {
+    let mut neg = false;
+    if let Some(rest) = s.strip_prefix('-') {
+        neg = true;
+        s = rest;
+    } else if let Some(rest) = s.strip_prefix('+') {
         s = rest;
     }
     if s == "0" {
@@ -37,133 +53,147 @@ fn go_parse_duration(orig: &str) -> Result<i128, String> {
     if s.is_empty() {
         return Err(invalid(orig));
     }
-    let mut total: u128 = 0;
+    let mut total: u64 = 0;
     while !s.is_empty() {
-        let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-        let (int_part, rest) = s.split_at(digits);
-        let mut whole: u128 = 0;
-        for b in int_part.bytes() {
-            whole = whole * 10 + u128::from(b - b'0');
-            if whole > LIMIT {
-                return Err(invalid(orig));
-            }
-        }
-        s = rest;
-        let (mut fraction, mut scale) = (0u128, 1u128);
-        let mut has_fraction = false;
-        if let Some(rest) = s.strip_prefix('.') {
-            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-            has_fraction = digits > 0;
-            for b in rest[..digits].bytes() {
-                // Digits beyond what can matter are dropped, as Go does.
-                if scale < LIMIT {
-                    fraction = fraction * 10 + u128::from(b - b'0');
-                    scale *= 10;
-                }
-            }
-            s = &rest[digits..];
-        }
-        if int_part.is_empty() && !has_fraction {
+        let b = s.as_bytes();
+        if !(b[0] == b'.' || b[0].is_ascii_digit()) {
             return Err(invalid(orig));
         }
-        let unit_len = s
-            .find(|c: char| c == '.' || c.is_ascii_digit())
-            .unwrap_or(s.len());
-        let (unit, rest) = s.split_at(unit_len);
-        if unit.is_empty() {
-            return Err(format!("time: missing unit in duration \"{orig}\""));
+        // [0-9]*
+        let digits = b.iter().take_while(|c| c.is_ascii_digit()).count();
+        let mut whole: u64 = 0;
+        for &c in &b[..digits] {
+            whole = whole
+                .checked_mul(10)
+                .and_then(|v| v.checked_add(u64::from(c - b'0')))
+                .filter(|v| *v <= MAX_NANOS + 1)
+                .ok_or_else(|| invalid(orig))?;
         }
-        let per: u128 = match unit {
+        s = &s[digits..];
+        // (\.[0-9]*)?
+        let mut frac: u64 = 0;
+        let mut scale: f64 = 1.0;
+        let mut post = false;
+        if let Some(rest) = s.strip_prefix('.') {
+            s = rest;
+            let fd = s.bytes().take_while(u8::is_ascii_digit).count();
+            let mut overflow = false;
+            for c in s[..fd].bytes() {
+                if overflow {
+                    continue;
+                }
+                if frac > (MAX_NANOS + 1) / 10 {
+                    overflow = true;
+                    continue;
+                }
+                frac = frac * 10 + u64::from(c - b'0');
+                scale *= 10.0;
+            }
+            post = fd > 0;
+            s = &s[fd..];
+        }
+        if digits == 0 && !post {
+            return Err(invalid(orig));
+        }
+        // The unit: everything up to the next '.' or digit.
+        let ul = s
+            .bytes()
+            .take_while(|c| *c != b'.' && !c.is_ascii_digit())
+            .count();
+        if ul == 0 {
+            return Err(format!("time: missing unit in duration {}", quote(orig)));
+        }
+        let unit_text = &s[..ul];
+        s = &s[ul..];
+        let unit: u64 = match unit_text {
             "ns" => 1,
-            "us" | "µs" | "μs" => 1_000,
+            "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
             "ms" => 1_000_000,
             "s" => NANOS_PER_SECOND,
             "m" => 60 * NANOS_PER_SECOND,
             "h" => 3600 * NANOS_PER_SECOND,
             _ => {
                 return Err(format!(
-                    "time: unknown unit \"{unit}\" in duration \"{orig}\""
+                    "time: unknown unit {} in duration {}",
+                    quote(unit_text),
+                    quote(orig)
                 ));
             }
         };
-        s = rest;
-        let value = whole
-            .checked_mul(per)
-            .and_then(|v| v.checked_add(fraction * per / scale))
-            .filter(|v| *v <= LIMIT)
-            .ok_or_else(|| invalid(orig))?;
-        total += value;
-        if total > LIMIT {
+        if whole > (MAX_NANOS + 1) / unit {
+            return Err(invalid(orig));
+        }
+        let mut v = whole * unit;
+        if frac > 0 {
+            v += (frac as f64 * (unit as f64 / scale)) as u64;
+            if v > MAX_NANOS + 1 {
+                return Err(invalid(orig));
+            }
+        }
+        total = total.checked_add(v).ok_or_else(|| invalid(orig))?;
+        if total > MAX_NANOS + 1 {
             return Err(invalid(orig));
         }
     }
-    if !negative && total == LIMIT {
+    if neg {
+        return Ok(-(i128::from(total)));
+    }
+    if total > MAX_NANOS {
         return Err(invalid(orig));
     }
-    let total = i128::try_from(total).map_err(|_| invalid(orig))?;
-    Ok(if negative { -total } else { total })
+    Ok(i128::from(total))
 }
 
-/// A duration in whole seconds (negative if so written).
+/// `ParseDurationSecond` of a string, in whole seconds (Vault keeps `int(d.Seconds())`).
 pub fn parse_str(text: &str) -> Result<i64, String> {
-    let text = text.trim();
     if text.is_empty() {
         return Ok(0);
     }
-    let whole = |n: i128| i64::try_from(n).map_err(|_| MULTIPLICATION_OVERFLOW.to_owned());
-    if let Ok(seconds) = text.parse::<i64>() {
-        return whole(i128::from(seconds) * 1_000_000_000).map(|_| seconds);
-    }
-    if let Some(days) = text.strip_suffix('d') {
-        let days: i64 = days
-            .parse()
-            .map_err(|_| format!("strconv.ParseInt: parsing \"{days}\": invalid syntax"))?;
-        return whole(i128::from(days) * 86_400 * 1_000_000_000).map(|_| days * 86_400);
-    }
-    let nanos = go_parse_duration(text)?;
-    i64::try_from(nanos / 1_000_000_000).map_err(|_| invalid(text))
-}
-
-/// A duration field of a request body: number or string; `None` when absent or null. Fields
-/// hold a length of time, so a negative one is refused.
-pub fn field(body: &serde_json::Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
-    let text = match body.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(format!(
-                "error converting input {other} for field \"{name}\""
-            ));
+    let seconds = |n: i128| -> Result<i64, String> {
+        if n.unsigned_abs() > u128::from(MAX_NANOS) / u128::from(NANOS_PER_SECOND) {
+            Err(MULTIPLICATION_OVERFLOW.into())
+        } else {
+            i64::try_from(n).map_err(|_| MULTIPLICATION_OVERFLOW.to_owned())
         }
     };
-    let seconds = parse_str(&text)
-        .map_err(|e| format!("error converting input {text} for field \"{name}\": {e}"))?;
-    u64::try_from(seconds)
-        .map(Some)
-        .map_err(|_| format!("\"{name}\" must be positive"))
+    if let Ok(n) = text.parse::<i64>() {
+        return seconds(i128::from(n));
+    }
+    if let Some(days) = text.strip_suffix('d') {
+        let n = days
+            .parse::<i64>()
+            .map_err(|_| format!("strconv.ParseInt: parsing {}: invalid syntax", quote(days)))?;
+        return seconds(i128::from(n) * 86_400);
+    }
+    let nanos = go_parse_duration(text)?;
+    i64::try_from(nanos / i128::from(NANOS_PER_SECOND)).map_err(|_| invalid(text))
 }
 
-/// A duration the token store reads itself (`ttl`, `explicit_max_ttl` of `auth/token/create`):
-/// `handleCreateCommon` answers the bare parse error, and "<name> must be positive" for a
-/// negative one.
-pub fn token_field(
-    body: &serde_json::Map<String, Value>,
-    name: &str,
-) -> Result<Option<u64>, String> {
-    let text = match body.get(name) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => return Err(format!("could not parse {name} from {other}")),
-    };
-    let seconds = parse_str(&text)?;
-    u64::try_from(seconds)
-        .map(Some)
-        .map_err(|_| format!("{name} must be positive"))
+/// A duration given in a request body (JSON numbers arrive as their text, as Vault decodes
+/// them with `UseNumber`): `None` when absent or null, else whole seconds (may be negative).
+pub fn parse_value(v: &Value) -> Result<Option<i64>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => parse_str(&n.to_string()).map(Some),
+        Value::String(s) => parse_str(s).map(Some),
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Err("could not parse duration from input".into())
+        }
+    }
 }
 
-/// Vault's rendering of a duration in read answers (`0s`, `20m0s`, `768h0m0s`).
+/// A `TypeDurationSecond` field of a request body, with the framework's error wrapping.
+pub fn field(body: &serde_json::Map<String, Value>, name: &str) -> Result<Option<i64>, String> {
+    match body.get(name) {
+        None => Ok(None),
+        Some(v) => {
+            parse_value(v).map_err(|e| format!("error converting input for field \"{name}\": {e}"))
+        }
+    }
+}
+
+/// Vault's rendering of a duration in read answers, Go's `Duration.String()` for whole
+/// seconds (`0s`, `20m0s`, `768h0m0s`).
 pub fn go_string(secs: u64) -> String {
     if secs == 0 {
         return "0s".into();
@@ -178,55 +208,80 @@ pub fn go_string(secs: u64) -> String {
     }
 }
 
+/// Vault's `humanDuration` (sdk `framework/lease.go`): Go's `Duration.String()` without zero
+/// elements, as TTL warnings print a TTL (`5h`, `1h30m`, `768h`).
+pub fn human(secs: u64) -> String {
+    let mut s = go_string(secs);
+    if secs == 0 {
+        return s;
+    }
+    if s.ends_with("m0s") {
+        s.truncate(s.len() - 2);
+    }
+    if let Some(i) = s.find("h0m").filter(|i| *i > 0) {
+        s.replace_range(i + 1..i + 3, "");
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_go_durations_and_seconds() {
+    fn parses_like_parseutil() {
         assert_eq!(parse_str("20m"), Ok(1200));
         assert_eq!(parse_str("1h30m"), Ok(5400));
         assert_eq!(parse_str("768h"), Ok(2_764_800));
         assert_eq!(parse_str("3600"), Ok(3600));
         assert_eq!(parse_str("1d"), Ok(86400));
         assert_eq!(parse_str("1.5h"), Ok(5400));
-        assert_eq!(parse_str("1500ms"), Ok(1));
-        assert_eq!(parse_str("-5m"), Ok(-300));
-        assert_eq!(
-            parse_str("5x"),
-            Err("time: unknown unit \"x\" in duration \"5x\"".into())
-        );
-        assert_eq!(parse_str("h"), Err("time: invalid duration \"h\"".into()));
-        assert_eq!(
-            parse_str("10m5"),
-            Err("time: missing unit in duration \"10m5\"".into())
-        );
+        assert_eq!(parse_str("500ms"), Ok(0));
+        assert_eq!(parse_str(""), Ok(0));
+        assert_eq!(parse_value(&serde_json::json!(600)), Ok(Some(600)));
     }
 
     #[test]
-    fn durations_beyond_go_refuse_instead_of_wrapping() {
+    fn errors_are_go_errors() {
         assert_eq!(
-            parse_str("99999999999999h"),
-            Err("time: invalid duration \"99999999999999h\"".into())
+            parse_str("5x").unwrap_err(),
+            "time: unknown unit \"x\" in duration \"5x\""
+        );
+        assert_eq!(parse_str("h").unwrap_err(), "time: invalid duration \"h\"");
+        assert_eq!(
+            parse_str("10m5").unwrap_err(),
+            "time: missing unit in duration \"10m5\""
         );
         assert_eq!(
-            parse_str("1e300"),
-            Err("time: unknown unit \"e\" in duration \"1e300\"".into())
+            parse_str("10 minutes").unwrap_err(),
+            "time: unknown unit \" minutes\" in duration \"10 minutes\""
         );
-        assert_eq!(parse_str("9223372037"), Err(MULTIPLICATION_OVERFLOW.into()));
-        assert_eq!(parse_str("9223372036"), Ok(9_223_372_036));
-        assert_eq!(parse_str("106751d"), Ok(106_751 * 86_400));
-        assert_eq!(parse_str("106752d"), Err(MULTIPLICATION_OVERFLOW.into()));
         assert_eq!(
-            parse_str("2562047h47m16.854775807s"),
-            Ok(i64::try_from(MAX_SECONDS).unwrap_or_default())
+            parse_str("forever").unwrap_err(),
+            "time: invalid duration \"forever\""
         );
-        assert!(parse_str("2562047h47m16.854775808s").is_err());
-        let body = serde_json::json!({ "ttl": 1e300, "neg": "-1s", "big": u64::MAX });
-        let body = body.as_object().cloned().unwrap_or_default();
-        assert!(field(&body, "ttl").is_err());
-        assert!(field(&body, "neg").is_err());
-        assert!(field(&body, "big").is_err());
+        assert_eq!(
+            parse_str("9999999999h").unwrap_err(),
+            "time: invalid duration \"9999999999h\""
+        );
+        assert_eq!(
+            parse_str("1.5d").unwrap_err(),
+            "strconv.ParseInt: parsing \"1.5\": invalid syntax"
+        );
+        assert_eq!(
+            parse_str("99999999999999999").unwrap_err(),
+            MULTIPLICATION_OVERFLOW
+        );
+        assert_eq!(
+            parse_value(&serde_json::json!("1e300")).unwrap_err(),
+            "time: unknown unit \"e\" in duration \"1e300\""
+        );
+        let mut body = serde_json::Map::new();
+        body.insert("ttl".into(), "soon".into());
+        assert_eq!(
+            field(&body, "ttl").unwrap_err(),
+            "error converting input for field \"ttl\": time: invalid duration \"soon\""
+        );
     }
 
     #[test]
@@ -234,5 +289,12 @@ mod tests {
         assert_eq!(go_string(0), "0s");
         assert_eq!(go_string(1200), "20m0s");
         assert_eq!(go_string(2_764_800), "768h0m0s");
+        assert_eq!(human(18_000), "5h");
+        assert_eq!(human(5400), "1h30m");
+        assert_eq!(human(2_764_800), "768h");
+        assert_eq!(human(90), "1m30s");
+        assert_eq!(human(10), "10s");
+        assert_eq!(human(3605), "1h5s");
+        assert_eq!(human(0), "0s");
     }
 }

@@ -90,6 +90,14 @@ impl Reply {
         {
             return (self.status.unwrap_or(StatusCode::NO_CONTENT), None);
         }
+        let status = self.status.unwrap_or(StatusCode::OK);
+        // An answer that is an error with a body (a deleted KV v2 version, an invalid KV v2
+        // path) names no mount type.
+        let mount_type = if status.is_client_error() {
+            String::new()
+        } else {
+            self.mount_type
+        };
         let mut body = Map::new();
         if self.sys_inject
             && let Some(Value::Object(data)) = &self.data
@@ -107,15 +115,12 @@ impl Reply {
             "wrap_info": Value::Null,
             "warnings": if self.warnings.is_empty() { Value::Null } else { json!(self.warnings) },
             "auth": self.auth,
-            "mount_type": self.mount_type,
+            "mount_type": mount_type,
         });
         if let Value::Object(fields) = envelope {
             body.extend(fields);
         }
-        (
-            self.status.unwrap_or(StatusCode::OK),
-            Some(Value::Object(body)),
-        )
+        (status, Some(Value::Object(body)))
     }
 }
 

@@ -54,8 +54,20 @@ impl VaultError {
         )
     }
 
+    /// `logical.ErrUnsupportedOperation`, wrapped in a multierror as Vault's router returns it.
     pub fn unsupported_operation() -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "unsupported operation")
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "1 error occurred:\n\t* unsupported operation\n\n",
+        )
+    }
+
+    /// `logical.ErrUnsupportedPath`: a path inside a mount that no route of its backend serves.
+    pub fn unsupported_path() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "1 error occurred:\n\t* unsupported path\n\n",
+        )
     }
 
     pub fn no_route(path: &str) -> Self {
@@ -69,6 +81,11 @@ impl VaultError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
     }
 
+    /// A handler's plain Go error (not a `logical.ErrorResponse`): Vault answers 500 with it.
+    pub fn internal_message(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
+    }
+
     pub fn body(&self) -> serde_json::Value {
         serde_json::json!({ "errors": self.errors })
     }
@@ -80,3 +97,14 @@ impl VaultError {
 }
 
 pub type VaultResult<T> = Result<T, VaultError>;
+
+/// Errors joined as hashicorp/go-multierror prints them (`1 error occurred:\n\t* x\n\n`).
+pub fn multierror(errors: &[String]) -> String {
+    let head = if errors.len() == 1 {
+        "1 error occurred:".to_owned()
+    } else {
+        format!("{} errors occurred:", errors.len())
+    };
+    let items: Vec<String> = errors.iter().map(|e| format!("* {e}")).collect();
+    format!("{head}\n\t{}\n\n", items.join("\n\t"))
+}

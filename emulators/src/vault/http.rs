@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -160,6 +160,8 @@ async fn serve(
         path.push('/');
     }
     let bytes = read_body(vault, headers, body).await?;
+    // Vault's HTTP layer checks every body against its JSON limits before routing (a 500).
+    super::json_body::check_limits(&bytes).map_err(VaultError::internal_message)?;
     // Reads take their parameters from the query string; a body on a GET (the CSI provider sends
     // secretArgs that way) is ignored, as Vault ignores it.
     let body = if op.is_read() {
@@ -167,36 +169,40 @@ async fn serve(
             .iter()
             .map(|(k, v)| (k.clone(), Value::String(v.clone())))
             .collect()
-    } else if bytes.iter().all(u8::is_ascii_whitespace) {
-        Map::new()
-    } else {
-        match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(m)) => m,
-            Ok(other) => {
-                return Err(VaultError::bad_request(format!(
-                    "failed to parse JSON input: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
-                    json_kind(&other)
-                )));
-            }
-            Err(e) => {
-                return Err(VaultError::bad_request(format!(
-                    "failed to parse JSON input: {e}"
-                )));
-            }
+    } else if op == Op::Patch {
+        // Vault's HTTP layer takes PATCH only as a JSON merge patch, then decodes it with a
+        // shorter message (vault http/logical.go buildLogicalRequestNoAuth).
+        let media = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if media.is_empty() {
+            return Err(VaultError::bad_request("mime: no media type"));
         }
+        if media != "application/merge-patch+json" {
+            return Err(VaultError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "PATCH requires Content-Type of application/merge-patch+json, provided {media}"
+                ),
+            ));
+        }
+        super::json_body::decode(&bytes)
+            .map_err(|_| VaultError::bad_request("error parsing JSON"))?
+    } else {
+        super::json_body::decode(&bytes).map_err(VaultError::bad_request)?
     };
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     let req = Req {
         op,
         path,
         query,
         body,
         head: method == Method::HEAD,
-        content_type,
     };
 
     let target = router::classify(&vault.read(), &req.path);
@@ -273,16 +279,6 @@ async fn serve(
     commit(vault, reply).await
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Array(_) => "array",
-        Value::String(_) => "string",
-        Value::Number(_) => "number",
-        Value::Bool(_) => "bool",
-        _ => "null",
-    }
-}
-
 async fn commit(vault: &VaultEmulator, reply: Reply) -> VaultResult<Reply> {
     if reply.mutated {
         vault.state.persister().commit().await.map_err(|e| {
@@ -353,9 +349,9 @@ async fn kubernetes_login(
         entity_id: ctx.core.ids.uuid(),
     };
     let token = vault.write().tokens.mint(ctx.core, ctx.now, spec);
+    // A login answer names no mount type (Vault's login requests carry none).
     Ok(Reply {
         auth: Some(token.auth_block(ctx.now)),
-        mount_type: "kubernetes".into(),
         ..Reply::default()
     }
     .mutated())

@@ -50,6 +50,36 @@ pub struct Role {
     pub token_max_ttl: u64,
     #[serde(default)]
     pub token_no_default_policy: bool,
+    /// Which of the deprecated names (`policies`, `ttl`, `max_ttl`) also hold their value:
+    /// the role was written with them, and reads show them (tokenutil `UpgradeValue`).
+    #[serde(default)]
+    pub legacy: Legacy,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Legacy {
+    pub policies: bool,
+    pub ttl: bool,
+    pub max_ttl: bool,
+}
+
+/// Where an in-pod Vault finds its cluster's CA and its own service account token
+/// (vault-plugin-auth-kubernetes `path_config.go`, `backend.go`).
+pub const LOCAL_CA_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
+pub const LOCAL_TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// A local file read as Go's `os.ReadFile` reports a failure (`open <path>: no such file or
+/// directory`).
+fn read_local(path: &str) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file or directory".to_owned(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+            _ => e.to_string(),
+        };
+        format!("open {path}: {why}")
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -72,29 +102,37 @@ fn config_view(c: &Config) -> Value {
     })
 }
 
+/// A role as `pathRoleRead` shows it: the token fields, the deprecated names only where the
+/// role was written with them and they hold a value, the audience only when set.
 fn role_view(r: &Role) -> Value {
-    json!({
+    let mut v = json!({
         "bound_service_account_names": r.bound_service_account_names,
         "bound_service_account_namespaces": r.bound_service_account_namespaces,
         "bound_service_account_namespace_selector": "",
-        "audience": r.audience,
         "alias_name_source": "serviceaccount_uid",
         "token_policies": r.token_policies,
-        "policies": r.token_policies,
         "token_ttl": r.token_ttl,
-        "ttl": r.token_ttl,
         "token_max_ttl": r.token_max_ttl,
-        "max_ttl": r.token_max_ttl,
         "token_period": 0,
-        "period": 0,
         "token_num_uses": 0,
-        "num_uses": 0,
         "token_explicit_max_ttl": 0,
         "token_no_default_policy": r.token_no_default_policy,
         "token_bound_cidrs": [],
-        "bound_cidrs": [],
         "token_type": "default",
-    })
+    });
+    if !r.audience.is_empty() {
+        v["audience"] = json!(r.audience);
+    }
+    if r.legacy.policies && !r.token_policies.is_empty() {
+        v["policies"] = json!(r.token_policies);
+    }
+    if r.legacy.ttl && r.token_ttl > 0 {
+        v["ttl"] = json!(r.token_ttl);
+    }
+    if r.legacy.max_ttl && r.token_max_ttl > 0 {
+        v["max_ttl"] = json!(r.token_max_ttl);
+    }
+    v
 }
 
 pub fn read(store: &Store, rest: &str, req: &Req) -> VaultResult<Reply> {
@@ -105,12 +143,12 @@ pub fn read(store: &Store, rest: &str, req: &Req) -> VaultResult<Reply> {
         }
         ("role" | "role/", Op::List) => router::keys_reply(store.roles.keys().cloned().collect()),
         (_, Op::Read) if rest.starts_with("role/") => {
-            let name = &rest["role/".len()..];
-            let r = store.roles.get(name).ok_or_else(VaultError::not_found)?;
+            let name = rest["role/".len()..].to_lowercase();
+            let r = store.roles.get(&name).ok_or_else(VaultError::not_found)?;
             Ok(Reply::data(role_view(r)))
         }
         ("login" | "config", _) => Err(VaultError::unsupported_operation()),
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -122,10 +160,11 @@ pub fn write(store: &mut Store, rest: &str, req: &Req) -> VaultResult<Reply> {
         }
         (_, Op::Write) if rest.starts_with("role/") && rest.len() > 5 => {
             let name = rest["role/".len()..].to_owned();
-            let existing = store.roles.get(&name).cloned();
+            let existing = store.roles.get(&name.to_lowercase()).cloned();
             let role = parse_role(existing, &req.body)?;
-            let warn = role.audience.is_empty();
-            store.roles.insert(name.clone(), role);
+            let warn = role.audience.trim().is_empty();
+            // Stored under the lowercased name; the warning names it as written.
+            store.roles.insert(name.to_lowercase(), role);
             let mut reply = Reply::no_content().mutated();
             if warn {
                 reply = reply.warn(format!(
@@ -135,11 +174,11 @@ pub fn write(store: &mut Store, rest: &str, req: &Req) -> VaultResult<Reply> {
             Ok(reply)
         }
         (_, Op::Delete) if rest.starts_with("role/") => {
-            store.roles.remove(&rest["role/".len()..]);
+            store.roles.remove(&rest["role/".len()..].to_lowercase());
             Ok(Reply::no_content().mutated())
         }
         ("config" | "login", _) => Err(VaultError::unsupported_operation()),
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -151,12 +190,16 @@ pub fn parse_config(b: &serde_json::Map<String, Value>) -> VaultResult<Config> {
     let ca = router::str_field(b, "kubernetes_ca_cert")
         .unwrap_or("")
         .to_owned();
-    if !ca.is_empty()
-        && reqwest::Certificate::from_pem_bundle(ca.as_bytes()).map_or(true, |c| c.is_empty())
-    {
+    if !ca.is_empty() && !has_pem_block(&ca) {
         return Err(VaultError::bad_request(
-            "data does not contain any valid RSA or ECDSA certificates",
+            "The provided CA PEM data contains no valid certificates",
         ));
+    }
+    let disable_local_ca_jwt = router::bool_field(b, "disable_local_ca_jwt")?.unwrap_or(false);
+    // With no CA given, a Vault that may use its pod's files reads the pod's CA now
+    // (`updateTLSConfig`): outside a pod that file is missing and the write is refused.
+    if ca.is_empty() && !disable_local_ca_jwt {
+        read_local(LOCAL_CA_PATH).map_err(VaultError::bad_request)?;
     }
     Ok(Config {
         kubernetes_host: host.to_owned(),
@@ -167,8 +210,36 @@ pub fn parse_config(b: &serde_json::Map<String, Value>) -> VaultResult<Config> {
         pem_keys: router::list_field(b, "pem_keys")?.unwrap_or_default(),
         issuer: router::str_field(b, "issuer").unwrap_or("").to_owned(),
         disable_iss_validation: router::bool_field(b, "disable_iss_validation")?.unwrap_or(true),
-        disable_local_ca_jwt: router::bool_field(b, "disable_local_ca_jwt")?.unwrap_or(false),
+        disable_local_ca_jwt,
     })
+}
+
+/// Whether `text` holds a PEM block (Go's `pem.Decode` finds one): what the config write
+/// checks of a CA, before anything parses the certificates.
+fn has_pem_block(text: &str) -> bool {
+    use base64::Engine as _;
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let Some(label_end) = after.find("-----") else {
+            return false;
+        };
+        let label = &after[..label_end];
+        let body = &after[label_end + 5..];
+        let end_marker = format!("-----END {label}-----");
+        let Some(end) = body.find(&end_marker) else {
+            return false;
+        };
+        let b64: String = body[..end].split_whitespace().collect();
+        if base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .is_ok()
+        {
+            return true;
+        }
+        rest = &body[end..];
+    }
+    false
 }
 
 /// A role write; fields not given keep their value (Vault updates roles in place).
@@ -183,20 +254,28 @@ pub fn parse_role(existing: Option<Role>, b: &serde_json::Map<String, Value>) ->
     if let Some(a) = router::str_field(b, "audience") {
         a.clone_into(&mut role.audience);
     }
-    for field in ["token_policies", "policies"] {
-        if let Some(p) = router::list_field(b, field)? {
-            role.token_policies = p;
-        }
+    // tokenutil.UpgradeValue: the new name wins; the deprecated copy holds the value only when
+    // the deprecated name was given.
+    if let Some(p) = router::list_field(b, "token_policies")? {
+        role.token_policies = p;
+        role.legacy.policies = b.contains_key("policies");
+    } else if let Some(p) = router::list_field(b, "policies")? {
+        role.token_policies = p;
+        role.legacy.policies = true;
     }
-    for field in ["token_ttl", "ttl"] {
-        if let Some(t) = router::duration_field(b, field)? {
-            role.token_ttl = t;
-        }
+    if let Some(t) = router::duration_field(b, "token_ttl")? {
+        role.token_ttl = t;
+        role.legacy.ttl = b.contains_key("ttl");
+    } else if let Some(t) = router::duration_field(b, "ttl")? {
+        role.token_ttl = t;
+        role.legacy.ttl = true;
     }
-    for field in ["token_max_ttl", "max_ttl"] {
-        if let Some(t) = router::duration_field(b, field)? {
-            role.token_max_ttl = t;
-        }
+    if let Some(t) = router::duration_field(b, "token_max_ttl")? {
+        role.token_max_ttl = t;
+        role.legacy.max_ttl = b.contains_key("max_ttl");
+    } else if let Some(t) = router::duration_field(b, "max_ttl")? {
+        role.token_max_ttl = t;
+        role.legacy.max_ttl = true;
     }
     if let Some(n) = router::bool_field(b, "token_no_default_policy")? {
         role.token_no_default_policy = n;
@@ -212,16 +291,21 @@ pub fn parse_role(existing: Option<Role>, b: &serde_json::Map<String, Value>) ->
     Ok(role)
 }
 
+/// `pathRoleCreateUpdate`'s checks of the bindings, with its messages.
 fn check_bindings(list: &[String], field: &str) -> VaultResult<()> {
     if list.is_empty() {
-        return Err(VaultError::bad_request(format!(
-            "\"{field}\" can not be empty"
-        )));
+        return Err(VaultError::bad_request(
+            if field == "bound_service_account_namespaces" {
+                format!(
+                    "\"{field}\" can not be empty if \"bound_service_account_namespace_selector\" is not set"
+                )
+            } else {
+                format!("\"{field}\" can not be empty")
+            },
+        ));
     }
     if list.len() > 1 && list.iter().any(|n| n == "*") {
-        return Err(VaultError::bad_request(format!(
-            "can not mix \"*\" with values for \"{field}\""
-        )));
+        return Err(VaultError::bad_request("can not mix \"*\" with values"));
     }
     Ok(())
 }
@@ -336,14 +420,29 @@ pub fn prepare_login(store: &Store, mount: &str, req: &Req) -> VaultResult<Login
     }
     let role = store
         .roles
-        .get(role_name)
+        .get(&role_name.to_lowercase())
         .cloned()
         .ok_or_else(|| VaultError::bad_request(format!("invalid role name \"{role_name}\"")))?;
-    let config = store
+    let mut config = store
         .config
         .clone()
-        .ok_or_else(|| VaultError::bad_request("could not load backend configuration"))?;
-    let claims = claims(jwt)?;
+        .ok_or_else(|| VaultError::internal_message("could not load backend configuration"))?;
+    // `loadConfig`: unless told not to, the pod's own token reviews (when none is configured;
+    // a missing file is ignored) and the pod's CA is trusted (when none is configured; a
+    // missing file fails the login).
+    if !config.disable_local_ca_jwt {
+        if config.token_reviewer_jwt.is_empty()
+            && let Ok(local) = read_local(LOCAL_TOKEN_PATH)
+        {
+            config.token_reviewer_jwt = local;
+        }
+        if config.kubernetes_ca_cert.is_empty() {
+            config.kubernetes_ca_cert =
+                read_local(LOCAL_CA_PATH).map_err(VaultError::internal_message)?;
+        }
+    }
+    // A token that does not parse fails the signature step: a bare permission denied.
+    let claims = claims(jwt).map_err(|_| VaultError::permission_denied())?;
     if !role.audience.is_empty() && !claims.audiences.contains(&role.audience) {
         return Err(VaultError::new(
             StatusCode::FORBIDDEN,

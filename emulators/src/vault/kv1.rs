@@ -37,6 +37,7 @@ pub fn read(store: &Store, mount: &Mount, key: &str, req: &Req) -> VaultResult<R
             let ttl = ["ttl", "lease"]
                 .iter()
                 .find_map(|k| super::duration::field(data, k).ok().flatten())
+                .and_then(|secs| u64::try_from(secs).ok())
                 .unwrap_or_else(|| mount.lease_ttl());
             let mut reply = Reply::data(Value::Object(data.clone()));
             reply.lease = Lease {

@@ -23,6 +23,47 @@ pub struct Config {
     pub delete_version_after: u64,
 }
 
+/// Who changed a secret and how (the KV plugin's `getAttribution`, backend.go): the token's
+/// display name, its client id, its entity, and the request's operation.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Attribution {
+    pub actor: String,
+    pub client_id: String,
+    #[serde(default)]
+    pub entity_id: String,
+    pub operation: String,
+}
+
+impl Attribution {
+    /// The caller of a request, for the operation it performs.
+    pub fn of(ctx: &Ctx<'_>, operation: &str) -> Option<Self> {
+        ctx.caller.as_ref().map(|c| Self {
+            actor: c.display_name.clone(),
+            client_id: c.client_id(),
+            entity_id: c.entity_id.clone(),
+            operation: operation.to_owned(),
+        })
+    }
+
+    /// As metadata reads show it (protobuf JSON: an empty entity is left out).
+    fn view(&self) -> Value {
+        let mut v = json!({
+            "actor": self.actor,
+            "client_id": self.client_id,
+            "operation": self.operation,
+        });
+        if !self.entity_id.is_empty() {
+            v["entity_id"] = json!(self.entity_id);
+        }
+        v
+    }
+}
+
+fn attribution_view(a: Option<&Attribution>) -> Value {
+    a.map_or(Value::Null, Attribution::view)
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct Version {
@@ -30,9 +71,21 @@ pub struct Version {
     pub data: Option<Map<String, Value>>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_time: OffsetDateTime,
+    /// When it is (or will be, with `delete_version_after`) deleted.
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub deletion_time: Option<OffsetDateTime>,
     pub destroyed: bool,
+    #[serde(default)]
+    pub created_by: Option<Attribution>,
+    #[serde(default)]
+    pub deleted_by: Option<Attribution>,
+}
+
+impl Version {
+    /// Deleted now: a deletion time that has come (a future one is only scheduled).
+    fn deleted(&self, now: OffsetDateTime) -> bool {
+        self.deletion_time.is_some_and(|t| t <= now)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -52,6 +105,8 @@ pub struct Secret {
     pub cas_required: bool,
     pub delete_version_after: u64,
     pub custom_metadata: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    pub last_updated_by: Option<Attribution>,
 }
 
 mod versions_as_list {
@@ -82,6 +137,7 @@ impl Secret {
             cas_required: false,
             delete_version_after: 0,
             custom_metadata: None,
+            last_updated_by: None,
         }
     }
 
@@ -127,11 +183,8 @@ impl Store {
     /// existence check.
     pub fn exists(&self, rest: &str) -> Option<bool> {
         match split(rest) {
-            ("data" | "metadata", key) => Some(
-                self.secrets
-                    .get(key)
-                    .is_some_and(|s| s.current_version > 0 || !s.versions.is_empty()),
-            ),
+            // The plugin's existence checks: the key's metadata exists.
+            ("data" | "metadata", key) => Some(self.secrets.contains_key(key)),
             _ => None,
         }
     }
@@ -146,15 +199,18 @@ impl Store {
         }
     }
 
-    /// Adds a version as a write to `data/<key>` does; used by handlers and the seed.
+    /// Adds a version as a write to `data/<key>` does; used by handlers and the seed. `by` is
+    /// the writer (none for the seed).
     pub fn put(
         &mut self,
         key: &str,
         data: Map<String, Value>,
         cas: Option<u64>,
         now: OffsetDateTime,
+        by: Option<Attribution>,
     ) -> VaultResult<Value> {
         let config_cas = self.config.cas_required;
+        let config_dva = self.config.delete_version_after;
         let existing = self.secrets.get(key);
         let current = existing.map_or(0, |s| s.current_version);
         let cas_required = config_cas || existing.is_some_and(|s| s.cas_required);
@@ -178,13 +234,17 @@ impl Store {
         let number = secret.current_version + 1;
         secret.current_version = number;
         secret.updated_time = now;
+        let deletion_time = deletion_time(now, config_dva, secret.delete_version_after);
+        secret.last_updated_by.clone_from(&by);
         secret.versions.insert(
             number,
             Version {
                 data: Some(data),
                 created_time: now,
-                deletion_time: None,
+                deletion_time,
                 destroyed: false,
+                created_by: by,
+                deleted_by: None,
             },
         );
         let max = self
@@ -200,11 +260,24 @@ impl Store {
         Ok(json!({
             "created_time": rfc3339(v.created_time),
             "custom_metadata": secret.custom_metadata,
-            "deletion_time": "",
+            "deletion_time": v.deletion_time.map(rfc3339).unwrap_or_default(),
             "destroyed": false,
             "version": number,
         }))
     }
+}
+
+/// When a version made at `created` is deleted by `delete_version_after` (the plugin's
+/// `deletionTime`): the secret's setting, or the mount's when that is shorter or the secret
+/// has none; never when neither is set.
+fn deletion_time(created: OffsetDateTime, mount: u64, secret: u64) -> Option<OffsetDateTime> {
+    let mut min = secret;
+    if (mount != 0 && mount < min) || min == 0 {
+        min = mount;
+    }
+    (min > 0).then(|| {
+        created + time::Duration::seconds(i64::try_from(min).unwrap_or(i64::MAX / 4).min(1 << 40))
+    })
 }
 
 /// Drops the oldest versions beyond `max`, as Vault's cleanup does on write.
@@ -230,7 +303,7 @@ fn version_param(req: &Req) -> VaultResult<u64> {
         Some(Value::String(s)) if s.is_empty() => Ok(0),
         Some(Value::String(s)) => s.parse::<u64>().map_err(|_| {
             VaultError::bad_request(format!(
-                "error converting input {s} for field \"version\": strconv.ParseInt: parsing \"{s}\": invalid syntax"
+                "Field validation failed: error converting input for field \"version\": cannot parse '' as int: strconv.ParseInt: parsing \"{s}\": invalid syntax"
             ))
         }),
         Some(other) => Err(VaultError::bad_request(format!(
@@ -279,8 +352,7 @@ fn read_data(store: &Store, ctx: &Ctx<'_>, key: &str, req: &Req) -> VaultResult<
         return Err(VaultError::not_found());
     };
     let metadata = secret.version_metadata(number, v);
-    let deleted = v.deletion_time.is_some_and(|t| t <= ctx.now);
-    if deleted || v.destroyed {
+    if v.deleted(ctx.now) || v.destroyed {
         // Vault answers a deleted or destroyed version with a 404 that still carries the body.
         return Ok(Reply::data(json!({ "data": null, "metadata": metadata }))
             .with_status(StatusCode::NOT_FOUND));
@@ -319,7 +391,9 @@ fn read_metadata(store: &Store, key: &str) -> VaultResult<Reply> {
             (
                 n.to_string(),
                 json!({
+                    "created_by": attribution_view(v.created_by.as_ref()),
                     "created_time": rfc3339(v.created_time),
+                    "deleted_by": attribution_view(v.deleted_by.as_ref()),
                     "deletion_time": v.deletion_time.map(rfc3339).unwrap_or_default(),
                     "destroyed": v.destroyed,
                 }),
@@ -332,6 +406,7 @@ fn read_metadata(store: &Store, key: &str) -> VaultResult<Reply> {
         "current_version": s.current_version,
         "custom_metadata": s.custom_metadata,
         "delete_version_after": super::duration::go_string(s.delete_version_after),
+        "last_updated_by": attribution_view(s.last_updated_by.as_ref()),
         "max_versions": s.max_versions,
         "oldest_version": s.oldest_version,
         "updated_time": rfc3339(s.updated_time),
@@ -354,40 +429,65 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
                 Some(Value::Object(o)) => router::u64_field(o, "cas")?,
                 _ => None,
             };
-            let written = store.put(key, data, cas, ctx.now)?;
+            let operation = if store.secrets.contains_key(key) {
+                "update"
+            } else {
+                "create"
+            };
+            let written = store.put(key, data, cas, ctx.now, Attribution::of(ctx, operation))?;
             Ok(Reply::data(written).mutated())
         }
         ("data", Op::Patch) => patch(store, ctx, key, req),
         ("data", Op::Delete) => {
             if let Some(s) = store.secrets.get_mut(key)
                 && let Some(v) = s.versions.get_mut(&s.current_version)
-                && v.deletion_time.is_none()
+                && !v.deleted(ctx.now)
                 && !v.destroyed
             {
+                let by = Attribution::of(ctx, "delete");
                 v.deletion_time = Some(ctx.now);
-                s.updated_time = ctx.now;
+                v.deleted_by.clone_from(&by);
+                s.last_updated_by = by;
             }
             Ok(Reply::no_content().mutated())
         }
         (op @ ("delete" | "undelete" | "destroy"), Op::Write) => {
             let versions = versions_field(req)?;
+            let config_dva = store.config.delete_version_after;
             if let Some(s) = store.secrets.get_mut(key) {
+                let by = Attribution::of(ctx, "update");
                 for n in versions {
-                    if let Some(v) = s.versions.get_mut(&n) {
-                        match op {
-                            "delete" if !v.destroyed && v.deletion_time.is_none() => {
-                                v.deletion_time = Some(ctx.now);
-                            }
-                            "undelete" if !v.destroyed => v.deletion_time = None,
-                            "destroy" => {
-                                v.destroyed = true;
-                                v.data = None;
-                            }
-                            _ => {}
+                    let Some(v) = s.versions.get_mut(&n) else {
+                        continue;
+                    };
+                    match op {
+                        "delete" if !v.destroyed && !v.deleted(ctx.now) => {
+                            v.deletion_time = Some(ctx.now);
+                            v.deleted_by.clone_from(&by);
                         }
+                        "undelete" if !v.destroyed => {
+                            v.deletion_time =
+                                deletion_time(ctx.now, config_dva, s.delete_version_after);
+                            v.deleted_by = None;
+                        }
+                        "destroy" => {
+                            v.destroyed = true;
+                            v.data = None;
+                        }
+                        _ => {}
                     }
                 }
-                s.updated_time = ctx.now;
+                // Destroying records nobody (path_destroy.go keeps the attribution).
+                match op {
+                    "delete" => s.last_updated_by = by,
+                    "undelete" => {
+                        s.last_updated_by = by.map(|mut a| {
+                            "undelete".clone_into(&mut a.operation);
+                            a
+                        });
+                    }
+                    _ => {}
+                }
             }
             Ok(Reply::no_content().mutated())
         }
@@ -435,7 +535,7 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
             if let Some(c) = router::bool_field(&req.body, "cas_required")? {
                 store.config.cas_required = c;
             }
-            if let Some(d) = router::duration_field(&req.body, "delete_version_after")? {
+            if let Some(d) = router::validated_duration_field(&req.body, "delete_version_after")? {
                 store.config.delete_version_after = d;
             }
             Ok(Reply::no_content().mutated())
@@ -449,20 +549,11 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
 
 /// `PATCH data/<key>`: a JSON merge patch over the current version, written as a new version.
 fn patch(store: &mut Store, ctx: &Ctx<'_>, key: &str, req: &Req) -> VaultResult<Reply> {
-    if !req.content_type.starts_with("application/merge-patch+json") {
-        return Err(VaultError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            format!(
-                "PATCH requires Content-Type of application/merge-patch+json, provided {}",
-                req.content_type
-            ),
-        ));
-    }
     let current = store
         .secrets
         .get(key)
         .and_then(|s| s.versions.get(&s.current_version))
-        .filter(|v| !v.destroyed && v.deletion_time.is_none())
+        .filter(|v| !v.destroyed && !v.deleted(ctx.now))
         .and_then(|v| v.data.clone())
         .ok_or_else(VaultError::not_found)?;
     let patch = match req.body.get("data") {
@@ -479,7 +570,7 @@ fn patch(store: &mut Store, ctx: &Ctx<'_>, key: &str, req: &Req) -> VaultResult<
         Value::Object(m) => m,
         _ => Map::new(),
     };
-    let written = store.put(key, data, cas, ctx.now)?;
+    let written = store.put(key, data, cas, ctx.now, Attribution::of(ctx, "patch"))?;
     Ok(Reply::data(written).mutated())
 }
 
@@ -507,7 +598,7 @@ fn merge(target: &mut Value, patch: &Value) {
 fn versions_field(req: &Req) -> VaultResult<Vec<u64>> {
     let list = router::list_field(&req.body, "versions")?.unwrap_or_default();
     if list.is_empty() {
-        return Err(VaultError::bad_request("no version number provided"));
+        return Err(VaultError::bad_request("No version number provided"));
     }
     list.iter()
         .map(|s| {
@@ -520,22 +611,52 @@ fn versions_field(req: &Req) -> VaultResult<Vec<u64>> {
         .collect()
 }
 
+/// `custom_metadata` decoded as the plugin does (mapstructure with weak typing into
+/// `map[string]string`): numbers keep their text, booleans become `1`/`0`, anything nested is
+/// refused with mapstructure's message.
 fn custom_metadata(req: &Req) -> VaultResult<Option<BTreeMap<String, String>>> {
+    let refuse = |v: &Value| {
+        let go_type = match v {
+            Value::Array(_) => "[]interface {}",
+            _ => "map[string]interface {}",
+        };
+        VaultError::bad_request(format!(
+            "custom_metadata validation failed: '' expected type 'string', got unconvertible type '{go_type}', value: '{}'",
+            go_fmt(v)
+        ))
+    };
     match req.body.get("custom_metadata") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(m)) => m
             .iter()
             .map(|(k, v)| match v {
                 Value::String(s) => Ok((k.clone(), s.clone())),
-                other => Err(VaultError::bad_request(format!(
-                    "custom_metadata values must be strings, got {other} for key \"{k}\""
-                ))),
+                Value::Number(n) => Ok((k.clone(), n.to_string())),
+                Value::Bool(b) => Ok((k.clone(), if *b { "1" } else { "0" }.to_owned())),
+                Value::Null => Ok((k.clone(), String::new())),
+                other => Err(refuse(other)),
             })
             .collect::<Result<BTreeMap<_, _>, _>>()
             .map(Some),
-        Some(_) => Err(VaultError::bad_request(
-            "error converting input for field \"custom_metadata\"",
-        )),
+        Some(other) => Err(refuse(other)),
+    }
+}
+
+/// Go's `%v` of a decoded JSON value (`map[a:1 b:[x y]]`), for mapstructure's messages.
+fn go_fmt(v: &Value) -> String {
+    match v {
+        Value::Null => "<nil>".into(),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Array(a) => format!("[{}]", a.iter().map(go_fmt).collect::<Vec<_>>().join(" ")),
+        Value::Object(m) => format!(
+            "map[{}]",
+            m.iter()
+                .map(|(k, v)| format!("{k}:{}", go_fmt(v)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     }
 }
 
@@ -552,14 +673,14 @@ mod tests {
         let mut s = Store::default();
         let mut data = Map::new();
         data.insert("a".into(), json!(1));
-        assert!(s.put("k", data.clone(), Some(1), now()).is_err());
+        assert!(s.put("k", data.clone(), Some(1), now(), None).is_err());
         assert_eq!(
-            s.put("k", data.clone(), Some(0), now())
+            s.put("k", data.clone(), Some(0), now(), None)
                 .map(|v| v["version"].clone()),
             Ok(json!(1))
         );
         for _ in 0..12 {
-            s.put("k", data.clone(), None, now())
+            s.put("k", data.clone(), None, now(), None)
                 .map(|_| ())
                 .unwrap_or_else(|e| panic!("{e}"));
         }

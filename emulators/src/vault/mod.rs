@@ -9,7 +9,9 @@ mod database;
 pub mod duration;
 mod envelope;
 mod error;
+mod hcl;
 mod http;
+mod json_body;
 mod k8s_auth;
 mod kv1;
 mod kv2;
@@ -42,10 +44,14 @@ pub const DEFAULT_ROOT_TOKEN: &str = "root";
 pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// Vault's system default lease TTL (768h), used where a mount or role sets none.
 pub const DEFAULT_LEASE_TTL: u64 = 768 * 3600;
-/// Vault's system max lease TTL (768h): no token or lease outlives it.
+/// The version the health endpoint reports: the real Vault pinned as `VAULT_VERSION` in
+/// `stack/versions.env` (see `build.rs`), which the differential suite holds it to.
+pub const VERSION: &str = env!("SECRETBENCH_VAULT_VERSION");
+/// The KV and Kubernetes auth plugins that Vault builds in (`running_plugin_version`).
+pub const KV_PLUGIN_VERSION: &str = env!("SECRETBENCH_VAULT_KV_PLUGIN");
+pub const K8S_PLUGIN_VERSION: &str = env!("SECRETBENCH_VAULT_K8S_PLUGIN");
+/// Vault's system maximum lease TTL (768h): token and lease TTLs are capped to it.
 pub const MAX_LEASE_TTL: u64 = 768 * 3600;
-/// The version the health endpoint reports.
-pub const VERSION: &str = "1.21.0";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

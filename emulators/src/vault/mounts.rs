@@ -105,25 +105,32 @@ impl Mount {
 
     /// The mount as `GET sys/mounts` lists it.
     pub fn view(&self) -> Value {
-        json!({
-            "accessor": self.accessor,
-            "config": {
-                "default_lease_ttl": self.default_lease_ttl,
-                "force_no_cache": false,
-                "max_lease_ttl": self.max_lease_ttl,
-            },
-            "deprecation_status": if self.kind == "kv" { json!("supported") } else { Value::Null },
-            "description": self.description,
-            "external_entropy_access": false,
-            "local": false,
-            "options": if self.options.is_empty() { Value::Null } else { json!(self.options) },
-            "plugin_version": "",
-            "running_plugin_version": "",
-            "running_sha256": "",
-            "seal_wrap": false,
-            "type": self.kind,
-            "uuid": self.uuid,
+        let mut config = json!({
+            "default_lease_ttl": self.default_lease_ttl,
+            "force_no_cache": false,
+            "max_lease_ttl": self.max_lease_ttl,
+        });
+        let options = if self.options.is_empty() {
+            Value::Null
+        } else {
+            json!(self.options)
+        };
+        plugin_view(&self.kind, &mut config, options, |v| {
+            v.insert("accessor".into(), json!(self.accessor));
+            v.insert("description".into(), json!(self.description));
+            v.insert("uuid".into(), json!(self.uuid));
         })
+    }
+
+    /// The mount's TTLs with the system's filled in where it sets none, as `sys/mounts/<path>/tune`
+    /// and `sys/internal/ui/mounts` report them.
+    pub fn effective_ttls(&self) -> (u64, u64) {
+        let max = if self.max_lease_ttl > 0 {
+            self.max_lease_ttl
+        } else {
+            super::MAX_LEASE_TTL
+        };
+        (self.lease_ttl(), max)
     }
 
     pub fn lease_ttl(&self) -> u64 {
@@ -179,27 +186,69 @@ impl AuthMount {
     }
 
     pub fn view(&self) -> Value {
-        json!({
-            "accessor": self.accessor,
-            "config": {
-                "default_lease_ttl": 0,
-                "force_no_cache": false,
-                "max_lease_ttl": 0,
-                "token_type": "default-service",
-            },
-            "deprecation_status": Value::Null,
-            "description": self.description,
-            "external_entropy_access": false,
-            "local": false,
-            "options": Value::Null,
-            "plugin_version": "",
-            "running_plugin_version": "",
-            "running_sha256": "",
-            "seal_wrap": false,
-            "type": self.kind,
-            "uuid": self.uuid,
+        let mut config = json!({
+            "default_lease_ttl": 0,
+            "force_no_cache": false,
+            "max_lease_ttl": 0,
+            "token_type": "default-service",
+        });
+        let options = match self.method {
+            AuthMethod::Token => Value::Null,
+            AuthMethod::Kubernetes(_) => json!({}),
+        };
+        plugin_view(&self.kind, &mut config, options, |v| {
+            v.insert("accessor".into(), json!(self.accessor));
+            v.insert("description".into(), json!(self.description));
+            v.insert("uuid".into(), json!(self.uuid));
         })
     }
+}
+
+/// What differs between mount types in `sys/mounts` and `sys/auth` (Vault v1.21.1, as its dev
+/// server lists them): where the plugin comes from (`running_plugin_version`), whether it has a
+/// deprecation status, mount-table flags of the built-in mounts, and their options.
+fn plugin_view(
+    kind: &str,
+    config: &mut Value,
+    options: Value,
+    identity: impl FnOnce(&mut serde_json::Map<String, Value>),
+) -> Value {
+    let vault_builtin = format!("v{}+builtin.vault", super::VERSION);
+    let (running, deprecation) = match kind {
+        // Plugin module versions already carry their `v` (v0.25.0).
+        "kv" => (format!("{}+builtin", super::KV_PLUGIN_VERSION), true),
+        "kubernetes" => (format!("{}+builtin", super::K8S_PLUGIN_VERSION), true),
+        "pki" => (vault_builtin, true),
+        _ => (vault_builtin, false),
+    };
+    let headers = match kind {
+        "identity" => Some("Authorization"),
+        "system" => Some("Accept"),
+        _ => None,
+    };
+    if let (Some(h), Value::Object(c)) = (headers, &mut *config) {
+        c.insert("passthrough_request_headers".into(), json!([h]));
+    }
+    // Engines Vault builds in report `{}` rather than no options.
+    let options = match (kind, options) {
+        ("pki" | "database", Value::Null) => json!({}),
+        (_, o) => o,
+    };
+    let mut v = serde_json::Map::new();
+    v.insert("config".into(), config.clone());
+    if deprecation {
+        v.insert("deprecation_status".into(), json!("supported"));
+    }
+    v.insert("external_entropy_access".into(), json!(false));
+    v.insert("local".into(), json!(kind == "cubbyhole"));
+    v.insert("options".into(), options);
+    v.insert("plugin_version".into(), json!(""));
+    v.insert("running_plugin_version".into(), json!(running));
+    v.insert("running_sha256".into(), json!(""));
+    v.insert("seal_wrap".into(), json!(kind == "system"));
+    v.insert("type".into(), json!(kind));
+    identity(&mut v);
+    Value::Object(v)
 }
 
 /// Normalises a user-given mount path to the table's key form (`secret/`).

@@ -126,7 +126,7 @@ pub fn read(store: &Store, rest: &str, req: &Req) -> VaultResult<Reply> {
             })))
         }
         _ if rest.starts_with("issue/") => Err(VaultError::unsupported_operation()),
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -140,7 +140,7 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
                     "the 'common_name' field must be specified",
                 ));
             }
-            let ttl = router::duration_field(b, "ttl")?
+            let ttl = router::validated_duration_field(b, "ttl")?
                 .filter(|t| *t > 0)
                 .unwrap_or(CA_TTL_SECS);
             let ca = generate_ca(ctx, cn, ttl)?;
@@ -184,10 +184,10 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
                 }
                 k.clone_into(&mut role.key_type);
             }
-            if let Some(t) = router::duration_field(b, "ttl")? {
+            if let Some(t) = router::validated_duration_field(b, "ttl")? {
                 role.ttl = t;
             }
-            if let Some(t) = router::duration_field(b, "max_ttl")? {
+            if let Some(t) = router::validated_duration_field(b, "max_ttl")? {
                 role.max_ttl = t;
             }
             store.roles.insert(name, role);
@@ -200,7 +200,7 @@ pub fn write(store: &mut Store, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
         (_, Op::Write) if rest.starts_with("issue/") => {
             issue(store, ctx, &rest["issue/".len()..], req)
         }
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -237,7 +237,7 @@ fn issue(store: &mut Store, ctx: &Ctx<'_>, role_name: &str, req: &Req) -> VaultR
         }
     }
     let ip_sans = router::list_field(b, "ip_sans")?.unwrap_or_default();
-    let mut ttl = router::duration_field(b, "ttl")?
+    let mut ttl = router::validated_duration_field(b, "ttl")?
         .filter(|t| *t > 0)
         .unwrap_or(if role.ttl > 0 {
             role.ttl

@@ -3,6 +3,9 @@
 //! specific pattern decides, the same pattern across policies unions, and `deny` wins.
 
 use serde::{Deserialize, Serialize};
+
+use super::duration::quote;
+use super::hcl::{self, Item, Node, Token};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -50,14 +53,16 @@ impl Caps {
     pub const SUDO: Caps = Caps(1 << 6);
     pub const PATCH: Caps = Caps(1 << 7);
     pub const SUBSCRIBE: Caps = Caps(1 << 8);
+    pub const RECOVER: Caps = Caps(1 << 9);
 
-    const NAMES: [(&'static str, Caps); 9] = [
+    const NAMES: [(&'static str, Caps); 10] = [
         ("create", Caps::CREATE),
         ("delete", Caps::DELETE),
         ("deny", Caps::DENY),
         ("list", Caps::LIST),
         ("patch", Caps::PATCH),
         ("read", Caps::READ),
+        ("recover", Caps::RECOVER),
         ("subscribe", Caps::SUBSCRIBE),
         ("sudo", Caps::SUDO),
         ("update", Caps::UPDATE),
@@ -138,13 +143,36 @@ fn legacy(word: &str) -> Option<Caps> {
     })
 }
 
-fn caps_from_list<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Caps, String> {
+/// One `path` rule's capabilities, checked as `parsePaths` (vault/policy.go) checks them:
+/// the legacy `policy` word first, then each capability; `deny` alone decides.
+fn rule_caps(key: &str, policy: Option<&str>, capabilities: &[String]) -> Result<Caps, String> {
+    let quoted = quote(key);
     let mut caps = Caps::default();
-    for name in names {
-        let c = Caps::parse(name).ok_or_else(|| format!("invalid capability \"{name}\""))?;
+    if let Some(word) = policy.filter(|w| !w.is_empty()) {
+        caps =
+            legacy(word).ok_or_else(|| format!("path {quoted}: invalid policy {}", quote(word)))?;
+    }
+    for name in capabilities {
+        let c = Caps::parse(name)
+            .ok_or_else(|| format!("path {quoted}: invalid capability {}", quote(name)))?;
+        if c == Caps::DENY {
+            return Ok(Caps::DENY);
+        }
         caps = caps.union(c);
     }
     Ok(caps)
+}
+
+/// The path as the ACL matches it: without a leading `/`, and never `+*`.
+fn rule_path(path: &str) -> Result<String, String> {
+    let path = path.strip_prefix('/').unwrap_or(path);
+    if path.contains("+*") {
+        return Err(format!(
+            "path {}: invalid use of wildcards ('+*' is forbidden)",
+            quote(path)
+        ));
+    }
+    Ok(path.to_owned())
 }
 
 fn parse_json(text: &str) -> Result<Vec<Rule>, String> {
@@ -164,288 +192,112 @@ fn parse_json(text: &str) -> Result<Vec<Rule>, String> {
     doc.path
         .into_iter()
         .map(|(path, body)| {
-            let mut caps = caps_from_list(body.capabilities.iter().map(String::as_str))?;
-            if let Some(p) = body.policy {
-                caps = caps.union(legacy(&p).ok_or_else(|| format!("invalid policy \"{p}\""))?);
-            }
-            Ok(Rule { path, caps })
+            let caps = rule_caps(&path, body.policy.as_deref(), &body.capabilities)?;
+            Ok(Rule {
+                path: rule_path(&path)?,
+                caps,
+            })
         })
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Token {
-    Ident(String),
-    Str(String),
-    Number(String),
-    Punct(char),
+/// Keys outside `valid`, as hclutil `CheckHCLKeys` reports them (a block's key is on line 0:
+/// it has no `=`).
+fn invalid_keys(items: &[Item], valid: &[&str], prefix: &str) -> Option<String> {
+    let errors: Vec<String> = items
+        .iter()
+        .filter_map(|item| {
+            let key = item.keys.first()?.value();
+            (!valid.contains(&key.as_str())).then(|| {
+                format!(
+                    "{prefix}invalid key {} on line {}",
+                    quote(&key),
+                    item.assign.map_or(0, |p| p.line)
+                )
+            })
+        })
+        .collect();
+    (!errors.is_empty()).then(|| super::error::multierror(&errors))
 }
 
-fn tokenize(text: &str) -> Result<Vec<(Token, usize)>, String> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let mut line = 1;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\n' => {
-                line += 1;
-                i += 1;
-            }
-            c if c.is_whitespace() => i += 1,
-            '#' => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'/') => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-            }
-            '/' if chars.get(i + 1) == Some(&'*') => {
-                i += 2;
-                while i < chars.len() && !(chars[i] == '*' && chars.get(i + 1) == Some(&'/')) {
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    i += 1;
-                }
-                if i >= chars.len() {
-                    return Err(format!("line {line}: unterminated comment"));
-                }
-                i += 2;
-            }
-            '"' => {
-                let mut s = String::new();
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None | Some('\n') => {
-                            return Err(format!("line {line}: unterminated string"));
-                        }
-                        Some('"') => break,
-                        Some('\\') => {
-                            match chars.get(i + 1) {
-                                Some('n') => s.push('\n'),
-                                Some('t') => s.push('\t'),
-                                Some(other) => s.push(*other),
-                                None => return Err(format!("line {line}: unterminated string")),
-                            }
-                            i += 2;
-                        }
-                        Some(other) => {
-                            s.push(*other);
-                            i += 1;
-                        }
-                    }
-                }
-                i += 1;
-                out.push((Token::Str(s), line));
-            }
-            '{' | '}' | '[' | ']' | '=' | ',' | ':' => {
-                out.push((Token::Punct(c), line));
-                i += 1;
-            }
-            c if c.is_ascii_digit() || c == '-' => {
-                let start = i;
-                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
-                    i += 1;
-                }
-                i = i.max(start + 1);
-                out.push((Token::Number(chars[start..i].iter().collect()), line));
-            }
-            c if c.is_alphabetic() || c == '_' => {
-                let start = i;
-                while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '-')
-                {
-                    i += 1;
-                }
-                out.push((Token::Ident(chars[start..i].iter().collect()), line));
-            }
-            other => return Err(format!("line {line}: illegal char '{other}'")),
-        }
-    }
-    Ok(out)
-}
-
-/// A generic HCL value; only strings and lists of strings are interpreted.
-#[derive(Debug)]
-enum HclValue {
-    Str(String),
-    List(Vec<HclValue>),
-    Other,
-}
-
-struct Parser {
-    tokens: Vec<(Token, usize)>,
-    pos: usize,
-}
-
-impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.pos).map(|(t, _)| t)
-    }
-
-    fn line(&self) -> usize {
-        self.tokens
-            .get(self.pos)
-            .or_else(|| self.tokens.last())
-            .map_or(1, |(_, l)| *l)
-    }
-
-    fn next(&mut self) -> Result<Token, String> {
-        let line = self.line();
-        let t = self
-            .tokens
-            .get(self.pos)
-            .map(|(t, _)| t.clone())
-            .ok_or_else(|| format!("line {line}: unexpected end of input"))?;
-        self.pos += 1;
-        Ok(t)
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        let line = self.line();
-        match self.next()? {
-            Token::Punct(p) if p == c => Ok(()),
-            other => Err(format!("line {line}: expected '{c}', found {other:?}")),
-        }
-    }
-
-    fn value(&mut self) -> Result<HclValue, String> {
-        let line = self.line();
-        match self.next()? {
-            Token::Str(s) => Ok(HclValue::Str(s)),
-            Token::Number(_) | Token::Ident(_) => Ok(HclValue::Other),
-            Token::Punct('[') => {
-                let mut items = Vec::new();
-                loop {
-                    if self.peek() == Some(&Token::Punct(']')) {
-                        self.pos += 1;
-                        break;
-                    }
-                    items.push(self.value()?);
-                    match self.next()? {
-                        Token::Punct(',') => {}
-                        Token::Punct(']') => break,
-                        other => {
-                            return Err(format!(
-                                "line {line}: expected ',' or ']', found {other:?}"
-                            ));
-                        }
-                    }
-                }
-                Ok(HclValue::List(items))
-            }
-            Token::Punct('{') => {
-                self.object_body()?;
-                Ok(HclValue::Other)
-            }
-            other => Err(format!("line {line}: unexpected {other:?}")),
-        }
-    }
-
-    /// The members of a `{ ... }` after its opening brace, up to and including the closing one.
-    fn object_body(&mut self) -> Result<Vec<(String, HclValue)>, String> {
-        let mut members = Vec::new();
-        loop {
-            let line = self.line();
-            match self.next()? {
-                Token::Punct('}') => return Ok(members),
-                Token::Punct(',') => {}
-                Token::Ident(key) | Token::Str(key) => {
-                    match self.peek() {
-                        Some(Token::Punct('=')) | Some(Token::Punct(':')) => {
-                            self.pos += 1;
-                            let v = self.value()?;
-                            members.push((key, v));
-                        }
-                        // A nested block such as `allowed_parameters "x" { ... }`.
-                        _ => {
-                            while let Some(Token::Str(_)) = self.peek() {
-                                self.pos += 1;
-                            }
-                            self.expect('{')?;
-                            self.object_body()?;
-                        }
-                    }
-                }
-                other => return Err(format!("line {line}: unexpected {other:?}")),
-            }
-        }
+/// A list of strings as HCL decodes it into `[]string`.
+fn string_list(node: &Node, prefix: &str) -> Result<Vec<String>, String> {
+    match node {
+        Node::List(items) => items
+            .iter()
+            .map(|i| match i {
+                Node::Literal(t) => Ok(t.value()),
+                other => Err(format!(
+                    "{prefix}At {}: unknown type for string {}",
+                    other.pos(),
+                    other.go_type()
+                )),
+            })
+            .collect(),
+        other => Err(format!(
+            "{prefix}At {}: unknown slice type: {}",
+            other.pos(),
+            other.go_type()
+        )),
     }
 }
 
+/// An HCL policy (`parseACLPolicyWithTemplating` and `parsePaths`, vault/policy.go): the
+/// document must parse, have only `name` and `path` at the top, and each path block only the
+/// keys Vault knows; `capabilities` is a list.
 fn parse_hcl(text: &str) -> Result<Vec<Rule>, String> {
-    let mut p = Parser {
-        tokens: tokenize(text)?,
-        pos: 0,
-    };
+    const PATH_KEYS: [&str; 11] = [
+        "comment",
+        "policy",
+        "capabilities",
+        "allowed_parameters",
+        "denied_parameters",
+        "required_parameters",
+        "min_wrapping_ttl",
+        "max_wrapping_ttl",
+        "mfa_methods",
+        "control_group",
+        "subscribe_event_types",
+    ];
+    let items = hcl::parse(text)?;
+    if let Some(e) = invalid_keys(&items, &["name", "path"], "") {
+        return Err(e);
+    }
     let mut rules = Vec::new();
-    while p.peek().is_some() {
-        let line = p.line();
-        let key = match p.next()? {
-            Token::Ident(k) | Token::Str(k) => k,
-            other => return Err(format!("line {line}: unexpected {other:?}")),
+    for item in items
+        .iter()
+        .filter(|i| i.keys.first().is_some_and(|k| k.value() == "path"))
+    {
+        let key = item
+            .keys
+            .get(1)
+            .map_or_else(|| "path".to_owned(), Token::value);
+        let prefix = format!("path {}: ", quote(&key));
+        let Node::Object(body) = &item.value else {
+            return Err(format!(
+                "{prefix}cannot check HCL keys of type {}",
+                item.value.go_type()
+            ));
         };
-        if key == "path" {
-            let path = match p.next()? {
-                Token::Str(s) => s,
-                other => {
-                    return Err(format!(
-                        "line {line}: expected a path string, found {other:?}"
-                    ));
-                }
-            };
-            // `path "x" = { ... }` is also valid HCL.
-            if p.peek() == Some(&Token::Punct('=')) {
-                p.pos += 1;
-            }
-            p.expect('{')?;
-            let mut caps = Caps::default();
-            for (name, value) in p.object_body()? {
-                match (name.as_str(), value) {
-                    ("capabilities", HclValue::List(items)) => {
-                        let names: Vec<String> = items
-                            .into_iter()
-                            .map(|v| match v {
-                                HclValue::Str(s) => Ok(s),
-                                _ => Err(format!("line {line}: capabilities must be strings")),
-                            })
-                            .collect::<Result<_, _>>()?;
-                        caps = caps.union(caps_from_list(names.iter().map(String::as_str))?);
+        if let Some(e) = invalid_keys(body, &PATH_KEYS, &prefix) {
+            return Err(e);
+        }
+        let mut capabilities = Vec::new();
+        let mut policy = None;
+        for member in body {
+            match member.keys[0].value().as_str() {
+                "capabilities" => capabilities.extend(string_list(&member.value, &prefix)?),
+                "policy" => {
+                    if let Node::Literal(t) = &member.value {
+                        policy = Some(t.value());
                     }
-                    ("capabilities", _) => {
-                        return Err(format!("line {line}: capabilities must be a list"));
-                    }
-                    ("policy", HclValue::Str(word)) => {
-                        caps = caps.union(
-                            legacy(&word).ok_or_else(|| format!("invalid policy \"{word}\""))?,
-                        );
-                    }
-                    _ => {}
                 }
-            }
-            rules.push(Rule { path, caps });
-        } else {
-            // Top-level attributes (`name = "x"`) and other blocks are accepted and ignored.
-            match p.peek() {
-                Some(Token::Punct('=')) => {
-                    p.pos += 1;
-                    p.value()?;
-                }
-                _ => {
-                    while let Some(Token::Str(_)) = p.peek() {
-                        p.pos += 1;
-                    }
-                    p.expect('{')?;
-                    p.object_body()?;
-                }
+                _ => {}
             }
         }
+        let path = rule_path(&key)?;
+        let caps = rule_caps(&key, policy.as_deref(), &capabilities)?;
+        rules.push(Rule { path, caps });
     }
     Ok(rules)
 }
@@ -592,7 +444,11 @@ mod tests {
         );
         assert!(Policy::parse(r#"path "a" { capabilities = ["read"] "#).is_err());
         assert!(Policy::parse(r#"path "a { }"#).is_err());
-        assert!(Policy::parse("path { }").is_err());
+        // HCL takes the key itself as the path when no label follows, as Vault does.
+        assert_eq!(
+            Policy::parse("path { }").map(|p| p.rules[0].path.clone()),
+            Ok("path".into())
+        );
     }
 
     #[test]

@@ -38,7 +38,6 @@ pub struct Req {
     /// The JSON body of writes; the query parameters of reads.
     pub body: Map<String, Value>,
     pub head: bool,
-    pub content_type: String,
 }
 
 /// The caller's token, resolved before dispatch.
@@ -49,6 +48,24 @@ pub struct Caller {
     pub policies: Vec<String>,
     pub display_name: String,
     pub root: bool,
+    pub entity_id: String,
+}
+
+impl Caller {
+    /// Vault's client id (sdk `logical.TokenEntry.CreateClientID`): the entity, or for a token
+    /// without one the SHA-256 of its sorted policies (joined by 0x7F), 0x00 and the namespace
+    /// id (`root`), base64.
+    pub fn client_id(&self) -> String {
+        use base64::Engine as _;
+        use sha2::Digest as _;
+        if !self.entity_id.is_empty() {
+            return self.entity_id.clone();
+        }
+        let mut policies = self.policies.clone();
+        policies.sort();
+        let input = format!("{}\u{0}root", policies.join("\u{7f}"));
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(input.as_bytes()))
+    }
 }
 
 pub struct Ctx<'a> {
@@ -246,7 +263,7 @@ pub fn dispatch_read(
                 Engine::Kv2(store) => kv2::read(store, ctx, rest, req),
                 Engine::Pki(store) => pki::read(store, rest, req),
                 Engine::Database(store) => database::read(store, ctx, mount, m, rest, req),
-                Engine::Builtin => Err(VaultError::no_route(&req.path)),
+                Engine::Builtin => Err(VaultError::unsupported_path()),
             }?;
             Ok(reply.mount_type(&m.kind))
         }
@@ -283,7 +300,7 @@ pub fn dispatch_write(
                 Engine::Kv2(store) => kv2::write(store, ctx, rest, req),
                 Engine::Pki(store) => pki::write(store, ctx, rest, req),
                 Engine::Database(store) => database::write(store, rest, req),
-                Engine::Builtin => Err(VaultError::no_route(&req.path)),
+                Engine::Builtin => Err(VaultError::unsupported_path()),
             }?;
             Ok(reply.mount_type(&kind))
         }
@@ -350,9 +367,27 @@ pub fn bool_field(body: &Map<String, Value>, name: &str) -> Result<Option<bool>,
     }
 }
 
-/// A duration field, as Vault's `TypeDurationSecond`.
+/// A duration field, as Vault's `TypeDurationSecond` (a negative one counts as none), on a path
+/// with an existence check: its field validation runs there and refuses a bad value with the
+/// field's own message.
 pub fn duration_field(body: &Map<String, Value>, name: &str) -> Result<Option<u64>, VaultError> {
-    super::duration::field(body, name).map_err(VaultError::bad_request)
+    super::duration::field(body, name)
+        .map(|d| d.map(|secs| u64::try_from(secs).unwrap_or(0)))
+        .map_err(VaultError::bad_request)
+}
+
+/// [`duration_field`] on a path without an existence check: the framework's request
+/// validation refuses a bad value, prefixing `Field validation failed: `.
+pub fn validated_duration_field(
+    body: &Map<String, Value>,
+    name: &str,
+) -> Result<Option<u64>, VaultError> {
+    duration_field(body, name).map_err(|mut e| {
+        for m in &mut e.errors {
+            *m = format!("Field validation failed: {m}");
+        }
+        e
+    })
 }
 
 /// An unsigned integer field given as a number or a numeric string.

@@ -98,6 +98,10 @@ pub struct SeedK8sConfig {
     pub kubernetes_ca_cert: String,
     #[serde(default)]
     pub token_reviewer_jwt: String,
+    /// Use nothing of the pod Vault runs in (its CA, its token): what a Vault outside the
+    /// cluster is configured with. Default false, as in Vault.
+    #[serde(default)]
+    pub disable_local_ca_jwt: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -159,7 +163,7 @@ impl VaultSeed {
             match &mut mount.engine {
                 Engine::Kv2(store) => {
                     for v in versions {
-                        store.put(&kv.path, v, None, now).map_err(err)?;
+                        store.put(&kv.path, v, None, now, None).map_err(err)?;
                     }
                 }
                 Engine::Kv1(store) => {
@@ -193,7 +197,8 @@ impl VaultSeed {
                         .and_then(|s| u64::try_from(s).map_err(|_| "ttl must be positive".into()))
                 })
                 .transpose()
-                .map_err(|e| format!("token {}: {e}", t.id))?;
+                .map_err(|e| format!("token {}: {e}", t.id))?
+                .map(|secs| u64::try_from(secs).unwrap_or(0));
             state.tokens.tokens.remove(&t.id);
             state.tokens.mint(
                 core,
@@ -231,6 +236,7 @@ impl VaultSeed {
                 body.insert("kubernetes_host".into(), c.kubernetes_host.into());
                 body.insert("kubernetes_ca_cert".into(), c.kubernetes_ca_cert.into());
                 body.insert("token_reviewer_jwt".into(), c.token_reviewer_jwt.into());
+                body.insert("disable_local_ca_jwt".into(), c.disable_local_ca_jwt.into());
                 store.config = Some(
                     k8s_auth::parse_config(&body)
                         .map_err(|e| format!("auth {key} config: {}", err(e)))?,

@@ -13,6 +13,13 @@ use super::policy::{self, Acl, Policy};
 use super::router::{self, Ctx, Op, Req};
 use super::{VERSION, VaultState};
 
+/// Vault's answers to `sys/` paths carry `mount_type: "system"`; the older endpoints (mounts,
+/// auth, the legacy `sys/policy`, capabilities) also copy `data` to the top level, the newer
+/// ones (`sys/policies/acl`) do not.
+fn system(reply: Reply) -> Reply {
+    reply.mount_type("system")
+}
+
 pub fn read(state: &VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultResult<Reply> {
     let reply = match (rest, req.op) {
         ("health", Op::Read) => return health(state, ctx, req),
@@ -42,55 +49,74 @@ pub fn read(state: &VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
             Reply::data(json!({ "keys": names, "policies": names }))
         }
         ("policies/acl" | "policies/acl/", Op::List) => {
-            return router::keys_reply(policy_names(state)).map(Reply::sys);
+            return router::keys_reply(policy_names(state)).map(system);
         }
         _ => {
             if let Some(path) = rest.strip_prefix("mounts/") {
+                let tune = path.ends_with("/tune");
                 let path = path.strip_suffix("/tune").unwrap_or(path);
-                let m = state.mounts.get(&mounts::key(path)).ok_or_else(|| {
-                    VaultError::bad_request(format!(
-                        "cannot fetch sysview for path \"{}\"",
-                        mounts::key(path)
-                    ))
-                })?;
-                if rest.ends_with("/tune") {
-                    Reply::data(json!({
-                        "default_lease_ttl": m.lease_ttl(),
-                        "max_lease_ttl": m.lease_ttl(),
+                let key = mounts::key(path);
+                let Some(m) = state.mounts.get(&key) else {
+                    return Err(VaultError::bad_request(if tune {
+                        format!("cannot fetch sysview for path \"{key}\"")
+                    } else {
+                        format!("No secret engine mount at {key}")
+                    }));
+                };
+                if tune {
+                    let (default_ttl, max_ttl) = m.effective_ttls();
+                    let mut data = json!({
+                        "default_lease_ttl": default_ttl,
+                        "max_lease_ttl": max_ttl,
                         "description": m.description,
                         "force_no_cache": false,
-                        "options": m.options,
-                    }))
+                    });
+                    if !m.options.is_empty() {
+                        data["options"] = json!(m.options);
+                    }
+                    Reply::data(data)
                 } else {
                     Reply::data(m.view())
                 }
             } else if let Some(path) = rest.strip_prefix("auth/") {
-                let m = state.auth.get(&mounts::key(path)).ok_or_else(|| {
-                    VaultError::bad_request(format!("No auth engine at {}", mounts::key(path)))
-                })?;
-                Reply::data(m.view())
+                let key = mounts::key(path.strip_suffix("/tune").unwrap_or(path));
+                let m = state
+                    .auth
+                    .get(&key)
+                    .ok_or_else(|| VaultError::bad_request(format!("No auth engine at {key}")))?;
+                if path.ends_with("/tune") {
+                    Reply::data(json!({
+                        "default_lease_ttl": super::DEFAULT_LEASE_TTL,
+                        "max_lease_ttl": super::MAX_LEASE_TTL,
+                        "description": m.description,
+                        "force_no_cache": false,
+                        "token_type": "default-service",
+                    }))
+                } else {
+                    Reply::data(m.view())
+                }
             } else if let Some(name) = rest.strip_prefix("policy/") {
                 let (name, text) = read_policy(state, name)?;
                 Reply::data(json!({ "name": name, "rules": text }))
             } else if let Some(name) = rest.strip_prefix("policies/acl/") {
                 let (name, text) = read_policy(state, name)?;
-                Reply::data(json!({ "name": name, "policy": text }))
-            } else if rest == "internal/ui/mounts" {
-                Reply::data(json!({
-                    "secret": Value::Object(state.mounts.iter().filter(|(_, m)| !matches!(m.engine, Engine::Builtin) || m.kind == "cubbyhole").map(|(k, m)| (k.clone(), m.view())).collect()),
-                    "auth": Value::Object(state.auth.iter().map(|(k, m)| (k.clone(), m.view())).collect()),
-                }))
+                return Ok(system(Reply::data(json!({ "name": name, "policy": text }))));
             } else if let Some(path) = rest.strip_prefix("internal/ui/mounts/") {
                 return ui_mount(state, path);
+            } else if rest == "internal/ui/mounts" {
+                return Ok(Reply::data(json!({
+                    "secret": Value::Object(state.mounts.iter().filter(|(_, m)| !matches!(m.engine, Engine::Builtin) || m.kind == "cubbyhole").map(|(k, m)| (k.clone(), m.view())).collect()),
+                    "auth": Value::Object(state.auth.iter().map(|(k, m)| (k.clone(), m.view())).collect()),
+                })));
             } else {
-                return Err(unknown(rest, req));
+                return Err(unknown(rest));
             }
         }
     };
-    Ok(reply.sys())
+    Ok(system(reply.sys()))
 }
 
-fn unknown(rest: &str, req: &Req) -> VaultError {
+fn unknown(rest: &str) -> VaultError {
     let known = [
         "health",
         "seal-status",
@@ -104,17 +130,23 @@ fn unknown(rest: &str, req: &Req) -> VaultError {
         "leases/revoke",
         "leader",
     ];
-    if known.contains(&rest) {
+    if rest == "health" {
+        // sys/health is Vault's own HTTP handler: any other method is a bare 405.
+        VaultError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            errors: Vec::new(),
+        }
+    } else if known.contains(&rest) {
         VaultError::unsupported_operation()
     } else {
-        VaultError::no_route(&req.path)
+        VaultError::unsupported_path()
     }
 }
 
+/// The stored policies in order, then `root` (the policy store lists `root` last).
 fn policy_names(state: &VaultState) -> Vec<String> {
     let mut names: Vec<String> = state.policies.keys().cloned().collect();
     names.push(policy::ROOT.to_owned());
-    names.sort();
     names
 }
 
@@ -130,7 +162,8 @@ fn read_policy(state: &VaultState, name: &str) -> VaultResult<(String, String)> 
     Ok((name, p.text.clone()))
 }
 
-/// Parses a health status-code override such as `sealedcode=204`.
+/// A health status-code override such as `sealedcode=204`; a bad one is a bare 400, as
+/// Vault's `getSysHealth` answers it (`respondError(w, 400, nil)`).
 fn code_param(req: &Req, name: &str, default: u16) -> VaultResult<u16> {
     match req.query.get(name) {
         None => Ok(default),
@@ -138,11 +171,14 @@ fn code_param(req: &Req, name: &str, default: u16) -> VaultResult<u16> {
             .parse::<u16>()
             .ok()
             .filter(|c| (100..=999).contains(c))
-            .ok_or_else(|| {
-                VaultError::bad_request(format!(
-                    "unable to parse {name} code: strconv.Atoi: parsing \"{v}\": invalid syntax"
-                ))
-            }),
+            .ok_or_else(bare_bad_request),
+    }
+}
+
+fn bare_bad_request() -> VaultError {
+    VaultError {
+        status: StatusCode::BAD_REQUEST,
+        errors: Vec::new(),
     }
 }
 
@@ -150,11 +186,9 @@ fn health(state: &VaultState, ctx: &Ctx<'_>, req: &Req) -> VaultResult<Reply> {
     for flag in ["standbyok", "perfstandbyok"] {
         if let Some(v) = req.query.get(flag)
             && !v.is_empty()
-            && v.parse::<bool>().is_err()
+            && parse_go_bool(v).is_none()
         {
-            return Err(VaultError::bad_request(format!(
-                "bad value for {flag} parameter: strconv.ParseBool: parsing \"{v}\": invalid syntax"
-            )));
+            return Err(bare_bad_request());
         }
     }
     // The emulator is always initialised, unsealed and active; the other codes are still
@@ -185,12 +219,22 @@ fn health(state: &VaultState, ctx: &Ctx<'_>, req: &Req) -> VaultResult<Reply> {
         "cluster_id": state.cluster_id,
         "echo_duration_ms": 0,
         "clock_skew_ms": 0,
+        "replication_primary_canary_age_ms": 0,
     });
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
     if req.head {
         return Ok(Reply::default().with_status(status));
     }
     Ok(Reply::raw(body, status))
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_go_bool(v: &str) -> Option<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Some(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Some(false),
+        _ => None,
+    }
 }
 
 fn seal_status(state: &VaultState) -> Value {
@@ -212,10 +256,18 @@ fn seal_status(state: &VaultState) -> Value {
     })
 }
 
+/// `sys/internal/ui/mounts/<path>`: the mount serving `path` with its effective TTLs and its
+/// path, in `data` only and without a mount type, as Vault answers the CLI's preflight.
 fn ui_mount(state: &VaultState, path: &str) -> VaultResult<Reply> {
     let found = mounts::find(&state.mounts, path)
         .filter(|(_, m, _)| !matches!(m.engine, Engine::Builtin))
-        .map(|(k, m, _)| (k.to_owned(), m.view()))
+        .map(|(k, m, _)| {
+            let mut view = m.view();
+            let (default_ttl, max_ttl) = m.effective_ttls();
+            view["config"]["default_lease_ttl"] = json!(default_ttl);
+            view["config"]["max_lease_ttl"] = json!(max_ttl);
+            (k.to_owned(), view)
+        })
         .or_else(|| {
             path.strip_prefix("auth/").and_then(|p| {
                 mounts::find(&state.auth, p).map(|(k, m, _)| (format!("auth/{k}"), m.view()))
@@ -232,7 +284,7 @@ fn ui_mount(state: &VaultState, path: &str) -> VaultResult<Reply> {
     if let Value::Object(m) = &mut view {
         m.insert("path".into(), json!(key));
     }
-    Ok(Reply::data(view).sys())
+    Ok(Reply::data(view))
 }
 
 fn string_map(value: Option<&Value>, field: &str) -> VaultResult<BTreeMap<String, String>> {
@@ -297,12 +349,11 @@ pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Va
             _ => Err(VaultError::unsupported_operation()),
         };
     }
-    let policy_name = rest
-        .strip_prefix("policy/")
-        .map(|n| (n, "rules"))
-        .or_else(|| rest.strip_prefix("policies/acl/").map(|n| (n, "policy")));
-    if let Some((name, _)) = policy_name {
-        return write_policy(state, name, req);
+    if let Some(name) = rest.strip_prefix("policy/") {
+        return write_policy(state, name, true, req);
+    }
+    if let Some(name) = rest.strip_prefix("policies/acl/") {
+        return write_policy(state, name, false, req);
     }
     match (rest, req.op) {
         ("capabilities-self" | "capabilities", Op::Write) => capabilities(state, ctx, rest, req),
@@ -311,7 +362,7 @@ pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Va
             lease_id(req)?;
             Ok(Reply::no_content())
         }
-        _ => Err(unknown(rest, req)),
+        _ => Err(unknown(rest)),
     }
 }
 
@@ -320,9 +371,7 @@ fn write_mount(state: &mut VaultState, ctx: &Ctx<'_>, path: &str, req: &Req) -> 
     match req.op {
         Op::Write => {
             if RESERVED.iter().any(|r| key.starts_with(r)) {
-                return Err(VaultError::bad_request(format!(
-                    "cannot mount under reserved path \"{key}\""
-                )));
+                return Err(VaultError::bad_request(format!("cannot mount \"{key}\"")));
             }
             if let Some(existing) = state
                 .mounts
@@ -360,14 +409,46 @@ fn write_mount(state: &mut VaultState, ctx: &Ctx<'_>, path: &str, req: &Req) -> 
     }
 }
 
+/// A mount's `config` TTLs at enable time, with `handleMount`'s messages
+/// (`unable to parse default TTL of 10 m: time: ...`).
 fn apply_config(mount: &mut Mount, config: &Map<String, Value>) -> VaultResult<()> {
-    if let Some(t) = router::duration_field(config, "default_lease_ttl")? {
-        mount.default_lease_ttl = t;
-    }
-    if let Some(t) = router::duration_field(config, "max_lease_ttl")? {
-        mount.max_lease_ttl = t;
+    for (field, what) in [("default_lease_ttl", "default"), ("max_lease_ttl", "max")] {
+        if let Some(secs) = ttl_setting(config, field, |text, e| {
+            format!("unable to parse {what} TTL of {text}: {e}")
+        })? {
+            set_ttl(mount, field, secs);
+        }
     }
     Ok(())
+}
+
+fn set_ttl(mount: &mut Mount, field: &str, secs: u64) {
+    if field == "default_lease_ttl" {
+        mount.default_lease_ttl = secs;
+    } else {
+        mount.max_lease_ttl = secs;
+    }
+}
+
+/// A TTL setting given as text (`"1h"`, `"3600"`, `"system"` for the system's own), parsed by
+/// parseutil; `message` words the error.
+fn ttl_setting(
+    body: &Map<String, Value>,
+    field: &str,
+    message: impl Fn(&str, &str) -> String,
+) -> VaultResult<Option<u64>> {
+    let text = match body.get(field) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    match text.as_str() {
+        "" => Ok(None),
+        "system" => Ok(Some(0)),
+        t => super::duration::parse_str(t)
+            .map(|secs| Some(u64::try_from(secs).unwrap_or(0)))
+            .map_err(|e| VaultError::bad_request(message(t, &e))),
+    }
 }
 
 /// `sys/mounts/<path>/tune`: lease TTLs, description, and the KV v1 → v2 upgrade.
@@ -379,7 +460,12 @@ fn tune(state: &mut VaultState, path: &str, req: &Req) -> VaultResult<Reply> {
     let mount = state.mounts.get_mut(&key).ok_or_else(|| {
         VaultError::bad_request(format!("cannot fetch sysview for path \"{key}\""))
     })?;
-    apply_config(mount, &req.body)?;
+    // Tuning reports parseutil's error as it is.
+    for field in ["default_lease_ttl", "max_lease_ttl"] {
+        if let Some(secs) = ttl_setting(&req.body, field, |_, e| e.to_owned())? {
+            set_ttl(mount, field, secs);
+        }
+    }
     if let Some(d) = router::str_field(&req.body, "description") {
         d.clone_into(&mut mount.description);
     }
@@ -390,7 +476,7 @@ fn tune(state: &mut VaultState, path: &str, req: &Req) -> VaultResult<Reply> {
         let mut v2 = super::kv2::Store::default();
         let now = crate::core::clock::DETERMINISTIC_EPOCH;
         for (k, data) in &v1.data {
-            v2.put(k, data.clone(), None, now)?;
+            v2.put(k, data.clone(), None, now, None)?;
         }
         mount.engine = Engine::Kv2(v2);
         mount.options.insert("version".into(), "2".into());
@@ -398,34 +484,58 @@ fn tune(state: &mut VaultState, path: &str, req: &Req) -> VaultResult<Reply> {
     Ok(Reply::no_content().mutated())
 }
 
-fn write_policy(state: &mut VaultState, name: &str, req: &Req) -> VaultResult<Reply> {
-    let name = name.to_lowercase();
+/// `sys/policies/acl/<name>` and the legacy `sys/policy/<name>` (`handlePolicySet`/`Delete`,
+/// vault/logical_system.go): names are lowercased (with a warning), `rules` is the legacy
+/// field (with a warning), and base64-encoded policy text is decoded first.
+fn write_policy(state: &mut VaultState, path: &str, legacy: bool, req: &Req) -> VaultResult<Reply> {
+    let name = path.to_lowercase();
     match req.op {
         Op::Write => {
             if name == policy::ROOT {
                 return Err(VaultError::bad_request("cannot update \"root\" policy"));
             }
             if name.is_empty() {
-                return Err(VaultError::bad_request("policy name must be provided"));
+                return Err(VaultError::bad_request(
+                    "policy name must be provided in the URL",
+                ));
             }
-            let text = router::str_field(&req.body, "policy")
-                .or_else(|| router::str_field(&req.body, "rules"))
-                .unwrap_or("");
-            if text.trim().is_empty() {
+            let mut warnings = Vec::new();
+            if name != path {
+                warnings.push(format!("policy name was converted to {name}"));
+            }
+            let mut text = router::str_field(&req.body, "policy")
+                .unwrap_or("")
+                .to_owned();
+            if text.is_empty() && legacy {
+                text = router::str_field(&req.body, "rules")
+                    .unwrap_or("")
+                    .to_owned();
+                warnings.push("'rules' is deprecated, please use 'policy' instead".into());
+            }
+            if text.is_empty() {
                 return Err(VaultError::bad_request(
                     "'policy' parameter not supplied or empty",
                 ));
             }
-            let parsed = Policy::parse(text)
+            use base64::Engine as _;
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(&text)
+                && let Ok(decoded) = String::from_utf8(bytes)
+            {
+                text = decoded;
+            }
+            let parsed = Policy::parse(&text)
                 .map_err(|e| VaultError::bad_request(format!("failed to parse policy: {e}")))?;
             state.policies.insert(name, parsed);
-            Ok(Reply::no_content().mutated())
+            let mut reply = Reply::no_content().mutated();
+            reply.warnings = warnings;
+            Ok(system(reply))
         }
         Op::Delete => {
-            if name == policy::ROOT || name == policy::DEFAULT {
-                return Err(VaultError::bad_request(format!(
-                    "cannot delete \"{name}\" policy"
-                )));
+            if name == policy::ROOT {
+                return Err(VaultError::bad_request("cannot delete \"root\" policy"));
+            }
+            if name == policy::DEFAULT {
+                return Err(VaultError::bad_request("cannot delete default policy"));
             }
             state.policies.remove(&name);
             Ok(Reply::no_content().mutated())
@@ -460,20 +570,19 @@ fn capabilities(state: &VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Vau
     let root = policies.iter().any(|p| p == policy::ROOT);
     let acl = Acl::new(policies.iter().filter_map(|p| state.policies.get(p)));
     let mut data = Map::new();
-    let mut first = Vec::new();
-    for (i, path) in paths.iter().enumerate() {
+    for path in &paths {
         let names: Vec<&str> = if root {
             vec!["root"]
         } else {
             acl.capabilities(path.trim_start_matches('/')).names()
         };
-        if i == 0 {
-            first = names.clone();
+        // Only a single path keeps the pre-1.0 `capabilities` member (handleCapabilities).
+        if paths.len() == 1 {
+            data.insert("capabilities".into(), json!(names));
         }
         data.insert(path.clone(), json!(names));
     }
-    data.insert("capabilities".into(), json!(first));
-    Ok(Reply::data(Value::Object(data)).sys())
+    Ok(system(Reply::data(Value::Object(data)).sys()))
 }
 
 fn lease_id(req: &Req) -> VaultResult<String> {
@@ -492,7 +601,7 @@ fn renew_lease(state: &VaultState, req: &Req) -> VaultResult<Reply> {
             matches!(m.engine, Engine::Database(_)) && rest.starts_with("creds/")
         })
         .ok_or_else(|| VaultError::bad_request("lease not found"))?;
-    let increment = router::duration_field(&req.body, "increment")?;
+    let increment = router::validated_duration_field(&req.body, "increment")?;
     let ttl = increment
         .filter(|i| *i > 0)
         .unwrap_or_else(|| mount.1.lease_ttl())

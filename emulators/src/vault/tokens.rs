@@ -1,6 +1,7 @@
 //! The token auth method: the token store, minting (create, login), lookup, renewal and
 //! revocation, and the `auth` block of Vault's envelope.
 
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -13,12 +14,6 @@ use super::router::{self, Caller, Ctx, Op, Req};
 use super::{DEFAULT_LEASE_TTL, MAX_LEASE_TTL, VaultState, duration};
 use crate::core::Core;
 use crate::core::clock::rfc3339;
-
-/// A length of time given in seconds (at most [`super::duration::MAX_SECONDS`] when it came from
-/// a request, so it always fits).
-fn seconds(s: u64) -> Duration {
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX))
-}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -62,13 +57,19 @@ impl Token {
 
     /// The `auth` block of a create, login or renew answer.
     pub fn auth_block(&self, now: OffsetDateTime) -> Value {
+        self.auth_block_with_ttl(self.ttl(now))
+    }
+
+    /// The `auth` block with the lease the answer grants (Vault reports the TTL it computed,
+    /// not the time left after computing it).
+    pub fn auth_block_with_ttl(&self, ttl: u64) -> Value {
         json!({
             "client_token": self.id,
             "accessor": self.accessor,
             "policies": self.policies,
             "token_policies": self.policies,
             "metadata": self.meta,
-            "lease_duration": self.ttl(now),
+            "lease_duration": ttl,
             "renewable": self.renewable,
             "entity_id": self.entity_id,
             "token_type": "service",
@@ -151,8 +152,10 @@ impl TokenStore {
             accessor: core.ids.alphanumeric(24),
             policies: vec![ROOT.to_owned()],
             meta: None,
-            display_name: "root".into(),
-            path: "auth/token/root".into(),
+            // What `vault server -dev -dev-root-token-id=<id>` makes: a root token created
+            // through the token store.
+            display_name: "token".into(),
+            path: "auth/token/create".into(),
             created: core.clock.now(),
             creation_ttl: 0,
             expire_time: None,
@@ -169,14 +172,16 @@ impl TokenStore {
         let policies = normalise_policies(&spec.policies, spec.no_default_policy);
         let root = policies.iter().any(|p| p == ROOT);
         let mut ttl = match spec.ttl {
-            // No token outlives the system's max lease TTL (Vault's `framework.CalculateTTL`).
-            Some(t) => t.min(MAX_LEASE_TTL),
+            Some(t) => t,
             None if root => 0,
             None => DEFAULT_LEASE_TTL,
         };
         if spec.explicit_max_ttl > 0 && (ttl == 0 || ttl > spec.explicit_max_ttl) {
-            ttl = spec.explicit_max_ttl.min(MAX_LEASE_TTL);
+            ttl = spec.explicit_max_ttl;
         }
+        // Callers cap TTLs to the system maximum as Vault does; this keeps the clock arithmetic
+        // in range whatever they pass.
+        ttl = ttl.min(MAX_LEASE_TTL);
         let id = spec
             .id
             .unwrap_or_else(|| format!("hvs.{}", core.ids.alphanumeric(24)));
@@ -189,7 +194,7 @@ impl TokenStore {
             path: spec.path,
             created: now,
             creation_ttl: ttl,
-            expire_time: (ttl > 0).then(|| now.saturating_add(seconds(ttl))),
+            expire_time: (ttl > 0).then(|| now + seconds(ttl)),
             explicit_max_ttl: spec.explicit_max_ttl,
             renewable: spec.renewable && ttl > 0,
             orphan: spec.orphan,
@@ -223,6 +228,7 @@ impl TokenStore {
             policies: t.policies.clone(),
             display_name: t.display_name.clone(),
             root: t.is_root(),
+            entity_id: t.entity_id.clone(),
         })
     }
 
@@ -231,7 +237,7 @@ impl TokenStore {
         id: &str,
         increment: Option<u64>,
         now: OffsetDateTime,
-    ) -> VaultResult<Value> {
+    ) -> VaultResult<(Value, Vec<String>)> {
         let t = self
             .tokens
             .get_mut(id)
@@ -240,19 +246,74 @@ impl TokenStore {
         if !t.renewable || t.expire_time.is_none() {
             return Err(VaultError::bad_request("lease is not renewable"));
         }
-        let mut ttl = increment.filter(|i| *i > 0).unwrap_or(t.creation_ttl);
-        // A renewal never takes a token past its explicit max TTL, nor past the system's max
-        // lease TTL from its creation (Vault's `framework.CalculateTTL`).
-        for max in [t.explicit_max_ttl, MAX_LEASE_TTL] {
-            if max > 0 {
-                let max_end = t.created.saturating_add(seconds(max));
-                let left = u64::try_from((max_end - now).whole_seconds()).unwrap_or(0);
-                ttl = ttl.min(left);
-            }
-        }
-        t.expire_time = Some(now.saturating_add(seconds(ttl)));
-        Ok(t.auth_block(now))
+        // framework.LeaseExtend: the increment, else the token's TTL, within the maximum counted
+        // from the token's issue time.
+        let (ttl, warnings) = calculate_ttl(
+            now,
+            t.created,
+            increment.unwrap_or(0),
+            t.creation_ttl,
+            t.explicit_max_ttl,
+        )?;
+        t.expire_time = Some(truncate(now) + seconds(ttl));
+        Ok((t.auth_block_with_ttl(ttl), warnings))
     }
+}
+
+/// `secs` as a time offset (capped callers keep it far from overflow).
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs.min(MAX_LEASE_TTL * 1000)).unwrap_or(0))
+}
+
+/// Whole seconds, the precision of every TTL computation in Vault.
+fn truncate(t: OffsetDateTime) -> OffsetDateTime {
+    t.replace_nanosecond(0).unwrap_or(t)
+}
+
+/// Vault's `framework.CalculateTTL` (sdk `framework/lease.go`) without periods: the increment,
+/// else the backend's TTL, else the system default, capped to what is left of the maximum
+/// (the system's 768h, or a smaller explicit maximum) counted from `start`, with Vault's
+/// warning when it caps.
+pub fn calculate_ttl(
+    now: OffsetDateTime,
+    start: OffsetDateTime,
+    increment: u64,
+    backend_ttl: u64,
+    explicit_max: u64,
+) -> VaultResult<(u64, Vec<String>)> {
+    let (now, start) = (truncate(now), truncate(start));
+    let mut max = MAX_LEASE_TTL;
+    if explicit_max > 0 && explicit_max < max {
+        max = explicit_max;
+    }
+    let mut ttl = if increment > 0 {
+        increment
+    } else if backend_ttl > 0 {
+        backend_ttl
+    } else {
+        DEFAULT_LEASE_TTL
+    };
+    let left = (start + seconds(max) - now).whole_seconds();
+    let Ok(left) = u64::try_from(left) else {
+        return Err(VaultError::internal_message(
+            "past the max TTL, cannot renew",
+        ));
+    };
+    if left == 0 {
+        return Err(VaultError::internal_message(
+            "past the max TTL, cannot renew",
+        ));
+    }
+    let mut warnings = Vec::new();
+    if left < ttl {
+        warnings.push(format!(
+            "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
+            duration::human(ttl),
+            duration::human(left)
+        ));
+        ttl = left;
+    }
+    Ok((ttl, warnings))
 }
 
 fn caller<'a>(ctx: &'a Ctx<'_>) -> VaultResult<&'a Caller> {
@@ -289,20 +350,20 @@ pub fn read(state: &VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultRe
             router::keys_reply(keys)
         }
         (
-            "create" | "create-orphan" | "lookup" | "renew" | "renew-self" | "revoke"
-            | "revoke-self" | "lookup-self",
+            "create" | "create-orphan" | "lookup" | "lookup-accessor" | "renew" | "renew-self"
+            | "revoke" | "revoke-self" | "lookup-self",
             _,
         ) => Err(VaultError::unsupported_operation()),
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
 pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> VaultResult<Reply> {
     if req.op != Op::Write {
         return Err(match rest {
-            "create" | "create-orphan" | "lookup" | "renew" | "renew-self" | "revoke"
-            | "revoke-self" | "lookup-self" => VaultError::unsupported_operation(),
-            _ => VaultError::no_route(&req.path),
+            "create" | "create-orphan" | "lookup" | "lookup-accessor" | "renew" | "renew-self"
+            | "revoke" | "revoke-self" | "lookup-self" => VaultError::unsupported_operation(),
+            _ => VaultError::unsupported_path(),
         });
     }
     match rest {
@@ -318,8 +379,23 @@ pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Va
                 .tokens
                 .get(&id)
                 .filter(|t| t.valid(ctx.now))
-                .ok_or_else(|| VaultError::bad_request("bad token"))?;
+                .ok_or_else(|| VaultError::new(StatusCode::FORBIDDEN, "bad token"))?;
             Ok(Reply::data(t.lookup_data(ctx.now)))
+        }
+        "lookup-accessor" => {
+            let accessor = router::str_field(&req.body, "accessor")
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| VaultError::bad_request("missing accessor"))?;
+            let t = state
+                .tokens
+                .tokens
+                .values()
+                .find(|t| t.accessor == accessor && t.valid(ctx.now))
+                .ok_or_else(|| VaultError::bad_request("invalid accessor"))?;
+            // A lookup by accessor never reveals the token itself.
+            let mut data = t.lookup_data(ctx.now);
+            data["id"] = json!("");
+            Ok(Reply::data(data))
         }
         "renew" | "renew-self" => {
             let id = if rest == "renew" {
@@ -327,10 +403,11 @@ pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Va
             } else {
                 caller(ctx)?.id.clone()
             };
-            let increment = router::duration_field(&req.body, "increment")?;
-            let auth = state.tokens.renew(&id, increment, ctx.now)?;
+            let increment = router::validated_duration_field(&req.body, "increment")?;
+            let (auth, warnings) = state.tokens.renew(&id, increment, ctx.now)?;
             Ok(Reply {
                 auth: Some(auth),
+                warnings,
                 ..Reply::default()
             }
             .mutated())
@@ -344,7 +421,7 @@ pub fn write(state: &mut VaultState, ctx: &Ctx<'_>, rest: &str, req: &Req) -> Va
             state.tokens.revoke(&id);
             Ok(Reply::no_content().mutated())
         }
-        _ => Err(VaultError::no_route(&req.path)),
+        _ => Err(VaultError::unsupported_path()),
     }
 }
 
@@ -415,10 +492,45 @@ fn create(
     } else {
         format!("token-{display}")
     };
+    // The token store's order and messages (vault/token_store.go handleCreateCommon): the
+    // explicit maximum, then the TTL, each parsed by parseutil with its bare error.
+    let explicit_max_ttl = match duration_param(b, "explicit_max_ttl")? {
+        Some(d) if d < 0 => {
+            return Err(VaultError::bad_request("explicit_max_ttl must be positive"));
+        }
+        Some(d) => d.unsigned_abs(),
+        None => 0,
+    };
+    let ttl = match duration_param(b, "ttl")? {
+        Some(d) if d < 0 => return Err(VaultError::bad_request("ttl must be positive")),
+        Some(d) => d.unsigned_abs(),
+        None => 0,
+    };
+    let no_default_policy = router::bool_field(b, "no_default_policy")?.unwrap_or(false);
+    let final_policies = normalise_policies(&policies, no_default_policy);
+    let root = final_policies.iter().any(|p| p == ROOT);
+    let mut warnings = Vec::new();
+    let mut ttl = ttl;
+    if ttl > 0 || !root {
+        let (capped, w) = calculate_ttl(ctx.now, ctx.now, 0, ttl, explicit_max_ttl)?;
+        ttl = capped;
+        warnings.extend(w);
+    }
+    if ttl == 0 && explicit_max_ttl > 0 {
+        ttl = explicit_max_ttl;
+    }
+    if id.is_some() {
+        warnings.push("Supplying a custom ID for the token uses the weaker SHA1 hashing instead of the more secure SHA2-256 HMAC for token obfuscation. SHA1 hashed tokens on the wire leads to less secure lookups.".into());
+    }
+    for p in &final_policies {
+        if p != ROOT && !state.policies.contains_key(p) {
+            warnings.push(format!("Policy \"{p}\" does not exist"));
+        }
+    }
     let spec = Spec {
         id,
         policies,
-        no_default_policy: router::bool_field(b, "no_default_policy")?.unwrap_or(false),
+        no_default_policy,
         meta,
         display_name,
         path: if orphan_path {
@@ -427,31 +539,30 @@ fn create(
             "auth/token/create"
         }
         .into(),
-        ttl: duration::token_field(b, "ttl")
-            .map_err(VaultError::bad_request)?
-            .filter(|t| *t > 0),
-        explicit_max_ttl: duration::token_field(b, "explicit_max_ttl")
-            .map_err(VaultError::bad_request)?
-            .unwrap_or(0),
+        ttl: Some(ttl),
+        explicit_max_ttl,
         renewable: router::bool_field(b, "renewable")?.unwrap_or(true),
         orphan,
         parent: (!orphan).then(|| parent.id.clone()),
         entity_id: String::new(),
     };
-    let asked = spec.ttl;
     let token = state.tokens.mint(ctx.core, ctx.now, spec);
-    let mut reply = Reply {
-        auth: Some(token.auth_block(ctx.now)),
+    Ok(Reply {
+        auth: Some(token.auth_block_with_ttl(ttl)),
+        warnings,
         ..Reply::default()
-    };
-    if let Some(asked) = asked.filter(|a| *a > MAX_LEASE_TTL) {
-        reply = reply.warn(format!(
-            "TTL of \"{}\" exceeded the effective max_ttl of \"{}\"; TTL value is capped accordingly",
-            duration::go_string(asked),
-            duration::go_string(MAX_LEASE_TTL)
-        ));
     }
-    Ok(reply.mutated())
+    .mutated())
+}
+
+/// A duration the token store reads as a string and parses itself: its error is parseutil's
+/// alone (`time: invalid duration "x"`), not the framework's field error.
+fn duration_param(body: &serde_json::Map<String, Value>, name: &str) -> VaultResult<Option<i64>> {
+    match body.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(v) => duration::parse_value(v).map_err(VaultError::bad_request),
+    }
 }
 
 #[cfg(test)]

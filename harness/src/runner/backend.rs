@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::realvault::{ApiError, VaultApi};
 use crate::scenario::model::{AwsCreateRole, BackendAction, Effect, FaultRule, ParameterType};
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
@@ -27,6 +28,8 @@ pub enum BackendError {
         status: u16,
         body: String,
     },
+    #[error(transparent)]
+    Vault(#[from] ApiError),
     #[error("{0}")]
     Setup(String),
 }
@@ -40,6 +43,9 @@ pub struct Backend {
     default_region: String,
     /// The Key Vault listener's port (vault and login names resolve to the emulator host).
     azure_port: u16,
+    /// The Vault the `vault.*` actions write to: `endpoints.vault_url` (the emulator, or the
+    /// real server under `--vault real`) with `endpoints.vault_token`.
+    vault: VaultApi,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -76,11 +82,13 @@ impl Backend {
             .timeout(TIMEOUT)
             .build()
             .map_err(|e| BackendError::Setup(format!("HTTP client: {e}")))?;
+        let vault = VaultApi::new(&endpoints.vault_url, &endpoints.vault_token)?;
         Ok(Self {
             http,
             endpoints,
             default_region: default_region.to_owned(),
             azure_port,
+            vault,
         })
     }
 
@@ -160,12 +168,6 @@ impl Backend {
             az::vault_host(vault),
             self.azure_port
         )
-    }
-
-    fn vault_req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}/v1/{path}", self.endpoints.vault_url))
-            .header("x-vault-token", &self.endpoints.vault_token)
     }
 
     /// Runs one backend action (never `run`, which the caller expands).
@@ -254,27 +256,23 @@ impl Backend {
                 self.send("Key Vault DeleteSecret", req).await?;
             }
             A::VaultKv2Put(a) => {
-                let req = self
-                    .vault_req(
-                        reqwest::Method::POST,
+                self.vault
+                    .write(
                         &format!("{}/data/{}", a.mount, a.path),
+                        &json!({"data": a.data}),
                     )
-                    .json(&json!({"data": a.data}));
-                self.send("Vault KV v2 put", req).await?;
+                    .await?;
             }
             A::VaultKv2Delete(a) => {
                 // All versions and the metadata: the secret is gone, as `vault kv metadata delete`.
-                let req = self.vault_req(
-                    reqwest::Method::DELETE,
-                    &format!("{}/metadata/{}", a.mount, a.path),
-                );
-                self.send("Vault KV v2 delete", req).await?;
+                self.vault
+                    .delete(&format!("{}/metadata/{}", a.mount, a.path))
+                    .await?;
             }
             A::VaultKv1Put(a) => {
-                let req = self
-                    .vault_req(reqwest::Method::POST, &format!("{}/{}", a.mount, a.path))
-                    .json(&a.data);
-                self.send("Vault KV v1 put", req).await?;
+                self.vault
+                    .write(&format!("{}/{}", a.mount, a.path), &json!(a.data))
+                    .await?;
             }
         }
         Ok(())

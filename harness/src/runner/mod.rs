@@ -28,6 +28,7 @@ use serde_json::json;
 
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
+use crate::realvault::RealVault;
 use crate::report::model::{SpanKind, Timeline};
 use crate::scenario::model::{Binding, Identity, Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
@@ -159,6 +160,9 @@ pub struct Environment {
     /// The emulators' addresses as pods reach them, for every scenario whatever its provider:
     /// `awsEndpoint` and `vaultAddress`.
     pub emulator_vars: BTreeMap<String, String>,
+    /// `--vault real`: the Vault scenarios' backend is this dev server, not the emulator
+    /// (the `endpoints` given to [`Environment::prepare`] already name it).
+    pub real_vault: Option<RealVault>,
 }
 
 /// Why a provider's cases cannot run.
@@ -192,6 +196,7 @@ impl Environment {
         installed: &[Provider],
         wanted: &[Provider],
         backend_name: &str,
+        real_vault: Option<RealVault>,
     ) -> anyhow::Result<Self> {
         let mut wirings = BTreeMap::new();
         let mut unavailable = BTreeMap::new();
@@ -255,16 +260,70 @@ impl Environment {
             wirings,
             unavailable,
             emulator_vars,
+            real_vault,
         })
     }
 
-    /// Emulators back to empty, then every wiring's seed.
+    /// Emulators back to empty, then every wiring's seed; under `--vault real` the Vault
+    /// wiring's seed goes to a restarted dev server through its HTTP API instead.
     async fn fresh_backend(&self) -> Result<(), Failure> {
         self.backend.reset().await?;
-        for w in self.wirings.values() {
-            self.backend.seed(&w.seed).await?;
+        for (p, w) in &self.wirings {
+            match (p, &self.real_vault) {
+                (Provider::Vault, Some(real)) => real
+                    .reset_and_seed(&w.seed)
+                    .await
+                    .map_err(|e| Failure::new(e.to_string()))?,
+                _ => self.backend.seed(&w.seed).await?,
+            }
         }
         Ok(())
+    }
+
+    /// The verdict of a case that cannot run here, if it cannot: its provider is not installed
+    /// (skipped) or not wired (failed), its identity path is missing, or the scenario needs an
+    /// emulator feature the real Vault server does not have.
+    fn settled(&self, sc: &Scenario, provider: Provider) -> Option<Verdict> {
+        if let Some(why) = self.unavailable.get(&provider) {
+            return Some(why.verdict());
+        }
+        if let Some(why) = identity_unavailable(self, sc, provider) {
+            return Some(Verdict::Skipped(why));
+        }
+        if provider == Provider::Vault && self.real_vault.is_some() {
+            return emulator_features(sc).map(|f| {
+                Verdict::Skipped(format!(
+                    "uses {f}, an emulator feature that real Vault (--vault real) does not have"
+                ))
+            });
+        }
+        None
+    }
+}
+
+/// The emulator-only operations a scenario uses (fault rules, journal asserts), named for a
+/// skip reason; `collect: [journal]` is diagnostics and needs neither.
+pub fn emulator_features(sc: &Scenario) -> Option<String> {
+    let ops = sc
+        .spec
+        .steps
+        .iter()
+        .flat_map(|s| s.try_.iter().chain(&s.catch).chain(&s.finally))
+        .chain(&sc.spec.catch)
+        .chain(&sc.spec.finally);
+    let (mut faults, mut journal) = (false, false);
+    for op in ops {
+        match op {
+            Op::Faults(_) => faults = true,
+            Op::Journal(_) => journal = true,
+            _ => {}
+        }
+    }
+    match (faults, journal) {
+        (true, true) => Some("fault injection and the request journal".into()),
+        (true, false) => Some("fault injection".into()),
+        (false, true) => Some("the request journal".into()),
+        (false, false) => None,
     }
 }
 
@@ -355,14 +414,7 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 continue;
             }
             let name = loaded.scenario.metadata.name.clone();
-            let settled = env
-                .unavailable
-                .get(&provider)
-                .map(Unavailable::verdict)
-                .or_else(|| {
-                    identity_unavailable(env, &loaded.scenario, provider).map(Verdict::Skipped)
-                });
-            let result = match settled {
+            let result = match env.settled(&loaded.scenario, provider) {
                 Some(verdict) => CaseResult {
                     scenario: name,
                     provider,
@@ -807,6 +859,35 @@ mod tests {
         let wrong = judge(&bug, Some(("deploy".into(), "pod not ready".into())));
         assert!(!wrong.ok());
         assert!(format!("{wrong:?}").contains("expected in step `check`"));
+    }
+
+    #[test]
+    fn real_vault_skips_what_only_the_emulator_has() {
+        let with = |steps: &str| {
+            let text = format!(
+                "apiVersion: secretbench.dev/v1alpha1\nkind: Scenario\nmetadata: {{name: x, description: d}}\n\
+                 spec:\n  providers: [vault]\n  bindings: {{vault: {{}}}}\n  steps:\n{steps}"
+            );
+            crate::scenario::load_str(Path::new("x/scenario.yaml"), &text)
+                .unwrap()
+                .scenario
+        };
+        let plain = with("    - id: a\n      try:\n        - collect: [journal]\n");
+        assert_eq!(emulator_features(&plain), None);
+        let journal = with(
+            "    - id: a\n      try:\n        - journal: { service: vault, operation: kv2.read, within: 5s }\n",
+        );
+        assert_eq!(
+            emulator_features(&journal).as_deref(),
+            Some("the request journal")
+        );
+        let faults = with(
+            "    - id: a\n      try:\n        - apply: { path: m.yaml }\n      finally:\n        - faults: { clear: {} }\n",
+        );
+        assert_eq!(
+            emulator_features(&faults).as_deref(),
+            Some("fault injection")
+        );
     }
 
     #[test]

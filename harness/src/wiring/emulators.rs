@@ -28,6 +28,8 @@ pub const AWS_PORT: u16 = 4566;
 pub const AWS_HTTPS_PORT: u16 = 443;
 pub const AZURE_PORT: u16 = 8443;
 pub const VAULT_PORT: u16 = 8200;
+/// The real Vault dev server under `--vault real` (its cluster listener takes the next port).
+pub const REAL_VAULT_PORT: u16 = 8210;
 
 /// Fixed ports for some emulators (`--emulator-ports`).
 pub const ENV_PORTS: &str = "SECRETBENCH_EMULATOR_PORTS";
@@ -88,7 +90,7 @@ impl EmulatorPorts {
 
 /// A ready-line URL as this process reaches it: an emulator listening on all interfaces is
 /// asked on loopback.
-fn reachable_here(url: &str) -> String {
+pub fn reachable_here(url: &str) -> String {
     url.replacen("://0.0.0.0:", "://127.0.0.1:", 1)
         .replacen("://[::]:", "://[::1]:", 1)
 }

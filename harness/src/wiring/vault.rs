@@ -18,6 +18,9 @@
 //!   `system:auth-delegator` gets a long-lived token Secret, and that token is the reviewer.
 //! - Reads: `GET /v1/<secretPath>` (`secret/data/...` for KV v2), one per distinct path.
 //!
+//! The same seed configures a real Vault under `--vault real` (`crate::realvault::seed`), so the
+//! two backends are wired alike.
+//!
 //! The emulator's seed: policy `sample-app` (read `secret/data/*` and the KV v1 mount `kv/*`),
 //! a KV v1 mount at `kv/` for `vault.kv1.put`, and auth method `kubernetes` with that config
 //! and role `sample-app` for the service account `sample-app` in every namespace (so a pod running as
@@ -164,6 +167,10 @@ pub fn seed(api: &ApiServer, reviewer_jwt: &str) -> Value {
                     "kubernetesHost": api.url,
                     "kubernetesCaCert": api.ca_pem,
                     "tokenReviewerJwt": reviewer_jwt,
+                    // Vault runs outside the cluster: everything it needs is given here, and
+                    // it must not look for a pod's CA and token (a real server refuses the
+                    // config when the CA file it would read is missing).
+                    "disableLocalCaJwt": true,
                 },
                 "roles": [{
                     "name": ROLE,
