@@ -22,7 +22,7 @@ use super::tools;
 use super::{Progress, UpOptions};
 use crate::cmd::{Cmd, CmdError};
 use crate::install::helm::Helm;
-use crate::install::{Bundle, ChartSources, Images, InstallError, Installer, Plan};
+use crate::install::{Bundle, ChartSources, Images, InstallError, Installer};
 use crate::kubectl::Kubectl;
 use crate::stack::{Stack, StackError, Versions};
 use crate::wait;
@@ -468,7 +468,7 @@ impl KindCluster {
         let versions = self.stack.versions();
         let image = node_image(versions, &self.options)?;
         let config = self.config_path()?;
-        let plan = Plan::from_versions(versions)?;
+        let plan = opts.plan(versions)?;
         let bundle = match &opts.bundle {
             Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
             None => None,
@@ -1119,6 +1119,7 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
         let opts = UpOptions {
             bundle: Some(b.clone()),
             install: false,
+            versions: None,
         };
         c.up(&opts).await.unwrap();
         let l = take_log(&log, tmp.path());
