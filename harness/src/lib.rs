@@ -6,6 +6,7 @@
 //! - [`cluster`]: the `Cluster` backends; the single-node host cluster is [`cluster::host`].
 //! - [`install`]: the install plan (driver and providers as Helm releases), bundles, helm.
 //! - [`scenario`]: the scenario format, its loader, `lint` and JSON Schema.
+//! - [`runner`]: runs scenarios; [`report`]: the run report (HTML + JSON).
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
 //! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
 
@@ -13,6 +14,7 @@ pub mod cluster;
 pub mod cmd;
 pub mod install;
 pub mod kubectl;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod smoke;

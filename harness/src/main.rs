@@ -192,6 +192,15 @@ struct RunArgs {
     /// own `spec.repeat`.
     #[arg(long, value_name = "N")]
     repeat: Option<std::num::NonZeroU32>,
+    /// Where report.html and report.json go (default: the run's artifacts folder).
+    #[arg(long, value_name = "DIR")]
+    report: Option<std::path::PathBuf>,
+    /// Write no report.
+    #[arg(long, conflicts_with_all = ["report", "report_history"])]
+    no_report: bool,
+    /// Earlier runs' report.json files, for rotation latency across runs (repeatable).
+    #[arg(long = "report-history", value_name = "FILE", num_args = 1..)]
+    report_history: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -329,6 +338,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     use secretbench::runner::{self, matrix::Matrix, report, snapshot};
 
     let scenarios = runner::load(&args.paths)?;
+    // A bad history file is the user's mistake: say so before the run, not after it.
+    let history = secretbench::report::history(&args.report_history)?;
+    let started_at = runner::timeline::now();
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let up = args.install.options(&stack)?;
@@ -339,6 +351,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         (None, false) => None,
     };
     let cluster = Cluster::new(args.cluster.backend, stack.clone());
+    let artifacts = runner::artifacts_root(&args.artifacts);
     let matrix = Matrix {
         cluster: &cluster,
         stack: &stack,
@@ -351,7 +364,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         options: runner::Options {
             providers,
             snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
-            artifacts: runner::artifacts_root(&args.artifacts),
+            artifacts: artifacts.clone(),
             rotation: std::time::Duration::ZERO,
             backend_name: cluster.name().to_owned(),
             running: VersionSet::default(),
@@ -359,10 +372,11 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         run_dir: secretbench::cluster::host::StateDir::base_from_env().join("runs"),
         exe: std::env::current_exe().context("locating the secretbench binary")?,
     };
-    let results = tokio::select! {
+    let ran = tokio::select! {
         r = matrix.run(&scenarios) => r?,
         signal = interrupted() => anyhow::bail!("run interrupted by {signal}; scenario namespaces named sb-* may remain"),
     };
+    let results = ran.results;
     print!("{}", report::table(&results));
     if let Some(path) = &args.junit {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -370,6 +384,23 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         }
         std::fs::write(path, report::junit(&results))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !args.no_report {
+        let dir = args.report.clone().unwrap_or(artifacts);
+        let meta = secretbench::report::RunMeta {
+            started_at,
+            backend: cluster.name().to_owned(),
+            running: ran.current,
+            rotation: ran.rotation,
+        };
+        let report = secretbench::report::build(&results, &meta, &dir);
+        let written = secretbench::report::write(&dir, &report, &history)?;
+        eprintln!(
+            "report: {} ({} KiB), data in {}",
+            written.html.display(),
+            written.html_bytes.div_ceil(1024),
+            written.json.display()
+        );
     }
     if results.iter().any(|r| !r.verdict.ok()) {
         std::process::exit(1);

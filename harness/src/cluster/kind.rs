@@ -995,8 +995,11 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
             "{}",
             l[3]
         );
-        let helm: Vec<_> = l.iter().filter(|x| x.starts_with("helm upgrade")).collect();
+        let mut helm: Vec<_> = l.iter().filter(|x| x.starts_with("helm upgrade")).collect();
         assert_eq!(helm.len(), 4);
+        assert!(helm[0].starts_with("helm upgrade --install csi-secrets-store "), "the driver first");
+        // The providers go in side by side, in any order.
+        helm[1..].sort();
         for (line, name) in helm
             .iter()
             .zip(["csi-secrets-store", "aws", "azure", "vault"])

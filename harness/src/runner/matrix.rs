@@ -224,6 +224,17 @@ pub fn fold(mut runs: Vec<CaseResult>, repro: bool) -> Option<CaseResult> {
     Some(out)
 }
 
+/// What a matrix run gives back.
+#[derive(Debug)]
+pub struct Ran {
+    /// One result per case and set of versions (repeats folded), by scenario, provider, set.
+    pub results: Vec<CaseResult>,
+    /// The run's current versions (the cluster ends on them).
+    pub current: VersionSet,
+    /// The driver's rotation poll interval (as last read).
+    pub rotation: std::time::Duration,
+}
+
 /// What a matrix run needs besides the scenarios.
 #[derive(Debug)]
 pub struct Matrix<'a> {
@@ -282,7 +293,7 @@ impl Matrix<'_> {
     }
 
     /// Runs every case on every set of versions it asks for.
-    pub async fn run(&self, scenarios: &[Loaded]) -> anyhow::Result<Vec<CaseResult>> {
+    pub async fn run(&self, scenarios: &[Loaded]) -> anyhow::Result<Ran> {
         let pinned = VersionSet::pinned(self.stack.versions())?;
         let pinned_plan = Plan::new(self.stack.versions(), &pinned)?;
         let mut kubectl = None;
@@ -316,6 +327,7 @@ impl Matrix<'_> {
         }
         let mut emulators: Option<EmulatorProcess> = None;
         let mut results: Vec<(usize, Provider, usize, CaseResult)> = Vec::new();
+        let mut last_rotation = std::time::Duration::ZERO;
         // The set the cluster was last moved to.
         let mut at: Option<VersionSet> = None;
         for (gi, group) in groups.iter().enumerate() {
@@ -362,9 +374,10 @@ impl Matrix<'_> {
             let Some(emu) = &emulators else {
                 anyhow::bail!("the emulators did not start");
             };
-            let group_results = self
+            let (group_results, rotation) = self
                 .run_group(scenarios, group, &plan, &now, &k, &emu.endpoints)
                 .await?;
+            last_rotation = rotation.unwrap_or(last_rotation);
             results.extend(group_results.into_iter().map(|(i, p, r)| (i, p, gi, r)));
         }
         if let Some(e) = emulators {
@@ -377,7 +390,11 @@ impl Matrix<'_> {
             self.move_to(&current).await?;
         }
         results.sort_by_key(|(i, p, gi, _)| (*i, *p, *gi));
-        Ok(results.into_iter().map(|(_, _, _, r)| r).collect())
+        Ok(Ran {
+            results: results.into_iter().map(|(_, _, _, r)| r).collect(),
+            current,
+            rotation: last_rotation,
+        })
     }
 
     /// One group, on a cluster that runs (or should run) its versions.
@@ -389,7 +406,7 @@ impl Matrix<'_> {
         now: &VersionSet,
         kubectl: &Kubectl,
         endpoints: &crate::wiring::Endpoints,
-    ) -> anyhow::Result<Vec<(usize, Provider, CaseResult)>> {
+    ) -> anyhow::Result<(Vec<(usize, Provider, CaseResult)>, Option<std::time::Duration>)> {
         let mut out = Vec::new();
         // Cases the cluster cannot run on these versions (the existing backend without
         // `--install`, a provider left on another tag) are skipped, never run on the wrong ones.
@@ -416,7 +433,7 @@ impl Matrix<'_> {
             }
         }
         if runnable.is_empty() {
-            return Ok(out);
+            return Ok((out, None));
         }
         let installed = crate::install::installed_providers(plan, kubectl).await?;
         let wanted: Vec<Provider> = runnable.values().flatten().copied().collect();
@@ -475,7 +492,7 @@ impl Matrix<'_> {
                 }
             }
         }
-        Ok(out)
+        Ok((out, Some(rotation)))
     }
 }
 
@@ -497,6 +514,7 @@ fn skipped(loaded: &Loaded, p: Provider, set: &VersionSet, why: &str) -> CaseRes
         artifacts: None,
         versions: set.label(p),
         tally: None,
+        timeline: None,
     }
 }
 
@@ -632,6 +650,7 @@ mod tests {
             artifacts: None,
             versions: String::new(),
             tally: None,
+            timeline: None,
         }
     }
 

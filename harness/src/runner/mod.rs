@@ -9,6 +9,7 @@
 //! - [`snapshot`]: redaction and `.snap` files.
 //! - [`artifacts`]: diagnostics collected on failure.
 //! - [`report`]: the table and JUnit.
+//! - [`timeline`]: what each case did and saw, when (for the run report, [`crate::report`]).
 
 pub mod artifacts;
 pub mod backend;
@@ -17,6 +18,7 @@ pub mod manifests;
 pub mod matrix;
 pub mod report;
 pub mod snapshot;
+pub mod timeline;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -27,10 +29,11 @@ use serde_json::json;
 
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
-use crate::scenario::model::{Op, Outcome, Provider, Scenario};
+use crate::report::model::{SpanKind, Timeline};
+use crate::scenario::model::{Binding, Identity, Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
 use crate::wait::{Poll, until_poll};
-use crate::wiring::{self, Endpoints, Wiring};
+use crate::wiring::{self, Endpoints, IdentityPath, Wiring};
 use backend::Backend;
 use exec::{Case, Failure};
 use manifests::Shaping;
@@ -87,6 +90,8 @@ pub struct CaseResult {
     pub versions: String,
     /// How the runs went when the case was repeated ([`matrix`]).
     pub tally: Option<matrix::Tally>,
+    /// What happened when (absent for skipped cases).
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Clone)]
@@ -287,17 +292,25 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 continue;
             }
             let name = loaded.scenario.metadata.name.clone();
-            let result = match env.unavailable.get(&provider) {
-                Some(why) => CaseResult {
+            let settled = env
+                .unavailable
+                .get(&provider)
+                .map(Unavailable::verdict)
+                .or_else(|| {
+                    identity_unavailable(env, &loaded.scenario, provider).map(Verdict::Skipped)
+                });
+            let result = match settled {
+                Some(verdict) => CaseResult {
                     scenario: name,
                     provider,
-                    verdict: why.verdict(),
+                    verdict,
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     notes: Vec::new(),
                     artifacts: None,
                     versions: String::new(),
                     tally: None,
+                    timeline: None,
                 },
                 None => run_case(env, loaded, provider, opts, &mut pr).await,
             };
@@ -311,6 +324,33 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
         }
     }
     results
+}
+
+/// The binding's identity path, or the wiring's default, and what it sets.
+fn identity_path<'w>(
+    wiring: &'w Wiring,
+    binding: &Binding,
+    provider: Provider,
+) -> Result<Option<(Identity, &'w IdentityPath)>, String> {
+    let Some(identity) = binding.identity.or(wiring.default_identity) else {
+        return Ok(None);
+    };
+    match wiring.identities.get(&identity) {
+        Some(path) => Ok(Some((identity, path))),
+        None => Err(format!(
+            "the {provider} wiring has no identity path `{identity}`"
+        )),
+    }
+}
+
+/// Why the identity path a case takes cannot run on this cluster, if it cannot.
+fn identity_unavailable(env: &Environment, sc: &Scenario, provider: Provider) -> Option<String> {
+    let wiring = env.wirings.get(&provider)?;
+    let binding = sc.spec.bindings.get(&provider)?;
+    let (identity, path) = identity_path(wiring, binding, provider).ok()??;
+    path.unavailable
+        .as_ref()
+        .map(|why| format!("identity {identity}: {why}"))
 }
 
 async fn run_case(
@@ -348,6 +388,11 @@ async fn run_case(
 
     let mut parameters = wiring.parameters.clone();
     let mut param_error = None;
+    match identity_path(wiring, binding, provider) {
+        Ok(Some((_, path))) => parameters.extend(path.parameters.clone()),
+        Ok(None) => {}
+        Err(e) => param_error = Some(e),
+    }
     for (k, v) in &binding.parameters {
         match vars.expand(v) {
             Ok(v) => {
@@ -357,8 +402,12 @@ async fn run_case(
         }
     }
     let source = loaded.file.display().to_string();
+    // The cluster's issuer differs by backend; snapshots name it by role.
+    let issuer = vars.get("awsOidcIssuer").unwrap_or_default().to_owned();
     let redactor = match snapshot::Redactor::new(&namespace) {
-        Ok(r) => r.with_hmac_versions(provider == Provider::Vault),
+        Ok(r) => r
+            .with_hmac_versions(provider == Provider::Vault)
+            .with_value(&issuer, "[oidc-issuer]"),
         Err(e) => {
             return finished(
                 &name,
@@ -400,19 +449,29 @@ async fn run_case(
         applied: Vec::new(),
         extra_namespaces: Vec::new(),
         notes: Vec::new(),
+        timeline: timeline::Recorder::new(&namespace),
     };
 
     let mut steps = Vec::new();
     let mut failed: Option<(String, String)> = param_error.map(|e| ("setup".to_owned(), e));
-    if failed.is_none()
-        && let Err(e) = setup(env, &mut case, wiring).await
-    {
-        failed = Some(("setup".to_owned(), e.to_string()));
+    if failed.is_none() {
+        let span = case.timeline.begin(SpanKind::Setup, "setup", String::new());
+        let result = setup(env, &mut case, wiring).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result {
+            failed = Some(("setup".to_owned(), e.to_string()));
+        }
     }
     if failed.is_none() {
         for (i, step) in sc.spec.steps.iter().enumerate() {
             let id = step.id.clone().unwrap_or_else(|| format!("step-{}", i + 1));
             let ts = Instant::now();
+            let span = case.timeline.begin(
+                SpanKind::Step,
+                &id,
+                step.description.clone().unwrap_or_default(),
+            );
             pr.step(format!("{name}/{provider}: {id}"));
             let mut result = run_ops(&mut case, &step.try_).await;
             if result.is_err() {
@@ -423,19 +482,34 @@ async fn run_case(
                 result = fin;
             }
             steps.push((id.clone(), ts.elapsed()));
+            case.timeline
+                .end(span, result.as_ref().err().map(|e| e.0.as_str()));
             if let Err(e) = result {
                 failed = Some((id, e.0));
                 break;
             }
         }
     }
-    if failed.is_some() {
-        let _ = run_ops(&mut case, &sc.spec.catch).await;
+    if failed.is_some() && !sc.spec.catch.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "catch", String::new());
+        let result = run_ops(&mut case, &sc.spec.catch).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
     }
-    if let Err(e) = run_ops(&mut case, &sc.spec.finally).await
-        && failed.is_none()
-    {
-        failed = Some(("finally".to_owned(), e.0));
+    if !sc.spec.finally.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "finally", String::new());
+        let result = run_ops(&mut case, &sc.spec.finally).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result
+            && failed.is_none()
+        {
+            failed = Some(("finally".to_owned(), e.0));
+        }
     }
     let verdict = judge(sc, failed);
     let mut kept = None;
@@ -454,11 +528,21 @@ async fn run_case(
         let _ = std::fs::write(artifacts.join("result.txt"), format!("{verdict:?}\n"));
         kept = Some(artifacts);
     }
-    if let Err(e) = teardown(&mut case).await {
+    timeline::collect(&case).await;
+    let span = case
+        .timeline
+        .begin(SpanKind::Teardown, "teardown", String::new());
+    let result = teardown(&mut case).await;
+    case.timeline
+        .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+    if let Err(e) = result {
         notes.push(format!("cleanup: {e}"));
     }
     notes.append(&mut case.notes);
-    finished(&name, provider, t0, verdict, steps, notes, kept)
+    CaseResult {
+        timeline: Some(case.timeline.finish()),
+        ..finished(&name, provider, t0, verdict, steps, notes, kept)
+    }
 }
 
 fn finished(
@@ -480,6 +564,7 @@ fn finished(
         artifacts,
         versions: String::new(),
         tally: None,
+        timeline: None,
     }
 }
 
@@ -509,7 +594,11 @@ pub fn judge(sc: &Scenario, failed: Option<(String, String)>) -> Verdict {
 async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
     for op in ops {
         let op = case.vars.expand_typed(op)?;
-        case.run(&op).await?;
+        let span = case.timeline.begin_op(&op);
+        let result = case.run(&op).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        result?;
     }
     Ok(())
 }
@@ -705,6 +794,33 @@ mod tests {
         assert!(!failed.ok(), "a broken wiring must not exit 0");
         assert_eq!(failed.label(), "FAIL");
         assert!(not_installed(Provider::Vault, "existing").contains("up --install"));
+    }
+
+    #[test]
+    fn the_binding_picks_the_identity_path_and_the_wiring_supplies_the_default() {
+        let w = wiring::aws::wiring(json!({}), "https://issuer", Some("no 443".into()));
+        let binding = |identity: Option<Identity>| Binding {
+            identity,
+            ..Binding::default()
+        };
+        let (id, path) = identity_path(&w, &binding(None), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::PodIdentity);
+        assert_eq!(path.parameters["usePodIdentity"], "true");
+        let (id, path) = identity_path(&w, &binding(Some(Identity::Irsa)), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::Irsa);
+        assert_eq!(path.unavailable.as_deref(), Some("no 443"));
+        let azure = Wiring::default();
+        assert!(
+            identity_path(&azure, &binding(None), Provider::Azure)
+                .unwrap()
+                .is_none()
+        );
+        let e = identity_path(&azure, &binding(Some(Identity::Irsa)), Provider::Azure).unwrap_err();
+        assert_eq!(e, "the azure wiring has no identity path `irsa`");
     }
 
     #[test]

@@ -268,6 +268,7 @@ mod tests {
             artifacts: None,
             versions: "driver v1.6.0, azure v1.8.2".into(),
             tally: None,
+            timeline: None,
         }
     }
 

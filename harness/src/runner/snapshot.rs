@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::report::model::{DiffKind, DiffRow};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Compare; mismatches fail; a snapshot seen for the first time is recorded.
@@ -151,7 +153,7 @@ impl Snapshots {
 }
 
 /// The part of a `.snap` file after its header.
-fn body_of(file: &str) -> &str {
+pub fn body_of(file: &str) -> &str {
     let rest = file.strip_prefix("---\n").unwrap_or(file);
     match rest.find("\n---\n") {
         Some(i) => rest[i + 5..].trim_end(),
@@ -159,8 +161,8 @@ fn body_of(file: &str) -> &str {
     }
 }
 
-/// A unified-style diff (`-` stored, `+` new) with two lines of context.
-pub fn line_diff(old: &str, new: &str) -> String {
+/// The line-by-line edit script from `old` to `new`: `' '` kept, `'-'` removed, `'+'` added.
+fn diff_ops<'a>(old: &'a str, new: &'a str) -> Vec<(char, &'a str)> {
     let a: Vec<&str> = old.lines().collect();
     let b: Vec<&str> = new.lines().collect();
     // Longest common subsequence table; snapshots are small (hundreds of lines at most).
@@ -189,6 +191,56 @@ pub fn line_diff(old: &str, new: &str) -> String {
             j += 1;
         }
     }
+    ops
+}
+
+/// The stored (`old`) and new snapshot side by side: removed lines paired with the added
+/// lines that replace them, the rest aligned with a gap on the other side.
+pub fn side_by_side(old: &str, new: &str) -> Vec<DiffRow> {
+    let ops = diff_ops(old, new);
+    let mut rows = Vec::new();
+    let mut k = 0;
+    while k < ops.len() {
+        if ops[k].0 == ' ' {
+            rows.push(DiffRow {
+                kind: DiffKind::Same,
+                old: Some(ops[k].1.to_owned()),
+                new: Some(ops[k].1.to_owned()),
+            });
+            k += 1;
+            continue;
+        }
+        let removed: Vec<&str> = ops[k..]
+            .iter()
+            .take_while(|(c, _)| *c == '-')
+            .map(|(_, l)| *l)
+            .collect();
+        k += removed.len();
+        let added: Vec<&str> = ops[k..]
+            .iter()
+            .take_while(|(c, _)| *c == '+')
+            .map(|(_, l)| *l)
+            .collect();
+        k += added.len();
+        for n in 0..removed.len().max(added.len()) {
+            let (o, a) = (removed.get(n), added.get(n));
+            rows.push(DiffRow {
+                kind: match (o, a) {
+                    (Some(_), Some(_)) => DiffKind::Changed,
+                    (Some(_), None) => DiffKind::Removed,
+                    _ => DiffKind::Added,
+                },
+                old: o.map(|l| (*l).to_owned()),
+                new: a.map(|l| (*l).to_owned()),
+            });
+        }
+    }
+    rows
+}
+
+/// A unified-style diff (`-` stored, `+` new) with two lines of context.
+pub fn line_diff(old: &str, new: &str) -> String {
+    let ops = diff_ops(old, new);
     let near_change = |k: usize| {
         ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
             .iter()
@@ -224,9 +276,13 @@ pub struct Redactor {
     /// makes at random (vault-csi-provider: the `--hmac-secret-name` Secret), so they differ
     /// on every fresh cluster.
     hmac_versions: bool,
+    /// Other run-specific values and their placeholders (the cluster's OIDC issuer, ...).
+    values: Vec<(String, String)>,
     uuid: regex_lite::Regex,
     hex_id: regex_lite::Regex,
     time: regex_lite::Regex,
+    access_key: regex_lite::Regex,
+    session: regex_lite::Regex,
 }
 
 impl Redactor {
@@ -235,11 +291,17 @@ impl Redactor {
         Ok(Self {
             namespace: namespace.to_owned(),
             hmac_versions: false,
+            values: Vec::new(),
             uuid: Regex::new(
                 r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
             )?,
             hex_id: Regex::new(r"\b[0-9a-f]{32}\b")?,
             time: Regex::new(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")?,
+            // Temporary and long-term AWS access key ids the emulator hands out.
+            access_key: Regex::new(r"\b(?:ASIA|AKIA)[A-Z0-9]{16}\b")?,
+            // The session of an assumed role: the SDK's default is the time in nanoseconds
+            // (aws-sdk-go-v2 `stscreds`), Pod Identity's holds a fresh uuid.
+            session: Regex::new(r"(:assumed-role/[^/\s]+/)[\w+=,.@-]+")?,
         })
     }
 
@@ -249,8 +311,21 @@ impl Redactor {
         self
     }
 
+    /// Also replaces `value` (when not empty) with `placeholder`.
+    pub fn with_value(mut self, value: &str, placeholder: &str) -> Self {
+        if !value.is_empty() {
+            self.values.push((value.to_owned(), placeholder.to_owned()));
+        }
+        self
+    }
+
     pub fn string(&self, s: &str) -> String {
-        let s = s.replace(&self.namespace, "[namespace]");
+        let mut s = s.replace(&self.namespace, "[namespace]");
+        for (value, placeholder) in &self.values {
+            s = s.replace(value, placeholder);
+        }
+        let s = self.session.replace_all(&s, "${1}[session]");
+        let s = self.access_key.replace_all(&s, "[access-key-id]");
         let s = self.time.replace_all(&s, "[time]");
         let s = self.uuid.replace_all(&s, "[uuid]");
         self.hex_id.replace_all(&s, "[id]").into_owned()
@@ -327,6 +402,9 @@ impl Redactor {
                         for k in ["seq", "time", "latencyMicros", "latency_micros"] {
                             m.remove(k);
                         }
+                    }
+                    if let Some(session) = e.pointer_mut("/keys/roleSessionName") {
+                        *session = Value::String("[session]".into());
                     }
                     self.value(&e)
                 })
@@ -450,10 +528,68 @@ mod tests {
     }
 
     #[test]
+    fn journal_entries_lose_sessions_access_keys_and_the_issuer() {
+        let r = Redactor::new("sb-irsa-aws")
+            .unwrap()
+            .with_value("https://kubernetes.default.svc", "[oidc-issuer]")
+            .with_value("", "[never]");
+        assert_eq!(
+            r.string("no OIDC provider for https://kubernetes.default.svc in the role's account"),
+            "no OIDC provider for [oidc-issuer] in the role's account"
+        );
+        let entries = [
+            json!({"seq": 3, "service": "sts", "operation": "AssumeRoleWithWebIdentity",
+                   "identity": "system:serviceaccount:sb-irsa-aws:sample-app",
+                   "keys": {"roleSessionName": "1767225600000000000", "accessKeyId": "ASIAABCDEFGHIJKLMNOP",
+                            "roleArn": "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"}}),
+            json!({"service": "secretsmanager", "operation": "GetSecretValue",
+                   "identity": "arn:aws:sts::123456789012:assumed-role/MySampleAppSecretsManager/1767225600000000000"}),
+        ];
+        assert_eq!(
+            r.journal(&entries),
+            json!([
+                {"service": "sts", "operation": "AssumeRoleWithWebIdentity",
+                 "identity": "system:serviceaccount:[namespace]:sample-app",
+                 "keys": {"roleSessionName": "[session]", "accessKeyId": "[access-key-id]",
+                          "roleArn": "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"}},
+                {"service": "secretsmanager", "operation": "GetSecretValue",
+                 "identity": "arn:aws:sts::123456789012:assumed-role/MySampleAppSecretsManager/[session]"}
+            ])
+        );
+    }
+
+    #[test]
     fn diff_shows_context_only_near_changes() {
         let old = "1\n2\n3\n4\n5\n6\n7\n8\n";
         let new = "1\n2\n3\n4\nX\n6\n7\n8\n";
         let d = line_diff(old, new);
         assert_eq!(d, "   ...\n   3\n   4\n - 5\n + X\n   6\n   7\n   ...\n");
+    }
+
+    #[test]
+    fn side_by_side_pairs_replacements_and_pads_the_rest() {
+        let rows = side_by_side("a\nb\nc\nd\n", "a\nB\nc\nd\ne\n");
+        let kinds: Vec<DiffKind> = rows.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                DiffKind::Same,
+                DiffKind::Changed,
+                DiffKind::Same,
+                DiffKind::Same,
+                DiffKind::Added
+            ]
+        );
+        assert_eq!(
+            (rows[1].old.as_deref(), rows[1].new.as_deref()),
+            (Some("b"), Some("B"))
+        );
+        assert_eq!(
+            (rows[4].old.as_deref(), rows[4].new.as_deref()),
+            (None, Some("e"))
+        );
+        let gone = side_by_side("x\ny\n", "x\n");
+        assert_eq!(gone[1].kind, DiffKind::Removed);
+        assert_eq!(gone[1].new, None);
     }
 }

@@ -8,11 +8,13 @@ use super::model::{BackendAction, Op, Outcome, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, load_file};
 
 /// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 6] = [
+pub const BUILTIN_VARS: [&str; 8] = [
     "namespace",
     "provider",
     "scenario",
     "awsRegion",
+    "awsAccountId",
+    "awsOidcIssuer",
     "azureTenantId",
     "vaultAddress",
 ];
@@ -219,6 +221,16 @@ pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
             .help = Some(format!(
                 "add `bindings: {{ {p}: {{ parameters: ..., vars: ... }} }}`"
             ));
+        }
+    }
+    for (p, b) in &s.spec.bindings {
+        if let Some(identity) = b.identity
+            && !identity.providers().contains(p)
+        {
+            cx.error(
+                "identity",
+                format!("spec.bindings.{p}.identity: `{identity}` is not an identity path of the {p} provider"),
+            );
         }
     }
     for p in s.spec.bindings.keys() {
