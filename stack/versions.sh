@@ -5,6 +5,8 @@
 #
 #   SECRETBENCH_DRIVER_VERSION=v1.5.4          (build.sh --driver v1.5.4)
 #   SECRETBENCH_AZURE_PROVIDER_VERSION=v1.7.0  (build.sh --azure-provider v1.7.0)
+#   SECRETBENCH_KUBERNETES_VERSION=v1.33.8     (build.sh --kubernetes v1.33.8; host backend:
+#                                               `down`, then `up` with the variable set)
 #
 # The image tags follow the version (the upstream charts name their image by the chart's own
 # version). PINNED_* keep the versions.env values for the components that are built against
@@ -14,6 +16,7 @@
 source "$STACK_DIR/versions.env"
 
 PINNED_CSI_DRIVER_VERSION=$CSI_DRIVER_VERSION
+PINNED_KUBERNETES_VERSION=$KUBERNETES_VERSION
 PINNED_AZURE_PROVIDER_VERSION=$AZURE_PROVIDER_VERSION
 
 # A release tag as the module proxy and the image registries spell it.
@@ -31,4 +34,9 @@ if [[ -n ${SECRETBENCH_AZURE_PROVIDER_VERSION:-} ]]; then
     { printf '[stack] error: Azure provider version %q is not a release tag like v1.8.2\n' "$SECRETBENCH_AZURE_PROVIDER_VERSION" >&2; exit 2; }
   AZURE_PROVIDER_VERSION=$SECRETBENCH_AZURE_PROVIDER_VERSION
   AZURE_PROVIDER_IMAGE=${AZURE_PROVIDER_IMAGE%:*}:$AZURE_PROVIDER_VERSION
+fi
+if [[ -n ${SECRETBENCH_KUBERNETES_VERSION:-} ]]; then
+  valid_release "$SECRETBENCH_KUBERNETES_VERSION" && [[ $SECRETBENCH_KUBERNETES_VERSION == v1.* ]] ||
+    { printf '[stack] error: Kubernetes version %q is not a release tag like v1.33.8\n' "$SECRETBENCH_KUBERNETES_VERSION" >&2; exit 2; }
+  KUBERNETES_VERSION=$SECRETBENCH_KUBERNETES_VERSION
 fi
