@@ -8,6 +8,13 @@
 #   stack/build.sh path [COMP]    print the cache dir (or one component's output dir)
 #   stack/build.sh gc             remove cache entries that are no longer current
 #
+# Options (before or after the command): --driver vX.Y.Z, --azure-provider vX.Y.Z build and
+# name the driver (its binary, chart, CRDs and images) or the Azure provider at that version
+# instead of the pin (also SECRETBENCH_DRIVER_VERSION, SECRETBENCH_AZURE_PROVIDER_VERSION; see
+# versions.sh); --kubernetes v1.Y.Z (SECRETBENCH_KUBERNETES_VERSION) the Kubernetes binaries
+# (kubectl also goes into the CRDs image). Their wrapper module is generated from the module proxy into the component's
+# cache entry (src/), so no go.mod is committed for them; the pins keep their committed ones.
+#
 # Cache: ${SECRETBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secretbench}/stack/<component>-<version>/
 # A component is built into a temporary directory next to its final place and renamed into
 # place only when complete, so an interrupted build never leaves a half output; a component
@@ -16,8 +23,23 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR
 STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$STACK_DIR/versions.env"
+
+# Version options, taken out of the arguments before the pins are read.
+ARGS=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+  --driver) export SECRETBENCH_DRIVER_VERSION=${2:?--driver needs a version}; shift 2 ;;
+  --driver=*) export SECRETBENCH_DRIVER_VERSION=${1#*=}; shift ;;
+  --azure-provider) export SECRETBENCH_AZURE_PROVIDER_VERSION=${2:?--azure-provider needs a version}; shift 2 ;;
+  --azure-provider=*) export SECRETBENCH_AZURE_PROVIDER_VERSION=${1#*=}; shift ;;
+  --kubernetes) export SECRETBENCH_KUBERNETES_VERSION=${2:?--kubernetes needs a version}; shift 2 ;;
+  --kubernetes=*) export SECRETBENCH_KUBERNETES_VERSION=${1#*=}; shift ;;
+  *) ARGS+=("$1"); shift ;;
+  esac
+done
+set -- "${ARGS[@]+"${ARGS[@]}"}"
+# shellcheck source=versions.sh
+source "$STACK_DIR/versions.sh"
 
 CACHE_ROOT=${SECRETBENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/secretbench}
 CACHE=$CACHE_ROOT/stack
@@ -32,8 +54,13 @@ GO_BUILD_FLAGS=(-trimpath)
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
 
-# The staging modules' version: k8s v1.34.4 -> v0.34.4
-staging_version() { printf 'v0.%s\n' "${KUBERNETES_VERSION#v1.}"; }
+# The staging modules' version: k8s v1.34.4 -> v0.34.4 (of the pin with `pinned`: the sidecar
+# stand-ins are built against the pinned kubelet API whatever Kubernetes runs).
+staging_version() {
+  local k=$KUBERNETES_VERSION
+  [[ ${1:-} != pinned ]] || k=$PINNED_KUBERNETES_VERSION
+  printf 'v0.%s\n' "${k#v1.}"
+}
 
 # Short hash of local source files (paths relative to stack/, globs allowed), so that a change
 # of our own wrapper code makes a new key.
@@ -51,20 +78,32 @@ src_hash() {
 # --- component keys (the cache directory names) -------------------------------------------
 key_kubernetes() { echo "kubernetes-$KUBERNETES_VERSION"; }
 key_etcd() { echo "etcd-$ETCD_VERSION"; }
-key_csi_driver() { echo "csi-driver-$CSI_DRIVER_VERSION-$(src_hash csi-driver/go.mod csi-driver/mlog/go.mod csi-driver/mlog/mlog.go)"; }
+# The pinned driver's key hashes its committed wrapper; another version's wrapper is generated
+# from the version alone, so only our mlog stand-in goes into its key.
+key_csi_driver() {
+  if driver_pinned; then
+    echo "csi-driver-$CSI_DRIVER_VERSION-$(src_hash csi-driver/go.mod csi-driver/mlog/go.mod csi-driver/mlog/mlog.go)"
+  else
+    echo "csi-driver-$CSI_DRIVER_VERSION-$(src_hash csi-driver/mlog/go.mod csi-driver/mlog/mlog.go)"
+  fi
+}
 key_provider_azure() { echo "provider-azure-$AZURE_PROVIDER_VERSION"; }
-key_fake_provider() { echo "fake-provider-$CSI_DRIVER_VERSION-$(src_hash fake-provider/go.mod fake-provider/go.sum fake-provider/main.go)"; }
-key_csi_sidecars() { echo "csi-sidecars-$(staging_version)-$CSI_SPEC_VERSION-$(src_hash csi-sidecars/go.mod csi-sidecars/go.sum csi-sidecars/*/main.go csi-sidecars/internal/*/*.go)"; }
+# The fake provider is the pinned driver's test double, whatever driver runs.
+key_fake_provider() { echo "fake-provider-$PINNED_CSI_DRIVER_VERSION-$(src_hash fake-provider/go.mod fake-provider/go.sum fake-provider/main.go)"; }
+key_csi_sidecars() { echo "csi-sidecars-$(staging_version pinned)-$CSI_SPEC_VERSION-$(src_hash csi-sidecars/go.mod csi-sidecars/go.sum csi-sidecars/*/main.go csi-sidecars/internal/*/*.go)"; }
 key_helm() { echo "helm-$HELM_VERSION"; }
 key_pause() { echo "pause-$(src_hash pause/go.mod pause/main.go)"; }
 key_vault() { echo "vault-$VAULT_VERSION"; }
 # Images depend on the assembly script, the pins and every binary they hold.
 key_images() {
   local h
-  h=$({ src_hash versions.env images.sh; key_kubernetes; key_csi_driver; key_provider_azure
+  h=$({ src_hash versions.env versions.sh images.sh; key_kubernetes; key_csi_driver; key_provider_azure
     key_fake_provider; key_csi_sidecars; key_pause; } | sha256sum | cut -c1-12)
   echo "images-r$IMAGE_REV-$h"
 }
+
+driver_pinned() { [[ $CSI_DRIVER_VERSION == "$PINNED_CSI_DRIVER_VERSION" ]]; }
+azure_pinned() { [[ $AZURE_PROVIDER_VERSION == "$PINNED_AZURE_PROVIDER_VERSION" ]]; }
 
 COMPONENTS=(kubernetes etcd csi_driver provider_azure fake_provider csi_sidecars helm pause images vault)
 
@@ -122,7 +161,7 @@ module_gomod() {
 }
 
 gen_k8s_mod() {
-  local dir=$STACK_DIR/k8s gomod sv goline godebug staging
+  local dir=${1:-$STACK_DIR/k8s} gomod sv goline godebug staging
   gomod=$(module_gomod "k8s.io/kubernetes@$KUBERNETES_VERSION")
   [[ -n $gomod ]] || die "cannot fetch go.mod of k8s.io/kubernetes@$KUBERNETES_VERSION"
   sv=$(staging_version)
@@ -136,7 +175,7 @@ gen_k8s_mod() {
     echo "// Generated by stack/build.sh mods from stack/versions.env; do not edit by hand."
     echo "// Builds the Kubernetes binaries from k8s.io/kubernetes@$KUBERNETES_VERSION; its staging"
     echo "// modules are pinned to their published tags $sv (k8s v1.Y.Z <-> staging v0.Y.Z)."
-    echo "module secretbench.local/stack/k8s"
+    echo "module secretbench.local/stack/${TOOL_MOD_NAME:-k8s}"
     echo
     echo "$goline"
     [[ -z $godebug ]] || { echo; echo "$godebug"; }
@@ -162,7 +201,8 @@ gen_k8s_mod() {
 # do the same, but it also lists the module's versions for deprecation notices, which the
 # module proxy here refuses for these modules.) $TOOL_MOD_REPLACE: "old=>new" lines to add.
 gen_tool_mod() {
-  local dir=$STACK_DIR/$1 mod=$2 ver=$3 gomod goline godebug p
+  local dir=$1 mod=$2 ver=$3 gomod goline godebug p
+  [[ $dir == /* ]] || dir=$STACK_DIR/$dir
   shift 3
   gomod=$(module_gomod "$mod@$ver")
   [[ -n $gomod ]] || die "cannot fetch go.mod of $mod@$ver"
@@ -171,7 +211,7 @@ gen_tool_mod() {
   mkdir -p "$dir"
   {
     echo "// Generated by stack/build.sh mods from stack/versions.env; do not edit by hand."
-    echo "module secretbench.local/stack/$(basename "$dir")"
+    echo "module secretbench.local/stack/${TOOL_MOD_NAME:-$(basename "$dir")}"
     echo
     echo "$goline"
     [[ -z $godebug ]] || { echo; echo "$godebug"; }
@@ -242,7 +282,7 @@ go 1.24.0
 
 require (
 	github.com/container-storage-interface/spec $CSI_SPEC_VERSION
-	k8s.io/kubelet $(staging_version)
+	k8s.io/kubelet $(staging_version pinned)
 )
 EOF
   rm -f "$dir/go.sum"
@@ -263,7 +303,46 @@ gen_vault_mod() {
   TOOL_MOD_REPLACE=$replaces gen_tool_mod vault github.com/hashicorp/vault "$VAULT_VERSION" github.com/hashicorp/vault
 }
 
+# The driver's wrapper module in DIR (stack/csi-driver, or a generated one in the cache).
+# monis.app/mlog (the driver's logging helper) is refused by the module proxy here:
+# stack/csi-driver/mlog is our stand-in for the part of its API the driver uses (the same
+# five identifiers in v1.4.x, v1.5.x and v1.6.0); a generated module gets a copy of it.
+gen_driver_mod() {
+  TOOL_MOD_REPLACE="monis.app/mlog => ./mlog" \
+    gen_tool_mod "$1" sigs.k8s.io/secrets-store-csi-driver "$CSI_DRIVER_VERSION" \
+    sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver
+}
+
+# The Azure provider's wrapper module in DIR. The checksum database behind the proxy here has
+# no record of some of the provider's requirements (v1.8.2: driver v1.5.4, an azidentity
+# pseudo-version): skip the lookup for those module prefixes when the module is generated;
+# go.sum (committed for the pin, kept in the cache entry otherwise) then pins their hashes.
+gen_azure_mod() {
+  GONOSUMDB=sigs.k8s.io/secrets-store-csi-driver,github.com/Azure/azure-sdk-for-go \
+    gen_tool_mod "$1" github.com/Azure/secrets-store-csi-driver-provider-azure \
+    "$AZURE_PROVIDER_VERSION" github.com/Azure/secrets-store-csi-driver-provider-azure/cmd
+}
+
+# The wrapper module a build uses: the committed one for the pin, else one generated for the
+# version into OUT/src (kept with the output: it records the exact build list).
+# wrapper_mod COMPONENT-DIR OUT GENERATOR PINNED?
+wrapper_mod() {
+  local name=$1 out=$2 gen=$3 pinned=$4
+  if [[ $pinned == yes ]]; then
+    echo "$STACK_DIR/$name"
+    return
+  fi
+  mkdir -p "$out/src"
+  if [[ $name == csi-driver ]]; then
+    cp -r "$STACK_DIR/csi-driver/mlog" "$out/src/mlog"
+  fi
+  TOOL_MOD_NAME=$name "$gen" "$out/src" >&2
+  echo "$out/src"
+}
+
 cmd_mods() {
+  [[ -z ${SECRETBENCH_DRIVER_VERSION:-}${SECRETBENCH_AZURE_PROVIDER_VERSION:-}${SECRETBENCH_KUBERNETES_VERSION:-} ]] ||
+    die "mods regenerates the committed wrapper modules from versions.env; drop --driver/--azure-provider/--kubernetes"
   local m mods=("$@")
   [[ ${#mods[@]} -gt 0 ]] || mods=(k8s etcd csi-driver provider-azure helm fake-provider csi-sidecars vault)
   for m in "${mods[@]}"; do
@@ -272,19 +351,8 @@ cmd_mods() {
     etcd) gen_etcd_mod ;;
     fake-provider) gen_fake_provider_mod ;;
     csi-sidecars) gen_sidecars_mod ;;
-    csi-driver)
-      # monis.app/mlog (the driver's logging helper) is refused by the module proxy here:
-      # stack/csi-driver/mlog is our stand-in for the part of its API the driver uses.
-      TOOL_MOD_REPLACE="monis.app/mlog => ./mlog" \
-        gen_tool_mod csi-driver sigs.k8s.io/secrets-store-csi-driver "$CSI_DRIVER_VERSION" \
-        sigs.k8s.io/secrets-store-csi-driver/cmd/secrets-store-csi-driver ;;
-    provider-azure)
-      # The checksum database behind the proxy here has no record of two of the provider's
-      # requirements (driver v1.5.4, an azidentity pseudo-version): skip the lookup for them
-      # once, here; go.sum (committed) pins their hashes for every later build.
-      GONOSUMDB=sigs.k8s.io/secrets-store-csi-driver,github.com/Azure/azure-sdk-for-go \
-        gen_tool_mod provider-azure github.com/Azure/secrets-store-csi-driver-provider-azure \
-        "$AZURE_PROVIDER_VERSION" github.com/Azure/secrets-store-csi-driver-provider-azure/cmd ;;
+    csi-driver) gen_driver_mod csi-driver ;;
+    provider-azure) gen_azure_mod provider-azure ;;
     helm) gen_tool_mod helm helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm ;;
     vault) gen_vault_mod ;;
     *) die "unknown wrapper module '$m'" ;;
@@ -303,8 +371,10 @@ check_mod() {
 
 # --- builders (each gets its output directory as $1) -----------------------------------------
 build_kubernetes() {
-  local out=$1 minor info ts ldf="-s -w" pkg
-  check_mod k8s k8s.io/kubernetes "$KUBERNETES_VERSION"
+  local out=$1 minor info ts ldf="-s -w" pkg mod pinned=no
+  [[ $KUBERNETES_VERSION != "$PINNED_KUBERNETES_VERSION" ]] || pinned=yes
+  mod=$(wrapper_mod k8s "$out" gen_k8s_mod $pinned)
+  [[ $pinned == no ]] || check_mod k8s k8s.io/kubernetes "$KUBERNETES_VERSION"
   minor=${KUBERNETES_VERSION#v1.}
   minor=${minor%%.*}
   info=$("${NICE[@]}" go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | jq -r .Info)
@@ -317,7 +387,7 @@ build_kubernetes() {
   mkdir -p "$out/bin"
   local pkgs=() c
   for c in "${K8S_CMDS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
-  (cd "$STACK_DIR/k8s" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "$ldf" -o "$out/bin/" "${pkgs[@]}")
+  (cd "$mod" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "$ldf" -o "$out/bin/" "${pkgs[@]}")
   "$out/bin/kubectl" version --client >"$out/VERSION"
 }
 
@@ -329,22 +399,26 @@ build_etcd() {
   "$out/bin/etcd" --version >"$out/VERSION"
 }
 
-# go_tool_build DIR OUT PKG LDFLAGS: build PKG inside the wrapper module stack/DIR to OUT.
+# go_tool_build DIR OUT PKG LDFLAGS: build PKG inside the wrapper module DIR (absolute, or
+# relative to stack/) to OUT.
 go_tool_build() {
   local dir=$1 out=$2 pkg=$3 ldf=$4
+  [[ $dir == /* ]] || dir=$STACK_DIR/$dir
   mkdir -p "$(dirname "$out")"
-  (cd "$STACK_DIR/$dir" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "$ldf" -o "$out" "$pkg")
+  (cd "$dir" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "$ldf" -o "$out" "$pkg")
 }
 
 # module_field MODULE@VERSION FIELD: a field of `go mod download -json` (Dir, Info, ...).
 module_field() { "${NICE[@]}" go mod download -json "$1" | jq -r ".$2"; }
 
 build_csi_driver() {
-  local out=$1 p=sigs.k8s.io/secrets-store-csi-driver/pkg/version m ts dir
+  local out=$1 p=sigs.k8s.io/secrets-store-csi-driver/pkg/version m ts dir mod pinned=no
   m=sigs.k8s.io/secrets-store-csi-driver
-  check_mod csi-driver "$m" "$CSI_DRIVER_VERSION"
+  driver_pinned && pinned=yes
+  mod=$(wrapper_mod csi-driver "$out" gen_driver_mod $pinned)
+  [[ $pinned == no ]] || check_mod csi-driver "$m" "$CSI_DRIVER_VERSION"
   ts=$(jq -r .Time "$(module_field "$m@$CSI_DRIVER_VERSION" Info)")
-  go_tool_build csi-driver "$out/bin/secrets-store-csi-driver" "$m/cmd/secrets-store-csi-driver" \
+  go_tool_build "$mod" "$out/bin/secrets-store-csi-driver" "$m/cmd/secrets-store-csi-driver" \
     "-s -w -X $p.BuildVersion=$CSI_DRIVER_VERSION -X $p.BuildTime=$ts -X $p.Vcs=module-zip"
   # The chart and the CRDs travel in the module zip; keep copies next to the binary.
   dir=$(module_field "$m@$CSI_DRIVER_VERSION" Dir)
@@ -355,18 +429,21 @@ build_csi_driver() {
 }
 
 build_provider_azure() {
-  local out=$1 m=github.com/Azure/secrets-store-csi-driver-provider-azure ts dir drv
-  check_mod provider-azure "$m" "$AZURE_PROVIDER_VERSION"
+  local out=$1 m=github.com/Azure/secrets-store-csi-driver-provider-azure ts dir drv mod pinned=no
+  azure_pinned && pinned=yes
+  mod=$(wrapper_mod provider-azure "$out" gen_azure_mod $pinned)
+  [[ $pinned == no ]] || check_mod provider-azure "$m" "$AZURE_PROVIDER_VERSION"
   ts=$(jq -r .Time "$(module_field "$m@$AZURE_PROVIDER_VERSION" Info)")
-  go_tool_build provider-azure "$out/bin/secrets-store-csi-driver-provider-azure" "$m/cmd" \
+  go_tool_build "$mod" "$out/bin/secrets-store-csi-driver-provider-azure" "$m/cmd" \
     "-s -w -X $m/pkg/version.BuildVersion=$AZURE_PROVIDER_VERSION -X $m/pkg/version.BuildDate=$ts -X $m/pkg/version.Vcs=module-zip"
   dir=$(module_field "$m@$AZURE_PROVIDER_VERSION" Dir)
   mkdir -p "$out/charts"
   cp -r "$dir/charts/csi-secrets-store-provider-azure" "$out/charts/"
   # The chart declares the driver chart as a dependency (condition secrets-store-csi-driver.install);
   # helm refuses a chart whose declared dependency is missing from charts/, even when disabled.
-  # Put the pinned driver chart there (install it separately, with ...install=false).
-  drv=$(module_field "sigs.k8s.io/secrets-store-csi-driver@$CSI_DRIVER_VERSION" Dir)
+  # Put the pinned driver chart there (install it separately, with ...install=false), whatever
+  # driver version runs, so that this entry does not depend on it.
+  drv=$(module_field "sigs.k8s.io/secrets-store-csi-driver@$PINNED_CSI_DRIVER_VERSION" Dir)
   mkdir -p "$out/charts/csi-secrets-store-provider-azure/charts"
   cp -r "$drv/charts/secrets-store-csi-driver" "$out/charts/csi-secrets-store-provider-azure/charts/"
   chmod -R u+w "$out/charts"
@@ -374,14 +451,14 @@ build_provider_azure() {
 
 build_fake_provider() {
   local out=$1
-  check_mod fake-provider sigs.k8s.io/secrets-store-csi-driver "$CSI_DRIVER_VERSION"
+  check_mod fake-provider sigs.k8s.io/secrets-store-csi-driver "$PINNED_CSI_DRIVER_VERSION"
   mkdir -p "$out/bin"
   (cd "$STACK_DIR/fake-provider" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "-s -w" -o "$out/bin/fake-provider" .)
 }
 
 build_csi_sidecars() {
   local out=$1
-  check_mod csi-sidecars k8s.io/kubelet "$(staging_version)"
+  check_mod csi-sidecars k8s.io/kubelet "$(staging_version pinned)"
   check_mod csi-sidecars github.com/container-storage-interface/spec "$CSI_SPEC_VERSION"
   mkdir -p "$out/bin"
   (cd "$STACK_DIR/csi-sidecars" && "${NICE[@]}" go build "${GO_BUILD_FLAGS[@]}" -ldflags "-s -w" \
@@ -440,7 +517,7 @@ cmd_gc() {
 }
 
 # --- main ---------------------------------------------------------------------------------
-usage() { sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-all}

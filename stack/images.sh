@@ -12,8 +12,9 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 STACK_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=versions.env
-source "$STACK_DIR/versions.env"
+# The pins, with the driver and Azure provider versions build.sh was asked for.
+# shellcheck source=versions.sh
+source "$STACK_DIR/versions.sh"
 
 OUT=${1:?usage: images.sh OUTDIR}
 BUILD=${SECRETBENCH_STACK_BUILD:-$STACK_DIR/build.sh}

@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use secretbench::cluster::{Backend, Cluster};
+use secretbench::install::VersionSet;
 use secretbench::scenario::model::Provider;
 use secretbench::stack::Stack;
 
@@ -36,14 +37,78 @@ struct InstallArgs {
     /// upstream repositories). The other backends always install it.
     #[arg(long)]
     install: bool,
+    #[command(flatten)]
+    versions: VersionArgs,
+}
+
+/// Versions other than the pins of `stack/versions.env` (README, "Versions").
+#[derive(Debug, clap::Args)]
+struct VersionArgs {
+    /// The Secrets Store CSI Driver release to run (e.g. v1.5.4); the host backend builds it
+    /// from the module proxy (cached per version). Its chart and CRDs move with it.
+    #[arg(long, value_name = "VERSION", value_parser = release_tag)]
+    driver: Option<String>,
+    /// The Azure provider release to run (e.g. v1.7.0), built like the driver.
+    #[arg(long, value_name = "VERSION", value_parser = release_tag)]
+    azure_provider: Option<String>,
+    /// The AWS provider's image tag (e.g. 3.0.0); it comes from a bundle, which must carry it.
+    #[arg(long, value_name = "TAG", value_parser = release_tag)]
+    aws_provider: Option<String>,
+    /// The Vault CSI provider's image tag (e.g. 1.7.3); it comes from a bundle, which must carry it.
+    #[arg(long, value_name = "TAG", value_parser = release_tag)]
+    vault_provider: Option<String>,
+}
+
+/// `v1.5.4`, `1.7.3`, `v1.6.0-rc.1`: what the upstream projects tag their releases with.
+fn release_tag(s: &str) -> Result<String, String> {
+    let bare = s.strip_prefix('v').unwrap_or(s);
+    let (core, pre) = bare.split_once('-').unwrap_or((bare, ""));
+    let parts: Vec<&str> = core.split('.').collect();
+    let ok = parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && pre
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("`{s}` is not a release tag like v1.5.4"))
+    }
+}
+
+impl VersionArgs {
+    /// The pins with these versions over them; `None` when no version was given.
+    fn set(&self, v: &secretbench::stack::Versions) -> anyhow::Result<Option<VersionSet>> {
+        let given = [
+            (None, &self.driver),
+            (Some(Provider::Aws), &self.aws_provider),
+            (Some(Provider::Azure), &self.azure_provider),
+            (Some(Provider::Vault), &self.vault_provider),
+        ];
+        if given.iter().all(|(_, x)| x.is_none()) {
+            return Ok(None);
+        }
+        let mut set = VersionSet::pinned(v)?;
+        for (p, x) in given {
+            set = match (p, x) {
+                (None, Some(d)) => set.with_driver(d),
+                (Some(p), Some(t)) => set.with_provider(p, t),
+                _ => set,
+            };
+        }
+        Ok(Some(set))
+    }
 }
 
 impl InstallArgs {
-    fn options(&self) -> secretbench::cluster::UpOptions {
-        secretbench::cluster::UpOptions {
+    fn options(&self, stack: &Stack) -> anyhow::Result<secretbench::cluster::UpOptions> {
+        Ok(secretbench::cluster::UpOptions {
             bundle: self.bundle.clone(),
             install: self.install,
-        }
+            versions: self.versions.set(stack.versions())?,
+        })
     }
 }
 
@@ -118,6 +183,19 @@ struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long)]
     junit: Option<std::path::PathBuf>,
+    /// Scenarios with `spec.versions` (repros): run on the versions they were reported on
+    /// (`reported`, the default), on the run's versions (`current`), or both
+    /// (`reported,current`), with a verdict per version.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    versions: Vec<secretbench::runner::matrix::Pick>,
+    /// Run every case on each of these versions, e.g. `driver=v1.5.4,v1.6.0` (repeatable:
+    /// `--matrix azure=v1.7.0,v1.8.2` adds an axis).
+    #[arg(long, value_name = "COMPONENT=V1,V2")]
+    matrix: Vec<secretbench::runner::matrix::Axis>,
+    /// Run each case N times and count the outcomes ("reproduces k/N"); over a scenario's
+    /// own `spec.repeat`.
+    #[arg(long, value_name = "N")]
+    repeat: Option<std::num::NonZeroU32>,
     /// Where report.html and report.json go (default: the run's artifacts folder).
     #[arg(long, value_name = "DIR")]
     report: Option<std::path::PathBuf>,
@@ -208,7 +286,10 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Bundle(BundleCommand::Inspect { dir }) => return inspect_bundle(&dir),
-        Command::Up(a) => (a.cluster, "up", a.install.options()),
+        Command::Up(a) => {
+            let opts = a.install.options(&Stack::locate()?)?;
+            (a.cluster, "up", opts)
+        }
         Command::Smoke(a) => (a, "smoke", Default::default()),
         Command::Down(a) => (a, "down", Default::default()),
         Command::Kubeconfig(a) => (a, "kubeconfig", Default::default()),
@@ -276,11 +357,11 @@ fn inspect_bundle(dir: &std::path::Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `run` and `e2e`: load and lint the scenarios, (for e2e) bring the cluster up, start the
-/// emulators where pods reach them, wire the providers, run, report.
+/// `run` and `e2e`: load and lint the scenarios, then the matrix layer moves the cluster to
+/// each set of versions the cases need (for e2e: brings it up), starts the emulators where
+/// pods reach them, wires the providers and runs; then the report.
 async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
-    use secretbench::runner::{self, report, snapshot};
-    use secretbench::wiring::EmulatorProcess;
+    use secretbench::runner::{self, matrix::Matrix, report, snapshot};
 
     let scenarios = runner::load(&args.paths)?;
     // A bad history file is the user's mistake: say so before the run, not after it.
@@ -288,90 +369,49 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     let started_at = runner::timeline::now();
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
-    let running = runner::RunningVersions::from_stack(stack.versions());
     // Built (when not cached yet) before the cluster is touched: a cold build takes minutes. Not
     // needed when the run has no Vault cases.
     let vault_cases = providers.is_empty() || providers.contains(&Provider::Vault);
-    let vault_bin = match args.vault {
+    let real_vault = match args.vault {
         VaultArg::Real if vault_cases => Some(secretbench::realvault::ensure_binary(&stack).await?),
         VaultArg::Real | VaultArg::Emulator => None,
     };
+    let up = args.install.options(&stack)?;
+    let current = match (&up.versions, bring_up) {
+        (Some(set), _) => Some(set.clone()),
+        // e2e always brings the plan up to date: the pins.
+        (None, true) => Some(VersionSet::pinned(stack.versions())?),
+        (None, false) => None,
+    };
     let cluster = Cluster::new(args.cluster.backend, stack.clone());
-    if bring_up {
-        cluster
-            .up(&args.install.options())
-            .await
-            .context("secretbench up failed (run `secretbench down` to clean up)")?;
-    }
-    let kubectl = cluster.kubectl().await?;
-    let rotation = runner::rotation_interval(&kubectl).await?;
-    eprintln!(
-        "driver rotation poll interval: {} (deadlines `rotation + ...` use it)",
-        secretbench::scenario::duration::format_duration(rotation)
-    );
-    let address = cluster.emulator_address().await?;
-    eprintln!("emulators: {address}");
-    let run_dir = secretbench::cluster::host::StateDir::base_from_env().join("runs");
-    let exe = std::env::current_exe().context("locating the secretbench binary")?;
-    let emulators = EmulatorProcess::start(
-        &exe,
-        address.listen,
-        &args.emulator_ports.unwrap_or_default(),
-        &run_dir.join("emulators"),
-        &run_dir.join("emulators.log"),
-    )
-    .await?;
-    let plan = secretbench::install::Plan::from_versions(stack.versions())?;
-    let installed = secretbench::install::installed_providers(&plan, &kubectl).await?;
-    let mut endpoints = emulators.endpoints.clone();
-    let real_vault = match &vault_bin {
-        None => None,
-        Some(bin) => {
-            use secretbench::realvault::{ROOT_TOKEN, RealVault};
-            // Listening where the emulators listen, so pods reach it at the advertised address.
-            let listen = std::net::SocketAddr::new(
-                address.listen,
-                secretbench::wiring::emulators::REAL_VAULT_PORT,
-            );
-            let real = RealVault::start(bin, listen, &run_dir.join("vault.log"))
-                .await
-                .context("starting the real Vault dev server")?;
-            endpoints.vault_url = secretbench::wiring::emulators::reachable_here(real.url());
-            endpoints.vault_token = ROOT_TOKEN.to_owned();
-            eprintln!(
-                "Vault scenarios run against the real Vault dev server at {}",
-                real.url()
-            );
-            Some(real)
-        }
-    };
-    let env = runner::Environment::prepare(
-        kubectl,
-        &address,
-        &endpoints,
-        &installed,
-        &providers,
-        cluster.name(),
-        real_vault,
-    )
-    .await?;
     let artifacts = runner::artifacts_root(&args.artifacts);
-    let opts = runner::Options {
-        providers,
-        snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
-        artifacts: artifacts.clone(),
-        rotation,
-        backend_name: cluster.name().to_owned(),
-        running,
+    let matrix = Matrix {
+        cluster: &cluster,
+        stack: &stack,
+        up,
+        bring_up,
+        current,
+        axes: args.matrix,
+        picks: (!args.versions.is_empty()).then_some(args.versions),
+        repeat: args.repeat,
+        options: runner::Options {
+            providers,
+            snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
+            artifacts: artifacts.clone(),
+            rotation: std::time::Duration::ZERO,
+            backend_name: cluster.name().to_owned(),
+            running: VersionSet::default(),
+        },
+        run_dir: secretbench::cluster::host::StateDir::base_from_env().join("runs"),
+        exe: std::env::current_exe().context("locating the secretbench binary")?,
+        emulator_ports: args.emulator_ports.unwrap_or_default(),
+        real_vault,
     };
-    let results = tokio::select! {
-        r = runner::run_all(&env, &scenarios, &opts) => r,
+    let ran = tokio::select! {
+        r = matrix.run(&scenarios) => r?,
         signal = interrupted() => anyhow::bail!("run interrupted by {signal}; scenario namespaces named sb-* may remain"),
     };
-    emulators.stop().await;
-    if let Some(real) = env.real_vault {
-        real.stop().await;
-    }
+    let results = ran.results;
     print!("{}", report::table(&results));
     if let Some(path) = &args.junit {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -384,9 +424,9 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         let dir = args.report.clone().unwrap_or(artifacts);
         let meta = secretbench::report::RunMeta {
             started_at,
-            backend: opts.backend_name.clone(),
-            running: opts.running.clone(),
-            rotation,
+            backend: cluster.name().to_owned(),
+            running: ran.current,
+            rotation: ran.rotation,
         };
         let report = secretbench::report::build(&results, &meta, &dir);
         let written = secretbench::report::write(&dir, &report, &history)?;

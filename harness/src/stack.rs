@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cmd::{Cmd, CmdError};
+use crate::install::plan::VersionSet;
+use crate::scenario::model::Provider;
 
 /// The components `up` needs (names as `stack/build.sh list` prints them).
 pub const NEEDED: &[&str] = &[
@@ -195,14 +197,34 @@ impl Stack {
         self.dir.join("manifests").join(name)
     }
 
-    fn build_sh(&self) -> Cmd {
-        Cmd::new(self.dir.join("build.sh"))
+    /// `build.sh`, asked for `set`'s driver and Azure provider versions (the other components
+    /// are always the pinned ones); the pins when `set` is `None`.
+    fn build_sh(&self, set: Option<&VersionSet>) -> Cmd {
+        let mut cmd = Cmd::new(self.dir.join("build.sh"));
+        if let Some(set) = set {
+            if !set.driver.is_empty() {
+                cmd = cmd.args(["--driver", &set.driver]);
+            }
+            if let Some(azure) = set.providers.get(&Provider::Azure) {
+                cmd = cmd.args(["--azure-provider", azure]);
+            }
+        }
+        cmd
     }
 
-    /// The cache directory of one component (it may not exist yet).
+    /// The cache directory of one component at the pinned versions (it may not exist yet).
     pub async fn component_dir(&self, component: &str) -> Result<PathBuf, StackError> {
+        self.component_dir_of(component, None).await
+    }
+
+    /// The cache directory of one component for `set` (it may not exist yet).
+    pub async fn component_dir_of(
+        &self,
+        component: &str,
+        set: Option<&VersionSet>,
+    ) -> Result<PathBuf, StackError> {
         let out = self
-            .build_sh()
+            .build_sh(set)
             .args(["path", component])
             .timeout(Duration::from_secs(30))
             .output()
@@ -219,7 +241,7 @@ impl Stack {
                 component,
                 "not built yet: running stack/build.sh {component}"
             );
-            self.build_sh()
+            self.build_sh(None)
                 .arg(component)
                 .timeout(BUILD_LIMIT)
                 .run_inherit()
@@ -231,12 +253,13 @@ impl Stack {
         Ok(dir)
     }
 
-    /// The paths of everything `up` needs, running `stack/build.sh` first when a component
-    /// is not in the cache (a cold build takes 15-25 minutes on 2 cores).
-    pub async fn ensure_built(&self) -> Result<Built, StackError> {
+    /// The paths of everything `up` needs for `set` (`None`: the pins), running
+    /// `stack/build.sh` first when a component is not in the cache (a cold build takes 15-25
+    /// minutes on 2 cores; another driver version about 2-4 minutes).
+    pub async fn ensure_built(&self, set: Option<&VersionSet>) -> Result<Built, StackError> {
         let mut missing = Vec::new();
         for c in NEEDED {
-            let d = self.component_dir(c).await?;
+            let d = self.component_dir_of(c, set).await?;
             if !d.is_dir() {
                 missing.push(d);
             }
@@ -247,26 +270,24 @@ impl Stack {
                 "stack components not built yet: running stack/build.sh"
             );
             // Only what `up` needs: the other components (Vault) are built when asked for.
-            self.build_sh()
+            self.build_sh(set)
                 .args(NEEDED)
                 .timeout(BUILD_LIMIT)
                 .run_inherit()
                 .await?;
         }
-        let kube = self.component_dir("kubernetes").await?;
+        let dir = |c: &'static str| self.component_dir_of(c, set);
         let built = Built {
-            kube_bin: kube.join("bin"),
-            etcd: self.component_dir("etcd").await?.join("bin/etcd"),
-            helm: self.component_dir("helm").await?.join("bin/helm"),
-            driver_chart: self
-                .component_dir("csi_driver")
+            kube_bin: dir("kubernetes").await?.join("bin"),
+            etcd: dir("etcd").await?.join("bin/etcd"),
+            helm: dir("helm").await?.join("bin/helm"),
+            driver_chart: dir("csi_driver")
                 .await?
                 .join("charts/secrets-store-csi-driver"),
-            azure_chart: self
-                .component_dir("provider_azure")
+            azure_chart: dir("provider_azure")
                 .await?
                 .join("charts/csi-secrets-store-provider-azure"),
-            images: self.component_dir("images").await?,
+            images: dir("images").await?,
         };
         for p in [
             built.kube("kubectl"),

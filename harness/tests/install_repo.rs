@@ -59,7 +59,7 @@ async fn helm_revision(helm: &Helm, release: &str) -> u64 {
 #[ignore = "needs the host cluster up (root): `just test-cluster`"]
 async fn the_kind_installer_installs_from_a_helm_repository() {
     let stack = Stack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack")).unwrap();
-    let built = stack.ensure_built().await.unwrap();
+    let built = stack.ensure_built(None).await.unwrap();
     let cluster = HostCluster::with_state(stack.clone(), StateDir::from_env());
     let kubectl = cluster.kubectl_any().await.unwrap();
     assert!(

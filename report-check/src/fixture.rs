@@ -537,6 +537,8 @@ pub fn results(seed: u64, started: OffsetDateTime, dir: &Path) -> std::io::Resul
                 notes: vec![],
                 artifacts,
                 timeline,
+                versions: meta(started).running.label(p),
+                tally: None,
             });
         }
     }

@@ -197,8 +197,7 @@ impl VaultSeed {
                         .and_then(|s| u64::try_from(s).map_err(|_| "ttl must be positive".into()))
                 })
                 .transpose()
-                .map_err(|e| format!("token {}: {e}", t.id))?
-                .map(|secs| u64::try_from(secs).unwrap_or(0));
+                .map_err(|e| format!("token {}: {e}", t.id))?;
             state.tokens.tokens.remove(&t.id);
             state.tokens.mint(
                 core,

@@ -20,7 +20,7 @@ use super::tools;
 use super::{Progress, UpOptions};
 use crate::cmd::CmdError;
 use crate::install::helm::Helm;
-use crate::install::{Bundle, ChartSources, Images, InstallError, Installer, Plan};
+use crate::install::{Bundle, ChartSources, Images, InstallError, Installer};
 use crate::kubectl::Kubectl;
 use crate::scenario::model::Provider;
 use crate::stack::Stack;
@@ -258,7 +258,9 @@ impl ExistingCluster {
     pub async fn up(&self, opts: &UpOptions) -> Result<PathBuf, ExistingError> {
         let mut pr = Progress::new("existing up");
         let kubectl = self.kubectl()?;
-        let plan = Plan::from_versions(self.stack.versions()).map_err(InstallError::from)?;
+        let plan = opts
+            .plan(self.stack.versions())
+            .map_err(InstallError::from)?;
         if opts.install {
             let bundle = match &opts.bundle {
                 Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
@@ -609,6 +611,7 @@ esac
         let bundle_alone = UpOptions {
             bundle: Some(tmp.path().to_owned()),
             install: false,
+            versions: None,
         };
         assert!(matches!(
             c.up(&bundle_alone).await,
@@ -617,6 +620,7 @@ esac
         let install = UpOptions {
             bundle: None,
             install: true,
+            versions: None,
         };
         assert!(matches!(c.up(&install).await, Err(ExistingError::NoHelm)));
     }

@@ -41,6 +41,22 @@ pub struct UpOptions {
     /// `existing` only: install the plan into the cluster (`--install`); the other backends
     /// always do.
     pub install: bool,
+    /// The driver and provider versions to install (`--driver`, `--azure-provider`, ...);
+    /// `None`: the pins of `stack/versions.env`.
+    pub versions: Option<crate::install::VersionSet>,
+}
+
+impl UpOptions {
+    /// The install plan for these options.
+    pub fn plan(
+        &self,
+        v: &crate::stack::Versions,
+    ) -> Result<crate::install::Plan, crate::stack::StackError> {
+        match &self.versions {
+            Some(set) => crate::install::Plan::new(v, set),
+            None => crate::install::Plan::from_versions(v),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -28,7 +28,7 @@ use crate::kubectl::Kubectl;
 use crate::scenario::model::Provider;
 pub use bundle::{Bundle, BundleError};
 use helm::{ChartRef, Helm};
-pub use plan::{Component, Plan, Release};
+pub use plan::{Component, Plan, Release, VersionSet};
 
 #[derive(Debug, thiserror::Error)]
 pub enum InstallError {

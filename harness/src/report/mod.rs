@@ -54,7 +54,26 @@ fn ms(d: Duration) -> u64 {
 
 /// The report of a run whose report goes to `dir` (artifacts links are relative to it).
 pub fn build(results: &[CaseResult], meta: &RunMeta, dir: &Path) -> Report {
-    let cases: Vec<CaseReport> = results.iter().map(|r| case(r, dir)).collect();
+    let mut cases: Vec<CaseReport> = results.iter().map(|r| case(r, dir)).collect();
+    // A case run on several sets of versions: one id per set.
+    for i in 0..cases.len() {
+        let twins = cases.iter().filter(|c| c.id == cases[i].id).count();
+        if twins > 1
+            && let Some(v) = &cases[i].versions
+        {
+            let suffix: String = v
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' {
+                        c
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            cases[i].id = format!("{}-{suffix}", cases[i].id);
+        }
+    }
     let count = |k: VerdictKind| cases.iter().filter(|c| c.verdict == k).count();
     Report {
         version: VERSION,
@@ -100,7 +119,8 @@ fn case(r: &CaseResult, dir: &Path) -> CaseReport {
         scenario: r.scenario.clone(),
         provider: r.provider,
         verdict,
-        verdict_label: r.verdict.label().to_owned(),
+        verdict_label: crate::runner::report::result_label(r),
+        versions: (!r.versions.is_empty()).then(|| r.versions.clone()),
         step,
         message,
         duration_ms: ms(r.duration),
@@ -279,6 +299,8 @@ mod tests {
             steps: vec![],
             notes: vec![],
             artifacts,
+            versions: "driver v1.6.0, azure v1.8.2".into(),
+            tally: None,
             timeline,
         }
     }

@@ -36,7 +36,8 @@ pub struct RunInfo {
     pub finished_at: OffsetDateTime,
     /// `host`, `kind` or `existing`.
     pub backend: String,
-    /// The driver's version (from `stack/versions.env`).
+    /// The driver's version: the run's current one (a case may have run on others, see
+    /// the case's `versions`).
     pub driver: String,
     /// Each provider's version.
     pub providers: BTreeMap<Provider, String>,
@@ -70,13 +71,18 @@ pub enum VerdictKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CaseReport {
-    /// `<scenario>-<provider>`, unique in the run (also the artifacts folder's name).
+    /// `<scenario>-<provider>`, unique in the run (also the artifacts folder's name); a case
+    /// run on several sets of versions has the versions appended.
     pub id: String,
     pub scenario: String,
     pub provider: Provider,
     pub verdict: VerdictKind,
-    /// The table's word for the verdict (`pass`, `FAIL`, `still reproduces`, ...).
+    /// The table's word for the verdict (`pass`, `FAIL`, `still reproduces`, ...), or the
+    /// count of a repeated case (`reproduces 2/5`).
     pub verdict_label: String,
+    /// The versions the case ran on (`driver v1.6.0, azure v1.8.2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub versions: Option<String>,
     /// The step that failed (failed and still-reproduces cases).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,

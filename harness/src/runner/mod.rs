@@ -15,6 +15,7 @@ pub mod artifacts;
 pub mod backend;
 pub mod exec;
 pub mod manifests;
+pub mod matrix;
 pub mod report;
 pub mod snapshot;
 pub mod timeline;
@@ -86,6 +87,10 @@ pub struct CaseResult {
     /// New or updated snapshots, version notes.
     pub notes: Vec<String>,
     pub artifacts: Option<PathBuf>,
+    /// What ran (`driver v1.6.0, azure v1.8.2`); filled in by [`matrix`].
+    pub versions: String,
+    /// How the runs went when the case was repeated ([`matrix`]).
+    pub tally: Option<matrix::Tally>,
     /// What happened when (absent for skipped cases).
     pub timeline: Option<Timeline>,
 }
@@ -104,48 +109,8 @@ pub struct Options {
     pub running: RunningVersions,
 }
 
-/// The driver and provider versions the cluster runs (from `stack/versions.env`).
-#[derive(Debug, Clone, Default)]
-pub struct RunningVersions {
-    pub driver: String,
-    pub providers: BTreeMap<Provider, String>,
-}
-
-impl RunningVersions {
-    pub fn from_stack(v: &crate::stack::Versions) -> Self {
-        let get = |k: &str| v.get(k).map(str::to_owned).unwrap_or_default();
-        Self {
-            driver: get("CSI_DRIVER_VERSION"),
-            providers: BTreeMap::from([
-                (Provider::Aws, get("AWS_PROVIDER_VERSION")),
-                (Provider::Azure, get("AZURE_PROVIDER_VERSION")),
-                (Provider::Vault, get("VAULT_PROVIDER_VERSION")),
-            ]),
-        }
-    }
-
-    /// Pins of `versions` (for `provider`) that differ from what runs, as `driver v1.4.4 (runs v1.6.0)`.
-    pub fn differences(
-        &self,
-        versions: &crate::scenario::model::Versions,
-        provider: Provider,
-    ) -> Vec<String> {
-        let same = |a: &str, b: &str| a.trim_start_matches('v') == b.trim_start_matches('v');
-        let mut out = Vec::new();
-        if let Some(d) = &versions.driver
-            && !same(d, &self.driver)
-        {
-            out.push(format!("driver {d} (runs {})", self.driver));
-        }
-        if let Some(p) = versions.providers.get(&provider) {
-            let running = self.providers.get(&provider).cloned().unwrap_or_default();
-            if !same(p, &running) {
-                out.push(format!("{provider} provider {p} (runs {running})"));
-            }
-        }
-        out
-    }
-}
+/// The driver and provider versions the cluster runs (read from its DaemonSets).
+pub type RunningVersions = crate::install::VersionSet;
 
 /// The cluster and emulators a run uses, wired once.
 #[derive(Debug)]
@@ -423,6 +388,8 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                     steps: Vec::new(),
                     notes: Vec::new(),
                     artifacts: None,
+                    versions: String::new(),
+                    tally: None,
                     timeline: None,
                 },
                 None => run_case(env, loaded, provider, opts, &mut pr).await,
@@ -481,10 +448,7 @@ async fn run_case(
     if let Some(v) = &sc.spec.versions {
         let diff = opts.running.differences(v, provider);
         if !diff.is_empty() {
-            notes.push(format!(
-                "reported on {}; ran on the stack's versions",
-                diff.join(", ")
-            ));
+            notes.push(format!("reported on {}", diff.join(", ")));
         }
     }
     let empty = Wiring::default();
@@ -679,6 +643,8 @@ fn finished(
         steps,
         notes,
         artifacts,
+        versions: String::new(),
+        tally: None,
         timeline: None,
     }
 }

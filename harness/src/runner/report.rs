@@ -4,6 +4,65 @@ use std::fmt::Write as _;
 
 use super::{CaseResult, Verdict};
 
+/// The RESULT column: the verdict, or the count of a repeated case (`reproduces 3/5`).
+pub fn result_label(r: &CaseResult) -> String {
+    match (&r.tally, &r.verdict) {
+        (_, Verdict::Failed { .. }) | (_, Verdict::Skipped(_)) | (None, _) => {
+            r.verdict.label().to_owned()
+        }
+        (Some(t), _) => t.label(),
+    }
+}
+
+/// How a case went on one set of versions, for the per-version line.
+fn short_verdict(r: &CaseResult) -> String {
+    match (&r.verdict, &r.tally) {
+        (Verdict::StillReproduces { .. } | Verdict::NoLongerReproduces, Some(t)) => t.label(),
+        (Verdict::StillReproduces { .. }, None) => "reproduces".to_owned(),
+        (Verdict::NoLongerReproduces, None) => "no longer reproduces".to_owned(),
+        (Verdict::Passed, _) => "passes".to_owned(),
+        (Verdict::Failed { step, .. }, _) => format!("FAILS (step `{step}`)"),
+        (Verdict::Skipped(_), _) => "skipped".to_owned(),
+    }
+}
+
+/// One line per scenario × provider that ran on more than one set of versions:
+/// `sync-without-mount/azure: reproduces on driver v1.4.4; reproduces on driver v1.6.0`,
+/// naming only the versions that differ between its runs.
+pub fn per_version(results: &[CaseResult]) -> Vec<String> {
+    let mut keys: Vec<(&str, crate::scenario::model::Provider)> = Vec::new();
+    for r in results {
+        if !keys.contains(&(r.scenario.as_str(), r.provider)) {
+            keys.push((r.scenario.as_str(), r.provider));
+        }
+    }
+    let mut lines = Vec::new();
+    for (scenario, provider) in keys {
+        let runs: Vec<&CaseResult> = results
+            .iter()
+            .filter(|r| r.scenario == scenario && r.provider == provider)
+            .collect();
+        if runs.len() < 2 {
+            continue;
+        }
+        let parts: Vec<Vec<&str>> = runs
+            .iter()
+            .map(|r| r.versions.split(", ").collect())
+            .collect();
+        let differs = |part: &str| !parts.iter().all(|ps| ps.contains(&part));
+        let each: Vec<String> = runs
+            .iter()
+            .zip(&parts)
+            .map(|(r, ps)| {
+                let v: Vec<&str> = ps.iter().copied().filter(|p| differs(p)).collect();
+                format!("{} on {}", short_verdict(r), v.join(", "))
+            })
+            .collect();
+        lines.push(format!("{scenario}/{provider}: {}", each.join("; ")));
+    }
+    lines
+}
+
 /// One line per case, then totals and what failed in detail.
 pub fn table(results: &[CaseResult]) -> String {
     let mut out = String::new();
@@ -13,10 +72,16 @@ pub fn table(results: &[CaseResult]) -> String {
         .max()
         .unwrap_or(8)
         .max(8);
+    let vw = results
+        .iter()
+        .map(|r| r.versions.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
     let _ = writeln!(
         out,
-        "{:<w$}  {:<8}  {:<20}  {:>7}  NOTE",
-        "SCENARIO", "PROVIDER", "RESULT", "TIME"
+        "{:<w$}  {:<8}  {:<vw$}  {:<20}  {:>7}  NOTE",
+        "SCENARIO", "PROVIDER", "VERSIONS", "RESULT", "TIME"
     );
     for r in results {
         let note = match &r.verdict {
@@ -32,10 +97,11 @@ pub fn table(results: &[CaseResult]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<w$}  {:<8}  {:<20}  {:>7}  {note}",
+            "{:<w$}  {:<8}  {:<vw$}  {:<20}  {:>7}  {note}",
             r.scenario,
             r.provider.as_str(),
-            r.verdict.label(),
+            r.versions,
+            result_label(r),
             time
         );
     }
@@ -50,12 +116,19 @@ pub fn table(results: &[CaseResult]) -> String {
         count(|v| matches!(v, Verdict::NoLongerReproduces)),
         count(|v| matches!(v, Verdict::Skipped(_))),
     );
+    let by_version = per_version(results);
+    if !by_version.is_empty() {
+        let _ = writeln!(out, "\nper version:");
+        for line in by_version {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     for r in results {
         if let Verdict::Failed { step, message } = &r.verdict {
             let _ = writeln!(
                 out,
-                "\n--- {}/{}: step `{step}` failed\n{message}",
-                r.scenario, r.provider
+                "\n--- {}/{} ({}): step `{step}` failed\n{message}",
+                r.scenario, r.provider, r.versions
             );
             if let Some(a) = &r.artifacts {
                 let _ = writeln!(out, "artifacts: {}", a.display());
@@ -82,7 +155,8 @@ fn xml_escape(s: &str) -> String {
         .collect()
 }
 
-/// JUnit XML: one test suite, a test case per scenario × provider (class = scenario).
+/// JUnit XML: one test suite, a test case per scenario × provider × versions (class =
+/// scenario, name = `provider (versions)`; a repeated case's count in its system-out).
 pub fn junit(results: &[CaseResult]) -> String {
     let failures = results.iter().filter(|r| !r.verdict.ok()).count();
     let skipped = results
@@ -97,11 +171,16 @@ pub fn junit(results: &[CaseResult]) -> String {
         results.len()
     );
     for r in results {
+        let name = if r.versions.is_empty() {
+            r.provider.as_str().to_owned()
+        } else {
+            format!("{} ({})", r.provider, r.versions)
+        };
         let _ = write!(
             out,
             "  <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
             xml_escape(&r.scenario),
-            r.provider.as_str(),
+            xml_escape(&name),
             r.duration.as_secs_f64()
         );
         match &r.verdict {
@@ -123,7 +202,8 @@ pub fn junit(results: &[CaseResult]) -> String {
             Verdict::StillReproduces { step, message } => {
                 let _ = writeln!(
                     out,
-                    "><system-out>still reproduces: step {} fails: {}</system-out></testcase>",
+                    "><system-out>{}: step {} fails: {}</system-out></testcase>",
+                    xml_escape(&result_label(r).replace("still reproduces", "reproduces")),
                     xml_escape(step),
                     xml_escape(message)
                 );
@@ -131,7 +211,8 @@ pub fn junit(results: &[CaseResult]) -> String {
             Verdict::NoLongerReproduces => {
                 let _ = writeln!(
                     out,
-                    "><system-out>no longer reproduces</system-out></testcase>"
+                    "><system-out>{}</system-out></testcase>",
+                    xml_escape(&result_label(r))
                 );
             }
             Verdict::Passed => {
@@ -145,6 +226,36 @@ pub fn junit(results: &[CaseResult]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn one_line_per_version_names_what_differs() {
+        use crate::runner::matrix::Tally;
+        let mut old = case(
+            "bug",
+            Verdict::StillReproduces {
+                step: "s".into(),
+                message: "m".into(),
+            },
+        );
+        old.versions = "driver v1.4.8, azure v1.8.2".into();
+        let mut new = case("bug", Verdict::NoLongerReproduces);
+        new.tally = Some(Tally {
+            runs: 5,
+            reproduced: 0,
+            passed: 5,
+            failed: 0,
+            repro: true,
+        });
+        let once = case("other", Verdict::Passed);
+        let lines = per_version(&[old, new.clone(), once]);
+        assert_eq!(
+            lines,
+            ["bug/azure: reproduces on driver v1.4.8; reproduces 0/5 on driver v1.6.0"]
+        );
+        assert_eq!(result_label(&new), "reproduces 0/5");
+        let t = table(&[new]);
+        assert!(t.contains("reproduces 0/5"), "{t}");
+    }
+
     use super::*;
     use crate::scenario::model::Provider;
     use std::time::Duration;
@@ -158,6 +269,8 @@ mod tests {
             steps: vec![],
             notes: vec![],
             artifacts: None,
+            versions: "driver v1.6.0, azure v1.8.2".into(),
+            tally: None,
             timeline: None,
         }
     }
@@ -182,13 +295,23 @@ mod tests {
             ),
         ];
         let t = table(&results);
-        assert!(t.contains("rotation  azure     FAIL"), "{t}");
-        assert!(t.contains("1 passed, 1 failed, 1 still reproduce"), "{t}");
         assert!(
-            t.contains("--- rotation/azure: step `rotated` failed\nfile contains"),
+            t.contains("rotation  azure     driver v1.6.0, azure v1.8.2  FAIL"),
             "{t}"
         );
+        assert!(t.contains("1 passed, 1 failed, 1 still reproduce"), "{t}");
+        assert!(
+            t.contains(
+                "--- rotation/azure (driver v1.6.0, azure v1.8.2): step `rotated` failed\nfile contains"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("VERSIONS"), "{t}");
         let x = junit(&results);
+        assert!(
+            x.contains("name=\"azure (driver v1.6.0, azure v1.8.2)\""),
+            "{x}"
+        );
         assert!(x.contains("tests=\"3\" failures=\"1\""), "{x}");
         assert!(x.contains("<failure message=\"step rotated failed\">file contains &quot;old&quot; &lt;x&gt;</failure>"), "{x}");
     }

@@ -93,9 +93,14 @@ pub struct Spec {
     /// Expected outcome; `fail` marks a known-bug repro ("still reproduces").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect: Option<Expect>,
-    /// Run against other driver / provider versions than the stack's defaults.
+    /// The driver / provider versions a repro was reported on: a run uses them instead of
+    /// the stack's (`--versions reported,current` runs both).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<Versions>,
+    /// Run each case this many times (a racy repro): the result is then a count,
+    /// "reproduces k/N". `--repeat N` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<std::num::NonZeroU32>,
     /// Steps, run in order; the first failing step stops the run (its catch/finally still run).
     pub steps: Vec<Step>,
     /// Operations run when any step failed, before cleanup (the failing state is still there).

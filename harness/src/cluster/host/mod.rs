@@ -322,13 +322,13 @@ impl HostCluster {
             return Err(HostError::NotRoot);
         }
         let mut pr = Progress::new("host up");
-        let plan = Plan::from_versions(self.stack.versions())?;
+        let plan = opts.plan(self.stack.versions())?;
         // A bad bundle is refused before anything starts.
         let bundle = match &opts.bundle {
             Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
             None => None,
         };
-        let built = self.stack.ensure_built().await?;
+        let built = self.stack.ensure_built(opts.versions.as_ref()).await?;
         let pause_image = self.stack.versions().get("PAUSE_IMAGE")?.to_owned();
         pr.step("stack binaries and images present");
 

@@ -32,7 +32,7 @@ use super::tools;
 use super::{Progress, UpOptions};
 use crate::cmd::{Cmd, CmdError};
 use crate::install::helm::Helm;
-use crate::install::{Bundle, ChartSources, Images, InstallError, Installer, Plan};
+use crate::install::{Bundle, ChartSources, Images, InstallError, Installer};
 use crate::kubectl::Kubectl;
 use crate::stack::{Stack, StackError, Versions};
 use crate::wait;
@@ -549,7 +549,7 @@ impl KindCluster {
         let versions = self.stack.versions();
         let image = node_image(versions, &self.options)?;
         let config = self.config_path()?;
-        let plan = Plan::from_versions(versions)?;
+        let plan = opts.plan(versions)?;
         let bundle = match &opts.bundle {
             Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
             None => None,
@@ -1866,6 +1866,7 @@ esac
         let opts = UpOptions {
             bundle: Some(b.clone()),
             install: false,
+            versions: None,
         };
         c.up(&opts).await.unwrap();
         let l = w.take_log();
