@@ -11,6 +11,7 @@
 pub mod cluster;
 pub mod cmd;
 pub mod kubectl;
+pub mod project;
 pub mod runner;
 pub mod scenario;
 pub mod smoke;
