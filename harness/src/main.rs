@@ -332,8 +332,14 @@ mod tests {
     fn errors_print_their_causes_once() {
         let inner = std::io::Error::other("disk full");
         let e = anyhow::Error::new(inner).context("writing x");
-        assert_eq!(error_chain(&e), "error: writing x\n  caused by: disk full\n");
+        assert_eq!(
+            error_chain(&e),
+            "error: writing x\n  caused by: disk full\n"
+        );
         let e = anyhow::anyhow!("writing x: disk full").context("saving");
-        assert_eq!(error_chain(&e), "error: saving\n  caused by: writing x: disk full\n");
+        assert_eq!(
+            error_chain(&e),
+            "error: saving\n  caused by: writing x: disk full\n"
+        );
     }
 }

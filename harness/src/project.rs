@@ -67,7 +67,11 @@ mod tests {
     fn checkout() -> tempfile::TempDir {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path();
-        std::fs::write(root.join("Cargo.toml"), "[workspace]\nmembers = [\"harness\"]\n").unwrap();
+        std::fs::write(
+            root.join("Cargo.toml"),
+            "[workspace]\nmembers = [\"harness\"]\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(root.join("harness/src")).unwrap();
         std::fs::write(root.join("harness/Cargo.toml"), "[package]\nname = \"x\"\n").unwrap();
         std::fs::create_dir_all(root.join("scenarios/mount")).unwrap();
@@ -80,8 +84,14 @@ mod tests {
         let root = tmp.path();
         assert_eq!(root_from(root).as_deref(), Some(root));
         assert_eq!(root_from(&root.join("harness/src")).as_deref(), Some(root));
-        assert_eq!(root_from(&root.join("scenarios/mount")).as_deref(), Some(root));
-        assert_eq!(default_scenarios(&root.join("harness")), PathBuf::from("../scenarios"));
+        assert_eq!(
+            root_from(&root.join("scenarios/mount")).as_deref(),
+            Some(root)
+        );
+        assert_eq!(
+            default_scenarios(&root.join("harness")),
+            PathBuf::from("../scenarios")
+        );
         assert_eq!(default_scenarios(root), PathBuf::from("scenarios"));
     }
 

@@ -168,15 +168,26 @@ fn missing_manifest_is_rejected() {
     assert_eq!(d.line, Some(19));
     let d = one_problem("path: manifests/ }", "path: ../elsewhere }");
     assert!(d.message.contains("inside the scenario folder"), "{d}");
-    let d = one_problem(
+    // Applied into another namespace, the pod is also out of the steps' reach.
+    let diags = lint_text(&GOOD.replace(
         "path: manifests/ }",
         "path: manifests/, namespace: Other_NS }",
-    );
-    assert!(d.message.contains("apply namespace `Other_NS`"), "{d}");
+    ));
     assert!(
-        lint_text(&GOOD.replace("path: manifests/ }", "path: manifests/, namespace: other }"))
-            .is_empty()
+        diags[0].message.contains("apply namespace `Other_NS`"),
+        "{diags:#?}"
     );
+    assert!(
+        diags[1..]
+            .iter()
+            .all(|d| d.message.contains("which is applied only into")),
+        "{diags:#?}"
+    );
+    let twice = GOOD.replace(
+        "        - apply: { path: manifests/ }\n",
+        "        - apply: { path: manifests/ }\n        - apply: { path: manifests/, namespace: other }\n",
+    );
+    assert_eq!(lint_text(&twice), vec![]);
 }
 
 #[test]
@@ -258,7 +269,7 @@ fn manifests_must_be_kubernetes_objects_without_namespace() {
     std::fs::create_dir_all(dir.join("manifests")).unwrap();
     std::fs::write(
         dir.join("manifests/pod.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: default\n---\nkind: Pod\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sample-app\n  namespace: default\n---\nkind: Pod\n",
     )
     .unwrap();
     std::fs::write(dir.join("scenario.yaml"), GOOD).unwrap();

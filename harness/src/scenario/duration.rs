@@ -255,7 +255,15 @@ mod tests {
         for good in ["rotation", "rotation + 30s", "2 * rotation + 1m30s"] {
             assert!(deadline.is_match(good), "{good}");
         }
-        for bad in ["", "30", "30 s", "1s1m", "rotation+30s", "rotation + ", "* rotation"] {
+        for bad in [
+            "",
+            "30",
+            "30 s",
+            "1s1m",
+            "rotation+30s",
+            "rotation + ",
+            "* rotation",
+        ] {
             assert!(!duration.is_match(bad), "{bad:?}");
             assert!(!deadline.is_match(bad), "{bad:?}");
             assert!(bad.parse::<Deadline>().is_err(), "{bad:?}");

@@ -124,7 +124,10 @@ pub(crate) fn did_you_mean(message: &str) -> Option<(String, String)> {
         "unknown"
     };
     match suggest(got, &candidates) {
-        Some(s) => Some((format!("did you mean `{s}`?"), format!("did you mean `{s}`?"))),
+        Some(s) => Some((
+            format!("did you mean `{s}`?"),
+            format!("did you mean `{s}`?"),
+        )),
         None => Some((
             what.to_owned(),
             format!("expected one of: {}", candidates.join(", ")),
@@ -149,8 +152,7 @@ pub fn suggest<'a>(got: &str, candidates: &[&'a str]) -> Option<&'a str> {
                 1
             } else if g.len().min(l.len()) >= 3 && (l.starts_with(&g) || g.starts_with(&l)) {
                 2
-            } else if g.len() >= 3 && g.chars().next() == l.chars().next() && subsequence(&g, &l)
-            {
+            } else if g.len() >= 3 && g.chars().next() == l.chars().next() && subsequence(&g, &l) {
                 3
             } else {
                 return None;
@@ -249,7 +251,10 @@ fn indentation_hint(message: &str, tree: Option<&Node>, pos: Pos) -> Option<(Str
         let list = if siblings.is_empty() {
             String::new()
         } else {
-            format!(" (`{}` below it line up with it instead)", siblings.join("`, `"))
+            format!(
+                " (`{}` below it line up with it instead)",
+                siblings.join("`, `")
+            )
         };
         return Some((
             format!("`{}` has no value", key.name),
@@ -310,7 +315,10 @@ mod tests {
         let vars = ["readService", "readOperation", "namespace"];
         assert_eq!(suggest("readSvc", &vars), Some("readService"));
         assert_eq!(suggest("readOp", &vars), Some("readOperation"));
-        assert_eq!(suggest("manifest/", &["manifests/", "snapshots/"]), Some("manifests/"));
+        assert_eq!(
+            suggest("manifest/", &["manifests/", "snapshots/"]),
+            Some("manifests/")
+        );
         assert_eq!(suggest("xyz", &vars), None);
     }
 
@@ -337,7 +345,10 @@ mod tests {
             "{HEAD}        - wait:\n          kind: Pod\n          name: x\n          within: 1s\n"
         ));
         let help = d.help.unwrap_or_default();
-        assert!(help.contains("fields of `wait` must be indented deeper"), "{help}");
+        assert!(
+            help.contains("fields of `wait` must be indented deeper"),
+            "{help}"
+        );
     }
 
     #[test]

@@ -178,7 +178,10 @@ impl Node {
     /// The key and value of `key` in a mapping.
     pub fn entry(&self, key: &str) -> Option<(&Key, &Node)> {
         match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, v)| (k, v)),
+            Value::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.name == key)
+                .map(|(k, v)| (k, v)),
             _ => None,
         }
     }
@@ -253,12 +256,38 @@ impl Node {
     /// Where the key at the end of `path` is (for "this key is wrong" findings).
     pub fn find_key(&self, path: &YamlPath) -> Pos {
         match path.0.split_last() {
-            Some((Seg::Key(k), parent)) => match self.at(&YamlPath(parent.to_vec())).and_then(|n| n.entry(k)) {
-                Some((key, _)) => key.pos,
-                None => self.find(path),
-            },
+            Some((Seg::Key(k), parent)) => {
+                match self.at(&YamlPath(parent.to_vec())).and_then(|n| n.entry(k)) {
+                    Some((key, _)) => key.pos,
+                    None => self.find(path),
+                }
+            }
             _ => self.find(path),
         }
+    }
+
+    /// Every mapping key in the tree, with the path it names.
+    pub fn keys_with_paths(&self) -> Vec<(YamlPath, &Key)> {
+        let mut out = Vec::new();
+        let mut stack = vec![(YamlPath::root(), self)];
+        while let Some((here, node)) = stack.pop() {
+            match &node.value {
+                Value::Map(entries) => {
+                    for (k, v) in entries {
+                        let p = here.key(k.name.clone());
+                        out.push((p.clone(), k));
+                        stack.push((p, v));
+                    }
+                }
+                Value::Seq(items) => {
+                    for (i, n) in items.iter().enumerate() {
+                        stack.push((here.index(i), n));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
     }
 
     /// Every scalar in the tree, with its path.
@@ -384,17 +413,12 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-/// A mapping key as text, whatever scalar it is (`true:`, `1:` are keys too).
+/// A mapping key as written (`y:` is the key "y", not a boolean).
 struct KeyText(String);
 
 impl<'de> Deserialize<'de> for KeyText {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let node = Node::deserialize(d)?;
-        Ok(KeyText(match node.value {
-            Value::Scalar(s) => s,
-            Value::Null => String::new(),
-            _ => "<complex key>".to_owned(),
-        }))
+        String::deserialize(d).map(KeyText)
     }
 }
 
@@ -410,9 +434,12 @@ mod tests {
         let hello = tree.at(&YamlPath::parse("list[0].x")).unwrap();
         assert_eq!(hello.as_str(), Some("hello"));
         assert_eq!((hello.pos.line, hello.pos.column), (3, 8));
-        assert_eq!(&TEXT[hello.pos.offset..hello.pos.offset + hello.pos.len], "hello");
+        assert_eq!(
+            &TEXT[hello.pos.offset..hello.pos.offset + hello.pos.len],
+            "hello"
+        );
         let p = tree.find(&YamlPath::parse("list[0].y[1]"));
-        assert_eq!((p.line, p.column), (4, 11));
+        assert_eq!((p.line, p.column), (4, 12));
         // A missing tail stops at the deepest part that exists.
         let p = tree.find(&YamlPath::parse("list[0].nope.deeper"));
         assert_eq!((p.line, p.column), (3, 5));

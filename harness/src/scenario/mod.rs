@@ -21,4 +21,3 @@ pub use model::Scenario;
 
 /// The file name of a scenario inside its folder.
 pub const FILE_NAME: &str = "scenario.yaml";
-

@@ -95,6 +95,7 @@ pub struct Spec {
     /// The providers this scenario runs for; each needs an entry in `bindings`.
     pub providers: Vec<Provider>,
     /// Per provider: SecretProviderClass parameters, variables and backend actions.
+    #[schemars(transform = describe_provider_keys)]
     pub bindings: BTreeMap<Provider, Binding>,
     /// Expected outcome; `fail` marks a known-bug repro ("still reproduces").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,6 +224,7 @@ pub struct Versions {
     pub driver: Option<String>,
     /// Provider versions, e.g. `{ aws: v2.1.0 }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = describe_provider_keys)]
     pub providers: BTreeMap<Provider, String>,
 }
 
@@ -320,6 +322,18 @@ pub enum BackendAction {
     /// Vault KV version 1: write (replaces the value).
     #[serde(rename = "vault.kv1.put")]
     VaultKv1Put(VaultPut),
+}
+
+/// A map keyed by provider: each key's entry says it is for that provider.
+fn describe_provider_keys(schema: &mut schemars::Schema) {
+    if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for (key, prop) in props.iter_mut() {
+            if let Some(prop) = prop.as_object_mut() {
+                prop.entry("description")
+                    .or_insert(format!("For the `{key}` provider.").into());
+            }
+        }
+    }
 }
 
 /// schemars puts a variant's doc comment on its `oneOf` entry; editors and the format reference

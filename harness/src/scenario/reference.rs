@@ -22,14 +22,15 @@ Every type of `scenario.yaml`, generated from the same Rust types as the JSON Sc
 [`README.md`](README.md) explains the format with a complete example; `secretbench lint` checks a
 scenario against all of this and more (manifests, references, provider `objects`, snapshots).
 
-Types: `string`, `integer`, `boolean`; `[T]` is a list of `T`; `{string: T}` is a mapping from
-names to `T`. A [Deadline](#deadline) or [Duration](#duration) is a string such as `30s`.
+Types: `string`, `integer`, `boolean`; `list of T`; `map of T` is a mapping from names to `T`
+(`map of `aws`, `azure` to T` allows only those names). A [Deadline](#deadline) or
+[Duration](#duration) is a string such as `30s`.
 ";
 
 /// The reference as Markdown.
 pub fn markdown() -> String {
-    let schema = serde_json::to_value(schemars::schema_for!(super::model::Scenario))
-        .unwrap_or_default();
+    let schema =
+        serde_json::to_value(schemars::schema_for!(super::model::Scenario)).unwrap_or_default();
     let defs = schema.get("$defs").cloned().unwrap_or_default();
     let mut out = String::from(INTRO);
     let mut done = BTreeSet::new();
@@ -84,11 +85,17 @@ fn anchor(name: &str) -> String {
 
 /// A description on one line (Markdown tables need that).
 fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }
 
 fn description(v: &Value) -> String {
-    v.get("description").and_then(Value::as_str).map(one_line).unwrap_or_default()
+    v.get("description")
+        .and_then(Value::as_str)
+        .map(one_line)
+        .unwrap_or_default()
 }
 
 /// A schema's type as the reader writes it.
@@ -97,13 +104,26 @@ fn type_of(v: &Value) -> String {
         let name = r.rsplit('/').next().unwrap_or_default();
         return format!("[{name}](#{})", anchor(name));
     }
+    if let Some(options) = v.get("anyOf").and_then(Value::as_array) {
+        let real: Vec<String> = options
+            .iter()
+            .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+            .map(type_of)
+            .collect();
+        return real.join(" or ");
+    }
     if let Some(c) = v.get("const") {
         return format!("`{c}`");
     }
     if let Some(values) = v.get("enum").and_then(Value::as_array) {
         return values
             .iter()
-            .map(|e| format!("`{}`", e.as_str().map_or_else(|| e.to_string(), str::to_owned)))
+            .map(|e| {
+                format!(
+                    "`{}`",
+                    e.as_str().map_or_else(|| e.to_string(), str::to_owned)
+                )
+            })
             .collect::<Vec<_>>()
             .join(" \\| ");
     }
@@ -114,9 +134,21 @@ fn type_of(v: &Value) -> String {
     };
     let types: Vec<&str> = types.into_iter().filter(|t| *t != "null").collect();
     match types.as_slice() {
-        ["array"] => format!("[{}]", v.get("items").map_or("any".to_owned(), type_of)),
-        ["object"] => match v.get("additionalProperties") {
-            Some(ap) if ap.is_object() => format!("{{string: {}}}", type_of(ap)),
+        ["array"] => format!(
+            "list of {}",
+            v.get("items").map_or("any".to_owned(), type_of)
+        ),
+        ["object"] => match (
+            v.get("additionalProperties"),
+            v.get("properties").and_then(Value::as_object),
+        ) {
+            (Some(ap), _) if ap.is_object() => format!("map of {}", type_of(ap)),
+            (_, Some(props)) if !props.is_empty() => {
+                let keys: Vec<String> = props.keys().map(|k| format!("`{k}`")).collect();
+                let types: BTreeSet<String> = props.values().map(type_of).collect();
+                let value = types.into_iter().collect::<Vec<_>>().join(" or ");
+                format!("map of {} to {value}", keys.join(", "))
+            }
             _ => "object".to_owned(),
         },
         [t] => (*t).to_owned(),
@@ -144,7 +176,11 @@ fn section(out: &mut String, name: &str, def: &Value) {
         let _ = writeln!(out, "| Field | Type | Required | Description |");
         let _ = writeln!(out, "|---|---|---|---|");
         for (field, schema) in props {
-            let req = if required.contains(&field.as_str()) { "yes" } else { "" };
+            let req = if required.contains(&field.as_str()) {
+                "yes"
+            } else {
+                ""
+            };
             let _ = writeln!(
                 out,
                 "| `{field}` | {} | {req} | {} |",
@@ -158,7 +194,10 @@ fn section(out: &mut String, name: &str, def: &Value) {
         let _ = writeln!(out, "Type: {}.", type_of(def));
         return;
     };
-    if variants.iter().all(|v| v.get("const").is_some() || v.get("enum").is_some()) {
+    if variants
+        .iter()
+        .all(|v| v.get("const").is_some() || v.get("enum").is_some())
+    {
         let _ = writeln!(out, "| Value | Description |");
         let _ = writeln!(out, "|---|---|");
         for v in variants {
@@ -204,6 +243,7 @@ mod tests {
             "| `aws.secretsmanager.createSecret` | [AwsCreateSecret](#awscreatesecret) |",
             "## AwsCreateSecret",
             "| `secretString` | string | yes |",
+            "| `bindings` | map of `aws`, `azure`, `vault` to [Binding](#binding) | yes |",
             "## FileExpect",
             "| `exists` | boolean |",
             "| `wait` | [Wait](#wait) |",

@@ -401,7 +401,9 @@ mod tests {
                 "{combo:?}:\n{report}"
             );
             assert!(
-                diags.iter().any(|d| d.message.contains("OWNER/REPO/NUMBER")),
+                diags
+                    .iter()
+                    .any(|d| d.message.contains("OWNER/REPO/NUMBER")),
                 "{report}"
             );
             assert!(
@@ -411,7 +413,10 @@ mod tests {
             // Filled in, it is clean.
             for rel in ["scenario.yaml", "README.md"] {
                 let filled = read(&folder, rel)
-                    .replace("OWNER/REPO/issues/NUMBER", "kubernetes-sigs/secrets-store-csi-driver/issues/1")
+                    .replace(
+                        "OWNER/REPO/issues/NUMBER",
+                        "kubernetes-sigs/secrets-store-csi-driver/issues/1",
+                    )
                     .replace("TODO", "Filled");
                 std::fs::write(folder.join(rel), filled).unwrap();
             }

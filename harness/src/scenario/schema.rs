@@ -42,7 +42,10 @@ mod tests {
         let schema: serde_json::Value = serde_json::from_str(&super::json()).unwrap();
         let mut missing = Vec::new();
         walk("", &schema, &mut missing);
-        assert!(missing.is_empty(), "properties without a description: {missing:#?}");
+        assert!(
+            missing.is_empty(),
+            "properties without a description: {missing:#?}"
+        );
     }
 
     #[test]

@@ -95,7 +95,10 @@ pub const KINDS: &[KindInfo] = &[
     kind("NetworkPolicy", "networking.k8s.io/v1"),
     kind("PodDisruptionBudget", "policy/v1"),
     kind("SecretProviderClass", "secrets-store.csi.x-k8s.io/v1"),
-    kind("SecretProviderClassPodStatus", "secrets-store.csi.x-k8s.io/v1"),
+    kind(
+        "SecretProviderClassPodStatus",
+        "secrets-store.csi.x-k8s.io/v1",
+    ),
 ];
 
 /// The kind named exactly `name`.

@@ -5,7 +5,8 @@
 //! the driver's CRD (`apis/v1/secretproviderclass_types.go`, driver v1.6.0). The types' JSON
 //! Schemas give the "did you mean" for a misspelt field.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use k8s_openapi::api::{apps, batch, core, networking, policy, rbac};
 use schemars::JsonSchema;
@@ -36,17 +37,37 @@ const SCHEMAS: &[(&str, &str, Checker)] = &[
     ("v1", "Secret", strict::<core::v1::Secret>),
     ("v1", "ConfigMap", strict::<core::v1::ConfigMap>),
     ("v1", "Service", strict::<core::v1::Service>),
-    ("v1", "PersistentVolumeClaim", strict::<core::v1::PersistentVolumeClaim>),
+    (
+        "v1",
+        "PersistentVolumeClaim",
+        strict::<core::v1::PersistentVolumeClaim>,
+    ),
     ("apps/v1", "Deployment", strict::<apps::v1::Deployment>),
     ("apps/v1", "StatefulSet", strict::<apps::v1::StatefulSet>),
     ("apps/v1", "DaemonSet", strict::<apps::v1::DaemonSet>),
     ("apps/v1", "ReplicaSet", strict::<apps::v1::ReplicaSet>),
     ("batch/v1", "Job", strict::<batch::v1::Job>),
     ("batch/v1", "CronJob", strict::<batch::v1::CronJob>),
-    ("rbac.authorization.k8s.io/v1", "Role", strict::<rbac::v1::Role>),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding", strict::<rbac::v1::RoleBinding>),
-    ("networking.k8s.io/v1", "NetworkPolicy", strict::<networking::v1::NetworkPolicy>),
-    ("policy/v1", "PodDisruptionBudget", strict::<policy::v1::PodDisruptionBudget>),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "Role",
+        strict::<rbac::v1::Role>,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        strict::<rbac::v1::RoleBinding>,
+    ),
+    (
+        "networking.k8s.io/v1",
+        "NetworkPolicy",
+        strict::<networking::v1::NetworkPolicy>,
+    ),
+    (
+        "policy/v1",
+        "PodDisruptionBudget",
+        strict::<policy::v1::PodDisruptionBudget>,
+    ),
     (
         "secrets-store.csi.x-k8s.io/v1",
         "SecretProviderClass",
@@ -56,7 +77,10 @@ const SCHEMAS: &[(&str, &str, Checker)] = &[
 
 /// Checks one object (after `${var}` substitution) against the schema of its kind.
 pub fn check(doc: &Value) -> Vec<Issue> {
-    let api_version = doc.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+    let api_version = doc
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
     if let Some((_, _, checker)) = SCHEMAS
         .iter()
@@ -95,8 +119,21 @@ fn strict<T: DeserializeOwned + JsonSchema>(doc: &Value) -> Vec<Issue> {
         serde_path_to_error::deserialize::<_, T>(de).map(|_| ())
     };
     let mut out = Vec::new();
+    let schema = schema_of::<T>();
+    // k8s-openapi fills a missing required field with its default; the schema knows better.
+    for path in missing_required(doc, &schema, &schema, &YamlPath::root()) {
+        let Some(Seg::Key(field)) = path.0.last().cloned() else {
+            continue;
+        };
+        out.push(Issue {
+            message: format!("missing field `{field}` (required at `{}`)", path.parent()),
+            path: path.parent(),
+            at_key: false,
+            label: "required field missing".to_owned(),
+            help: Some(format!("add `{field}`")),
+        });
+    }
     if !unknown.is_empty() {
-        let schema = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
         for path in unknown {
             let Some(Seg::Key(field)) = path.0.last().cloned() else {
                 continue;
@@ -132,7 +169,9 @@ fn strict<T: DeserializeOwned + JsonSchema>(doc: &Value) -> Vec<Issue> {
         } else if inner.starts_with("invalid type") {
             (
                 "wrong type",
-                Some("quote a string (\"0644\", \"true\"), or give a number or a list as the schema asks"),
+                Some(
+                    "quote a string (\"0644\", \"true\"), or give a number or a list as the schema asks",
+                ),
             )
         } else {
             ("does not fit the schema", None)
@@ -148,6 +187,62 @@ fn strict<T: DeserializeOwned + JsonSchema>(doc: &Value) -> Vec<Issue> {
             label: label.to_owned(),
             help: help.map(str::to_owned),
         });
+    }
+    out
+}
+
+/// The JSON Schema of `T`, made once per type.
+fn schema_of<T: JsonSchema>() -> Arc<Value> {
+    static CACHE: OnceLock<Mutex<HashMap<&'static str, Arc<Value>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let name = std::any::type_name::<T>();
+    if let Ok(map) = cache.lock()
+        && let Some(s) = map.get(name)
+    {
+        return Arc::clone(s);
+    }
+    let schema = Arc::new(serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default());
+    if let Ok(mut map) = cache.lock() {
+        map.insert(name, Arc::clone(&schema));
+    }
+    schema
+}
+
+/// Paths of required fields `doc` lacks, per the schema's `required` lists.
+fn missing_required(doc: &Value, schema: &Value, root: &Value, at: &YamlPath) -> Vec<YamlPath> {
+    let schema = resolve(root, schema);
+    let mut out = Vec::new();
+    match doc {
+        Value::Object(map) => {
+            for r in schema
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                if !map.contains_key(r) {
+                    out.push(at.key(r));
+                }
+            }
+            for (k, v) in map {
+                let sub = schema
+                    .get("properties")
+                    .and_then(|p| p.get(k))
+                    .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object()));
+                if let Some(sub) = sub {
+                    out.extend(missing_required(v, sub, root, &at.key(k.clone())));
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = schema.get("items") {
+                for (i, v) in items.iter().enumerate() {
+                    out.extend(missing_required(v, sub, root, &at.index(i)));
+                }
+            }
+        }
+        _ => {}
     }
     out
 }
@@ -272,24 +367,40 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_found_with_a_suggestion() {
-        let p = pod(json!({"containers": [{"name": "c", "image": "i", "imagePullPolicyy": "Never"}]}));
+        let p =
+            pod(json!({"containers": [{"name": "c", "image": "i", "imagePullPolicyy": "Never"}]}));
         let issues = check(&p);
         assert_eq!(issues.len(), 1, "{issues:?}");
-        assert_eq!(issues[0].path.to_string(), "spec.containers[0].imagePullPolicyy");
-        assert_eq!(issues[0].help.as_deref(), Some("did you mean `imagePullPolicy`?"));
+        assert_eq!(
+            issues[0].path.to_string(),
+            "spec.containers[0].imagePullPolicyy"
+        );
+        assert_eq!(
+            issues[0].help.as_deref(),
+            Some("did you mean `imagePullPolicy`?")
+        );
         assert!(issues[0].at_key);
     }
 
     #[test]
     fn wrong_types_and_missing_fields_name_the_field() {
-        let p = pod(json!({"containers": [{"name": "c", "image": "i"}], "terminationGracePeriodSeconds": "soon"}));
+        let p = pod(
+            json!({"containers": [{"name": "c", "image": "i"}], "terminationGracePeriodSeconds": "soon"}),
+        );
         let issues = check(&p);
         assert_eq!(issues.len(), 1, "{issues:?}");
-        assert_eq!(issues[0].path.to_string(), "spec.terminationGracePeriodSeconds");
+        assert_eq!(
+            issues[0].path.to_string(),
+            "spec.terminationGracePeriodSeconds"
+        );
         assert!(issues[0].message.contains("invalid type"), "{issues:?}");
         let p = pod(json!({"containers": [{"image": "i"}]}));
         let issues = check(&p);
-        assert!(issues[0].message.contains("missing field `name`"), "{issues:?}");
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(
+            issues[0].message.contains("missing field `name`"),
+            "{issues:?}"
+        );
         assert_eq!(issues[0].path.to_string(), "spec.containers[0]");
     }
 
@@ -299,13 +410,19 @@ mod tests {
             "metadata": {"name": "x"}, "spec": {"provider": "aws", "secretObject": []}});
         let issues = check(&spc);
         assert_eq!(issues.len(), 1, "{issues:?}");
-        assert_eq!(issues[0].help.as_deref(), Some("did you mean `secretObjects`?"));
+        assert_eq!(
+            issues[0].help.as_deref(),
+            Some("did you mean `secretObjects`?")
+        );
     }
 
     #[test]
     fn kinds_and_api_versions_are_known() {
         let d = json!({"apiVersion": "v1", "kind": "Deployment", "metadata": {"name": "x"}});
-        assert_eq!(check(&d)[0].help.as_deref(), Some("write `apiVersion: apps/v1`"));
+        assert_eq!(
+            check(&d)[0].help.as_deref(),
+            Some("write `apiVersion: apps/v1`")
+        );
         let d = json!({"apiVersion": "v1", "kind": "pod", "metadata": {"name": "x"}});
         assert_eq!(check(&d)[0].help.as_deref(), Some("did you mean `Pod`?"));
     }

@@ -51,7 +51,11 @@ pub(super) struct Doc {
 impl ManifestFile {
     /// A finding at `path` inside document `doc`.
     pub fn at(&self, doc: usize, path: &YamlPath, message: impl Into<String>) -> Diagnostic {
-        let pos = self.docs.get(doc).map(|d| d.tree.find(path)).unwrap_or_default();
+        let pos = self
+            .docs
+            .get(doc)
+            .map(|d| d.tree.find(path))
+            .unwrap_or_default();
         Diagnostic::new(&self.path, message).pos(&self.source, pos)
     }
 
@@ -80,11 +84,17 @@ pub(super) struct Applied {
 pub(super) struct Inventory {
     pub files: Vec<ManifestFile>,
     pub applied: Vec<Applied>,
+    /// Every manifest path resolved and parsed: without that, a reference to a missing object
+    /// may only be a consequence, so the reference checks stay quiet.
+    pub complete: bool,
 }
 
 impl Inventory {
     pub fn load(cx: &mut Cx) -> Inventory {
-        let mut inv = Inventory::default();
+        let mut inv = Inventory {
+            complete: true,
+            ..Inventory::default()
+        };
         let targets: Vec<(YamlPath, String, Option<Option<String>>)> = cx
             .ops
             .iter()
@@ -103,6 +113,7 @@ impl Inventory {
             .collect();
         for (at, rel, applied_into) in targets {
             let Some(files) = resolve(cx, &at, &rel) else {
+                inv.complete = false;
                 continue;
             };
             for path in files {
@@ -113,6 +124,9 @@ impl Inventory {
                         inv.files.len() - 1
                     }),
                 };
+                if index.is_none() {
+                    inv.complete = false;
+                }
                 let (Some(index), Some(namespace)) = (index, &applied_into) else {
                     continue;
                 };
@@ -167,9 +181,12 @@ fn resolve(cx: &mut Cx, at: &YamlPath, rel: &str) -> Option<Vec<PathBuf>> {
         .any(|c| matches!(c, Component::ParentDir | Component::RootDir));
     if escapes {
         cx.push(
-            cx.at(at, format!("`{rel}` must stay inside the scenario folder (no '..' or absolute paths)"))
-                .label("outside the folder")
-                .help("copy the manifest into this scenario's folder"),
+            cx.at(
+                at,
+                format!("`{rel}` must stay inside the scenario folder (no '..' or absolute paths)"),
+            )
+            .label("outside the folder")
+            .help("copy the manifest into this scenario's folder"),
         );
         return None;
     }
@@ -181,7 +198,10 @@ fn resolve(cx: &mut Cx, at: &YamlPath, rel: &str) -> Option<Vec<PathBuf>> {
         let mut d = cx
             .at(
                 at,
-                format!("manifest path `{rel}` does not exist (relative to {})", dir.display()),
+                format!(
+                    "manifest path `{rel}` does not exist (relative to {})",
+                    dir.display()
+                ),
             )
             .label("no such file or folder");
         d = match suggest(rel, &refs) {

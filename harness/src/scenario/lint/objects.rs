@@ -82,7 +82,9 @@ impl<'de> Deserialize<'de> for Text {
         let node = Node::deserialize(d)?;
         match node.as_str() {
             Some(s) => Ok(Text(s.to_owned())),
-            None => Err(serde::de::Error::custom("expected a single value, not a list or a mapping")),
+            None => Err(serde::de::Error::custom(
+                "expected a single value, not a list or a mapping",
+            )),
         }
     }
 }
@@ -238,7 +240,9 @@ impl Embedded {
 /// the string's line `n` is the container's line `scalar.line + n - 1`, shifted by the block's
 /// indentation. `None` when the lines do not correspond (a quoted or folded string).
 fn map_one(container: &str, scalar: Pos, inner_text: &str, inner: Pos) -> Option<Pos> {
-    let inner_line = inner_text.lines().nth(inner.line.checked_sub(1)? as usize)?;
+    let inner_line = inner_text
+        .lines()
+        .nth(inner.line.checked_sub(1)? as usize)?;
     let line_no = scalar.line + inner.line - 1;
     let outer_line = container.lines().nth(line_no.checked_sub(1)? as usize)?;
     let indent = outer_line.len() - outer_line.trim_start().len();
@@ -287,16 +291,22 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
             }
         }
     }
-    let known_any: Vec<&str> = cx
-        .s
-        .spec
-        .providers
+    let known_any: Vec<&str> =
+        cx.s.spec
+            .providers
+            .iter()
+            .flat_map(|q| parameters_of(*q).iter().copied())
+            .collect();
+    let spcs: Vec<&Obj> = world
         .iter()
-        .flat_map(|q| parameters_of(*q).iter().copied())
+        .filter(|o| o.kind == "SecretProviderClass")
         .collect();
-    let spcs: Vec<&Obj> = world.iter().filter(|o| o.kind == "SecretProviderClass").collect();
     for spc in &spcs {
-        if let Some(params) = spc.value.pointer("/spec/parameters").and_then(Value::as_object) {
+        if let Some(params) = spc
+            .value
+            .pointer("/spec/parameters")
+            .and_then(Value::as_object)
+        {
             for key in params.keys() {
                 if let Some(d) = unknown_parameter(key, &known_any, "the scenario's providers") {
                     let at = YamlPath::parse("spec.parameters").key(key.clone());
@@ -324,7 +334,10 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
             .get(spc.doc)
             .and_then(|d| d.value.pointer("/spec/parameters/objects"))
             .and_then(Value::as_str);
-        let own = spc.value.pointer("/spec/parameters/objects").and_then(Value::as_str);
+        let own = spc
+            .value
+            .pointer("/spec/parameters/objects")
+            .and_then(Value::as_str);
         match (raw.zip(own), from_binding) {
             (Some((raw, text)), false) => {
                 // `objects: ${var}`: the text and its places are the variable's, in scenario.yaml.
@@ -374,7 +387,10 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
     let vars = vars::for_provider(cx, p, &texts);
     let params = |spc: Option<&Obj>| -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();
-        if let Some(o) = spc.and_then(|s| s.value.pointer("/spec/parameters")).and_then(Value::as_object) {
+        if let Some(o) = spc
+            .and_then(|s| s.value.pointer("/spec/parameters"))
+            .and_then(Value::as_object)
+        {
             for (k, v) in o {
                 if let Some(v) = v.as_str() {
                     m.insert(k.clone(), v.to_owned());
@@ -391,7 +407,9 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
     // Files each class mounts, for its secretObjects.
     let mut files_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for source in &sources {
-        let spc_obj = source.spc.and_then(|n| spcs.iter().find(|o| o.name == n).copied());
+        let spc_obj = source
+            .spc
+            .and_then(|n| spcs.iter().find(|o| o.name == n).copied());
         let params = params(spc_obj);
         let files = match p {
             Provider::Aws => aws(source, &params, &seeds, &vars, &mut out),
@@ -448,7 +466,12 @@ fn unknown_parameter(key: &str, known: &[&str], whose: &str) -> Option<Pending> 
 }
 
 /// Parses an objects text as `T`, reporting a YAML or type error where it is.
-fn parse<T: DeserializeOwned>(text: &str, at: &Embedded, what: &str, out: &mut Vec<Diagnostic>) -> Option<(T, Node)> {
+fn parse<T: DeserializeOwned>(
+    text: &str,
+    at: &Embedded,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(T, Node)> {
     let options = serde_saphyr::options! { with_snippet: false };
     let typed = serde_saphyr::from_str_with_options::<T>(text, options);
     let tree = Node::parse(text);
@@ -460,7 +483,10 @@ fn parse<T: DeserializeOwned>(text: &str, at: &Embedded, what: &str, out: &mut V
             let pos = e
                 .location()
                 .map(|l| Pos::from_location(&l, text))
-                .map(|p| Pos { len: local.span.map_or(p.len, |s| s.1), ..p })
+                .map(|p| Pos {
+                    len: local.span.map_or(p.len, |s| s.1),
+                    ..p
+                })
                 .unwrap_or_default();
             let mut d = if pos.line > 0 {
                 at.at(text, pos, format!("{what}: {}", local.message))
@@ -476,8 +502,15 @@ fn parse<T: DeserializeOwned>(text: &str, at: &Embedded, what: &str, out: &mut V
     }
 }
 
-fn objects_error(at: &Embedded, text: &str, tree: &Node, path: &YamlPath, message: String) -> Diagnostic {
-    at.at(text, tree.find(path), message).code("provider-objects")
+fn objects_error(
+    at: &Embedded,
+    text: &str,
+    tree: &Node,
+    path: &YamlPath,
+    message: String,
+) -> Diagnostic {
+    at.at(text, tree.find(path), message)
+        .code("provider-objects")
 }
 
 fn is_mode(s: &str) -> bool {
@@ -493,7 +526,8 @@ fn aws(
     out: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
     let text = &source.text;
-    let Some((objects, tree)) = parse::<Vec<AwsObject>>(text, &source.at, "aws objects", out) else {
+    let Some((objects, tree)) = parse::<Vec<AwsObject>>(text, &source.at, "aws objects", out)
+    else {
         return Vec::new();
     };
     let translate = params.get("pathTranslation").map_or("_", String::as_str);
@@ -524,39 +558,57 @@ fn aws(
             && !is_mode(&m.0)
         {
             out.push(
-                err(at.key("filePermission"), format!("filePermission `{}` must be 4 octal digits", m.0))
-                    .label("not a mode")
-                    .help("write it quoted, like \"0644\""),
+                err(
+                    at.key("filePermission"),
+                    format!("filePermission `{}` must be 4 octal digits", m.0),
+                )
+                .label("not a mode")
+                .help("write it quoted, like \"0644\""),
             );
         }
-        if o.object_type.as_ref().is_some_and(|t| t.0 == "ssmparameter")
+        if o.object_type
+            .as_ref()
+            .is_some_and(|t| t.0 == "ssmparameter")
             && o.object_version.is_some()
             && o.object_version_label.is_some()
         {
             out.push(
-                err(at.key("objectVersionLabel"), "an ssmparameter object cannot have both objectVersion and objectVersionLabel".to_owned())
-                    .label("one or the other"),
+                err(
+                    at.key("objectVersionLabel"),
+                    "an ssmparameter object cannot have both objectVersion and objectVersionLabel"
+                        .to_owned(),
+                )
+                .label("one or the other"),
             );
         }
         if o.failover_object.is_some() {
             if o.object_alias.is_none() {
                 out.push(
-                    err(at.key("failoverObject"), "failoverObject requires objectAlias".to_owned())
-                        .label("no objectAlias")
-                        .help("add `objectAlias:` (the file name both regions' objects are written to)"),
+                    err(
+                        at.key("failoverObject"),
+                        "failoverObject requires objectAlias".to_owned(),
+                    )
+                    .label("no objectAlias")
+                    .help(
+                        "add `objectAlias:` (the file name both regions' objects are written to)",
+                    ),
                 );
             }
             if !params.contains_key("failoverRegion") {
                 out.push(
-                    err(at.key("failoverObject"), "failoverObject requires the failoverRegion parameter".to_owned())
-                        .label("no failoverRegion")
-                        .help("add `failoverRegion:` to the class parameters"),
+                    err(
+                        at.key("failoverObject"),
+                        "failoverObject requires the failoverRegion parameter".to_owned(),
+                    )
+                    .label("no failoverRegion")
+                    .help("add `failoverRegion:` to the class parameters"),
                 );
             }
         }
         if let Some(jmes) = &o.jmes_path {
             let not_json = seeds.get(&name).into_iter().flatten().find(|(value, _)| {
-                !serde_json::from_str::<Value>(&vars::expand_str(vars, value)).is_ok_and(|v| v.is_object())
+                !serde_json::from_str::<Value>(&vars::expand_str(vars, value))
+                    .is_ok_and(|v| v.is_object())
             });
             if let Some((value, origin)) = not_json {
                 out.push(
@@ -573,8 +625,11 @@ fn aws(
                     && !is_mode(&m.0)
                 {
                     out.push(
-                        err(at.key("jmesPath").index(j).key("filePermission"), format!("filePermission `{}` must be 4 octal digits", m.0))
-                            .label("not a mode"),
+                        err(
+                            at.key("jmesPath").index(j).key("filePermission"),
+                            format!("filePermission `{}` must be 4 octal digits", m.0),
+                        )
+                        .label("not a mode"),
                     );
                 }
             }
@@ -590,9 +645,12 @@ fn aws(
         };
         if files.contains(&file) {
             out.push(
-                err(at.key("objectName"), format!("two aws objects are mounted as `{file}`"))
-                    .label("same file name")
-                    .help("give one of them an objectAlias"),
+                err(
+                    at.key("objectName"),
+                    format!("two aws objects are mounted as `{file}`"),
+                )
+                .label("same file name")
+                .help("give one of them an objectAlias"),
             );
         }
         files.push(file);
@@ -601,53 +659,91 @@ fn aws(
 }
 
 /// Azure: `array:` of YAML strings, each a KeyVaultObject.
-fn azure(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagnostic>) -> Vec<String> {
+fn azure(
+    source: &Source,
+    vars: &crate::runner::vars::Vars,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let text = &source.text;
-    let Some((objects, tree)) = parse::<AzureObjects>(text, &source.at, "azure objects", out) else {
+    let Some((objects, tree)) = parse::<AzureObjects>(text, &source.at, "azure objects", out)
+    else {
         return Vec::new();
     };
     let mut files = Vec::new();
     for (i, item) in objects.array.iter().enumerate() {
         let item_pos = tree.find(&YamlPath::root().key("array").index(i));
         let at = source.at.nested(text, item_pos);
-        let Some((o, itree)) = parse::<AzureObject>(item, &at, &format!("azure objects array[{i}]"), out) else {
+        let Some((o, itree)) =
+            parse::<AzureObject>(item, &at, &format!("azure objects array[{i}]"), out)
+        else {
             continue;
         };
-        let err = |path: &str, msg: String| objects_error(&at, item, &itree, &YamlPath::parse(path), msg);
+        let err =
+            |path: &str, msg: String| objects_error(&at, item, &itree, &YamlPath::parse(path), msg);
         let kind = o.object_type.0.as_str();
         if !matches!(kind, "secret" | "key" | "cert") {
             out.push(
-                err("objectType", format!("azure objectType `{kind}` is not `secret`, `key` or `cert`"))
-                    .label("unknown objectType")
-                    .help(match suggest(kind, &["secret", "key", "cert"]) {
-                        Some(s) => format!("did you mean `{s}`?"),
-                        None => "use `secret`, `key` or `cert`".to_owned(),
-                    }),
+                err(
+                    "objectType",
+                    format!("azure objectType `{kind}` is not `secret`, `key` or `cert`"),
+                )
+                .label("unknown objectType")
+                .help(match suggest(kind, &["secret", "key", "cert"]) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "use `secret`, `key` or `cert`".to_owned(),
+                }),
             );
         }
         if let Some(f) = &o.object_format {
             if !matches!(f.0.as_str(), "pem" | "pfx") {
-                out.push(err("objectFormat", format!("objectFormat `{}` is not `pem` or `pfx`", f.0)).label("unknown format"));
+                out.push(
+                    err(
+                        "objectFormat",
+                        format!("objectFormat `{}` is not `pem` or `pfx`", f.0),
+                    )
+                    .label("unknown format"),
+                );
             } else if f.0 == "pfx" && kind != "secret" {
-                out.push(err("objectFormat", "objectFormat `pfx` is allowed only for objectType `secret`".to_owned()).label("secret only"));
+                out.push(
+                    err(
+                        "objectFormat",
+                        "objectFormat `pfx` is allowed only for objectType `secret`".to_owned(),
+                    )
+                    .label("secret only"),
+                );
             }
         }
         if let Some(e) = &o.object_encoding {
             if !matches!(e.0.as_str(), "utf-8" | "hex" | "base64") {
-                out.push(err("objectEncoding", format!("objectEncoding `{}` is not `utf-8`, `hex` or `base64`", e.0)).label("unknown encoding"));
+                out.push(
+                    err(
+                        "objectEncoding",
+                        format!("objectEncoding `{}` is not `utf-8`, `hex` or `base64`", e.0),
+                    )
+                    .label("unknown encoding"),
+                );
             } else if kind != "secret" {
-                out.push(err("objectEncoding", "objectEncoding is allowed only for objectType `secret`".to_owned()).label("secret only"));
+                out.push(
+                    err(
+                        "objectEncoding",
+                        "objectEncoding is allowed only for objectType `secret`".to_owned(),
+                    )
+                    .label("secret only"),
+                );
             }
         }
         if let Some(m) = &o.file_permission
             && !is_mode(&m.0)
         {
-            out.push(err("filePermission", format!("filePermission `{}` must be 4 octal digits", m.0)).label("not a mode"));
+            out.push(
+                err(
+                    "filePermission",
+                    format!("filePermission `{}` must be 4 octal digits", m.0),
+                )
+                .label("not a mode"),
+            );
         }
-        let base = vars::expand_str(
-            vars,
-            &o.object_alias.as_ref().unwrap_or(&o.object_name).0,
-        );
+        let base = vars::expand_str(vars, &o.object_alias.as_ref().unwrap_or(&o.object_name).0);
         match o.object_version_history {
             Some(n) if n > 1 => files.extend((0..n).map(|v| format!("{base}/{v}"))),
             _ => files.push(base),
@@ -657,7 +753,11 @@ fn azure(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagno
 }
 
 /// Vault: a YAML list of secrets.
-fn vault(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagnostic>) -> Vec<String> {
+fn vault(
+    source: &Source,
+    vars: &crate::runner::vars::Vars,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<String> {
     let text = &source.text;
     if let Ok(tree) = Node::parse(text)
         && matches!(tree.value, super::super::located::Value::Map(_))
@@ -672,7 +772,8 @@ fn vault(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagno
         );
         return Vec::new();
     }
-    let Some((objects, tree)) = parse::<Vec<VaultObject>>(text, &source.at, "vault objects", out) else {
+    let Some((objects, tree)) = parse::<Vec<VaultObject>>(text, &source.at, "vault objects", out)
+    else {
         return Vec::new();
     };
     let mut files = Vec::new();
@@ -682,18 +783,36 @@ fn vault(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagno
         if let Some(e) = &o.encoding
             && !matches!(e.0.as_str(), "utf-8" | "base64" | "hex")
         {
-            out.push(err(at.key("encoding"), format!("encoding `{}` is not `utf-8`, `base64` or `hex`", e.0)).label("unknown encoding"));
+            out.push(
+                err(
+                    at.key("encoding"),
+                    format!("encoding `{}` is not `utf-8`, `base64` or `hex`", e.0),
+                )
+                .label("unknown encoding"),
+            );
         }
         if let Some(m) = &o.method
             && !matches!(m.0.to_uppercase().as_str(), "GET" | "PUT" | "POST")
         {
-            out.push(err(at.key("method"), format!("method `{}` is not GET, PUT or POST", m.0)).label("unknown method"));
+            out.push(
+                err(
+                    at.key("method"),
+                    format!("method `{}` is not GET, PUT or POST", m.0),
+                )
+                .label("unknown method"),
+            );
         }
         if let Some(m) = &o.file_permission
             && !is_mode(&m.0)
             && !m.0.chars().all(|c| c.is_ascii_digit())
         {
-            out.push(err(at.key("filePermission"), format!("filePermission `{}` must be octal digits", m.0)).label("not a mode"));
+            out.push(
+                err(
+                    at.key("filePermission"),
+                    format!("filePermission `{}` must be octal digits", m.0),
+                )
+                .label("not a mode"),
+            );
         }
         files.push(vars::expand_str(vars, &o.object_name.0));
     }
@@ -702,12 +821,19 @@ fn vault(source: &Source, vars: &crate::runner::vars::Vars, out: &mut Vec<Diagno
 
 /// `secretObjects[].data[].objectName` must be a file the class mounts.
 fn sync_objects(spc: &Obj, files: &[String], p: Provider, out: &mut Vec<Diagnostic>) {
-    let Some(list) = spc.value.pointer("/spec/secretObjects").and_then(Value::as_array) else {
+    let Some(list) = spc
+        .value
+        .pointer("/spec/secretObjects")
+        .and_then(Value::as_array)
+    else {
         return;
     };
     let refs: Vec<&str> = files.iter().map(String::as_str).collect();
     for (i, so) in list.iter().enumerate() {
-        let data = so.get("data").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
+        let data = so
+            .get("data")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
         for (j, d) in data.iter().enumerate() {
             let Some(name) = d.get("objectName").and_then(Value::as_str) else {
                 continue;
@@ -749,9 +875,18 @@ fn sync_objects(spc: &Obj, files: &[String], p: Provider, out: &mut Vec<Diagnost
 fn seeded_values(cx: &Cx, p: Provider) -> BTreeMap<String, Vec<(String, String)>> {
     let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let mut record = |a: &BackendAction, origin: String| match a {
-        BackendAction::AwsCreateSecret(c) => out.entry(c.name.clone()).or_default().push((c.secret_string.clone(), origin)),
-        BackendAction::AwsPutSecretValue(c) => out.entry(c.secret_id.clone()).or_default().push((c.secret_string.clone(), origin)),
-        BackendAction::AwsPutParameter(c) => out.entry(c.name.clone()).or_default().push((c.value.clone(), origin)),
+        BackendAction::AwsCreateSecret(c) => out
+            .entry(c.name.clone())
+            .or_default()
+            .push((c.secret_string.clone(), origin)),
+        BackendAction::AwsPutSecretValue(c) => out
+            .entry(c.secret_id.clone())
+            .or_default()
+            .push((c.secret_string.clone(), origin)),
+        BackendAction::AwsPutParameter(c) => out
+            .entry(c.name.clone())
+            .or_default()
+            .push((c.value.clone(), origin)),
         _ => {}
     };
     if let Some(b) = cx.s.spec.bindings.get(&p) {

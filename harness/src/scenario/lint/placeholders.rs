@@ -42,7 +42,12 @@ fn scan(file: &Path, source: &Arc<str>, tree: &Node, out: &mut Vec<Diagnostic>) 
 
 pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
     let mut out = Vec::new();
-    scan(&cx.loaded.file, &cx.loaded.source, &cx.loaded.tree, &mut out);
+    scan(
+        &cx.loaded.file,
+        &cx.loaded.source,
+        &cx.loaded.tree,
+        &mut out,
+    );
     for f in &inventory.files {
         for d in &f.docs {
             scan(&f.path, &f.source, &d.tree, &mut out);
@@ -53,7 +58,9 @@ pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
     if let Ok(text) = std::fs::read_to_string(&readme) {
         let source: Arc<str> = Arc::from(text.as_str());
         for (i, line) in text.lines().enumerate() {
-            let Some(col) = line.find("TODO:") else { continue };
+            let Some(col) = line.find("TODO:") else {
+                continue;
+            };
             out.push(
                 Diagnostic::new(&readme, "README.md still holds a TODO")
                     .pos(&source, Pos::at(&text, i as u64 + 1, col as u64 + 1, 5))

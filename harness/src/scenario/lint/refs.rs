@@ -51,7 +51,12 @@ pub(super) fn world<'a>(cx: &Cx, inv: &'a Inventory, provider: Provider) -> Vec<
     out
 }
 
-fn find<'w, 'a>(world: &'w [Obj<'a>], ns: Option<&str>, kind: &str, name: &str) -> Option<&'w Obj<'a>> {
+fn find<'w, 'a>(
+    world: &'w [Obj<'a>],
+    ns: Option<&str>,
+    kind: &str,
+    name: &str,
+) -> Option<&'w Obj<'a>> {
     world
         .iter()
         .find(|o| o.namespace == ns && o.kind == kind && o.name == name)
@@ -100,6 +105,9 @@ fn missing(
 }
 
 pub(super) fn check(cx: &mut Cx, inv: &Inventory) {
+    if !inv.complete {
+        return;
+    }
     let mut found: Vec<(Diagnostic, Provider)> = Vec::new();
     for p in cx.s.spec.providers.clone() {
         let w = world(cx, inv, p);
@@ -116,12 +124,16 @@ pub(super) fn check(cx: &mut Cx, inv: &Inventory) {
 
 /// Findings from every provider's pass, once each; one that only some providers' variables
 /// produce says for which.
-pub(super) fn per_provider(found: Vec<(Diagnostic, Provider)>, all: &[Provider]) -> Vec<Diagnostic> {
+pub(super) fn per_provider(
+    found: Vec<(Diagnostic, Provider)>,
+    all: &[Provider],
+) -> Vec<Diagnostic> {
     let mut out: Vec<(Diagnostic, Vec<Provider>)> = Vec::new();
     for (d, p) in found {
-        match out.iter_mut().find(|(o, _)| {
-            o.file == d.file && o.span == d.span && o.message == d.message
-        }) {
+        match out
+            .iter_mut()
+            .find(|(o, _)| o.file == d.file && o.span == d.span && o.message == d.message)
+        {
             Some((_, ps)) => {
                 if !ps.contains(&p) {
                     ps.push(p);
@@ -180,7 +192,9 @@ fn str_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
 }
 
 fn list<'v>(v: &'v Value, key: &str) -> &'v [Value] {
-    v.get(key).and_then(Value::as_array).map_or(&[], Vec::as_slice)
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
 }
 
 fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec<Diagnostic>) {
@@ -194,12 +208,16 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
             && sa != "default"
             && find(world, ns, "ServiceAccount", sa).is_none()
         {
-            let mut msg = format!("{who} runs as ServiceAccount `{sa}`, which no manifest of this scenario defines");
+            let mut msg = format!(
+                "{who} runs as ServiceAccount `{sa}`, which no manifest of this scenario defines"
+            );
             if let Some(w) = elsewhere(world, ns, "ServiceAccount", sa) {
-                msg = format!("{who} runs as ServiceAccount `{sa}`, which is applied only into {w}");
+                msg =
+                    format!("{who} runs as ServiceAccount `{sa}`, which is applied only into {w}");
             }
             out.push(missing(
-                f.at(obj.doc, &at.key(key), msg).label("no such ServiceAccount"),
+                f.at(obj.doc, &at.key(key), msg)
+                    .label("no such ServiceAccount"),
                 ReferenceCheck::MissingServiceAccount,
                 "ServiceAccount",
                 sa,
@@ -218,9 +236,13 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
         if let Some(name) = str_at(v, "name") {
             if volume_names.contains(&name) {
                 out.push(
-                    f.at(obj.doc, &vat.key("name"), format!("{who} has two volumes named `{name}`"))
-                        .label("again")
-                        .help("volume names are unique within a pod"),
+                    f.at(
+                        obj.doc,
+                        &vat.key("name"),
+                        format!("{who} has two volumes named `{name}`"),
+                    )
+                    .label("again")
+                    .help("volume names are unique within a pod"),
                 );
             }
             volume_names.push(name);
@@ -238,12 +260,19 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
                 let attrs = csi.get("volumeAttributes");
                 match attrs.and_then(|a| str_at(a, "secretProviderClass")) {
                     None => out.push(
-                        f.at_key(obj.doc, &vat.key("csi"), format!("{who}: this CSI volume names no SecretProviderClass"))
-                            .label("no volumeAttributes.secretProviderClass")
-                            .help("add `volumeAttributes: { secretProviderClass: NAME }`"),
+                        f.at_key(
+                            obj.doc,
+                            &vat.key("csi"),
+                            format!("{who}: this CSI volume names no SecretProviderClass"),
+                        )
+                        .label("no volumeAttributes.secretProviderClass")
+                        .help("add `volumeAttributes: { secretProviderClass: NAME }`"),
                     ),
                     Some(spc) if find(world, ns, "SecretProviderClass", spc).is_none() => {
-                        let sat = vat.key("csi").key("volumeAttributes").key("secretProviderClass");
+                        let sat = vat
+                            .key("csi")
+                            .key("volumeAttributes")
+                            .key("secretProviderClass");
                         let msg = match elsewhere(world, ns, "SecretProviderClass", spc) {
                             Some(w) => format!(
                                 "{who} mounts SecretProviderClass `{spc}`, which is applied only into {w}: the driver looks it up in the pod's own namespace"
@@ -253,7 +282,8 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
                             ),
                         };
                         out.push(missing(
-                            f.at(obj.doc, &sat, msg).label("no such SecretProviderClass here"),
+                            f.at(obj.doc, &sat, msg)
+                                .label("no such SecretProviderClass here"),
                             ReferenceCheck::MissingSecretProviderClass,
                             "SecretProviderClass",
                             spc,
@@ -308,12 +338,23 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
                     && !volume_names.contains(&name)
                 {
                     let mut d = f
-                        .at(obj.doc, &cat.key("volumeMounts").index(m).key("name"), format!("{who} mounts volume `{name}`, which is not in its volumes"))
+                        .at(
+                            obj.doc,
+                            &cat.key("volumeMounts").index(m).key("name"),
+                            format!("{who} mounts volume `{name}`, which is not in its volumes"),
+                        )
                         .label("no such volume")
                         .code("unknown-volume");
                     d = match suggest(name, &volume_names) {
                         Some(s) => d.help(format!("did you mean `{s}`?")),
-                        None => d.help(format!("volumes of this pod: {}", if volume_names.is_empty() { "none".to_owned() } else { volume_names.join(", ") })),
+                        None => d.help(format!(
+                            "volumes of this pod: {}",
+                            if volume_names.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                volume_names.join(", ")
+                            }
+                        )),
                     };
                     out.push(d);
                 }
@@ -323,7 +364,12 @@ fn pod_spec(world: &[Obj], obj: &Obj, spec: &Value, at: &YamlPath, out: &mut Vec
                     && let Some(name) = str_at(r, "name")
                 {
                     secret_uses.push(SecretUse {
-                        at: cat.key("env").index(e).key("valueFrom").key("secretKeyRef").key("name"),
+                        at: cat
+                            .key("env")
+                            .index(e)
+                            .key("valueFrom")
+                            .key("secretKeyRef")
+                            .key("name"),
                         name,
                         key: str_at(r, "key"),
                         optional: r.get("optional").and_then(Value::as_bool).unwrap_or(false),
@@ -363,12 +409,16 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
                 .collect();
             if !keys.contains(&key) && !u.optional {
                 out.push(
-                    f.at(obj.doc, &u.at.parent().key("key"), format!("Secret `{}` has no key `{key}`", u.name))
-                        .label("no such key")
-                        .help(match suggest(key, &keys) {
-                            Some(s) => format!("did you mean `{s}`?"),
-                            None => format!("its keys: {}", keys.join(", ")),
-                        }),
+                    f.at(
+                        obj.doc,
+                        &u.at.parent().key("key"),
+                        format!("Secret `{}` has no key `{key}`", u.name),
+                    )
+                    .label("no such key")
+                    .help(match suggest(key, &keys) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("its keys: {}", keys.join(", ")),
+                    }),
                 );
             }
         }
@@ -390,7 +440,10 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
         .collect();
     if let Some((spc, so)) = syncing.first() {
         if let Some(key) = u.key {
-            let keys: Vec<&str> = list(so, "data").iter().filter_map(|d| str_at(d, "key")).collect();
+            let keys: Vec<&str> = list(so, "data")
+                .iter()
+                .filter_map(|d| str_at(d, "key"))
+                .collect();
             if !keys.contains(&key) && !u.optional {
                 out.push(
                     f.at(obj.doc, &u.at.parent().key("key"), format!(
@@ -405,7 +458,9 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
                 );
             }
         }
-        let mounted = world.iter().any(|o| o.namespace == ns && mounts(o, &spc.name));
+        let mounted = world
+            .iter()
+            .any(|o| o.namespace == ns && mounts(o, &spc.name));
         if !mounted && !u.optional {
             let d = f
                 .at(obj.doc, &u.at, format!(
@@ -433,7 +488,10 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
         u.name
     );
     if let Some(w) = elsewhere(world, ns, "Secret", u.name) {
-        msg = format!("{who} reads Secret `{}`, which is applied only into {w}", u.name);
+        msg = format!(
+            "{who} reads Secret `{}`, which is applied only into {w}",
+            u.name
+        );
     }
     let mut known = names_of(world, ns, "Secret");
     let synced: Vec<&str> = world
@@ -509,10 +567,25 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
         .collect();
     for o in &cx.ops {
         let refs: Vec<(YamlPath, &str, &str, &str)> = match o.op {
-            Op::Files(f) => vec![(o.path.key("files").key("pod"), "Pod", f.pod.as_str(), "files")],
+            Op::Files(f) => vec![(
+                o.path.key("files").key("pod"),
+                "Pod",
+                f.pod.as_str(),
+                "files",
+            )],
             Op::Exec(e) => vec![(o.path.key("exec").key("pod"), "Pod", e.pod.as_str(), "exec")],
-            Op::Wait(w) => vec![(o.path.key("wait").key("name"), w.kind.as_str(), w.name.as_str(), "wait")],
-            Op::Scale(s) => vec![(o.path.key("scale").key("name"), s.kind.as_str(), s.name.as_str(), "scale")],
+            Op::Wait(w) => vec![(
+                o.path.key("wait").key("name"),
+                w.kind.as_str(),
+                w.name.as_str(),
+                "wait",
+            )],
+            Op::Scale(s) => vec![(
+                o.path.key("scale").key("name"),
+                s.kind.as_str(),
+                s.name.as_str(),
+                "scale",
+            )],
             Op::Event(e) => vec![(
                 o.path.key("event").key("object").key("name"),
                 e.object.kind.as_str(),
@@ -522,7 +595,14 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
             Op::Delete(d) => d
                 .object
                 .as_ref()
-                .map(|r| (o.path.key("delete").key("object").key("name"), r.kind.as_str(), r.name.as_str(), "delete"))
+                .map(|r| {
+                    (
+                        o.path.key("delete").key("object").key("name"),
+                        r.kind.as_str(),
+                        r.name.as_str(),
+                        "delete",
+                    )
+                })
                 .into_iter()
                 .collect(),
             Op::Snapshot(s) => vec![(
@@ -535,7 +615,16 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
                 a.object.get("kind").and_then(Value::as_str),
                 a.object.pointer("/metadata/name").and_then(Value::as_str),
             ) {
-                (Some(k), Some(n)) => vec![(o.path.key("assert").key("object").key("metadata").key("name"), k, n, "assert")],
+                (Some(k), Some(n)) => vec![(
+                    o.path
+                        .key("assert")
+                        .key("object")
+                        .key("metadata")
+                        .key("name"),
+                    k,
+                    n,
+                    "assert",
+                )],
                 _ => vec![],
             },
             _ => vec![],
@@ -556,8 +645,12 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
                 known.extend(synced.iter().map(String::as_str));
             }
             let msg = match elsewhere(world, None, kind, &name) {
-                Some(w) => format!("`{op}` names {kind} `{name}`, which is applied only into {w}; steps act in the scenario's namespace"),
-                None => format!("`{op}` names {kind} `{name}`, which no manifest of this scenario defines"),
+                Some(w) => format!(
+                    "`{op}` names {kind} `{name}`, which is applied only into {w}; steps act in the scenario's namespace"
+                ),
+                None => format!(
+                    "`{op}` names {kind} `{name}`, which no manifest of this scenario defines"
+                ),
             };
             out.push(missing(
                 cx.at(&at, msg).label(format!("no such {kind}")),

@@ -46,15 +46,21 @@ pub(super) fn check(cx: &mut Cx) {
             .or_else(|| file.strip_suffix(".snap"))
         else {
             cx.push(
-                Diagnostic::new(&path, "not a snapshot: snapshots/ holds `<name>@<provider>.snap` files only")
-                    .help("move it elsewhere in the scenario folder, or remove it"),
+                Diagnostic::new(
+                    &path,
+                    "not a snapshot: snapshots/ holds `<name>@<provider>.snap` files only",
+                )
+                .help("move it elsewhere in the scenario folder, or remove it"),
             );
             continue;
         };
         let Some((name, provider)) = stem.rsplit_once('@') else {
             cx.push(
-                Diagnostic::new(&path, format!("snapshot file `{file}` is not named `<name>@<provider>.snap`"))
-                    .help("the runner writes and reads `<snapshot name>@<provider>.snap`"),
+                Diagnostic::new(
+                    &path,
+                    format!("snapshot file `{file}` is not named `<name>@<provider>.snap`"),
+                )
+                .help("the runner writes and reads `<snapshot name>@<provider>.snap`"),
             );
             continue;
         };
@@ -65,23 +71,33 @@ pub(super) fn check(cx: &mut Cx) {
             };
             help.push_str(&format!(
                 "remove this file (the scenario's snapshots: {})",
-                if name_refs.is_empty() { "none".to_owned() } else { name_refs.join(", ") }
+                if name_refs.is_empty() {
+                    "none".to_owned()
+                } else {
+                    name_refs.join(", ")
+                }
             ));
             cx.push(
-                Diagnostic::new(&path, format!("stray snapshot: the scenario records no snapshot named `{name}`"))
-                    .code("stray-snapshot")
-                    .help(help),
+                Diagnostic::new(
+                    &path,
+                    format!("stray snapshot: the scenario records no snapshot named `{name}`"),
+                )
+                .code("stray-snapshot")
+                .help(help),
             );
             continue;
         }
         if !providers.contains(&provider) {
             cx.push(
-                Diagnostic::new(&path, format!("stray snapshot: the scenario does not run for provider `{provider}`"))
-                    .code("stray-snapshot")
-                    .help(format!(
-                        "remove this file, or add `{provider}` to spec.providers (it runs for: {})",
-                        providers.join(", ")
-                    )),
+                Diagnostic::new(
+                    &path,
+                    format!("stray snapshot: the scenario does not run for provider `{provider}`"),
+                )
+                .code("stray-snapshot")
+                .help(format!(
+                    "remove this file, or add `{provider}` to spec.providers (it runs for: {})",
+                    providers.join(", ")
+                )),
             );
             continue;
         }

@@ -25,7 +25,9 @@ fn metadata(cx: &mut Cx) {
         cx.push(
             cx.at(
                 &at,
-                format!("metadata.name `{name}` must be lowercase letters, digits and '-' (at most 63)"),
+                format!(
+                    "metadata.name `{name}` must be lowercase letters, digits and '-' (at most 63)"
+                ),
             )
             .label("not a DNS label"),
         );
@@ -44,8 +46,11 @@ fn metadata(cx: &mut Cx) {
     }
     if s.metadata.description.trim().is_empty() {
         cx.push(
-            cx.at(&YamlPath::parse("metadata.description"), "metadata.description is empty")
-                .help("say in a sentence or two what the scenario shows"),
+            cx.at(
+                &YamlPath::parse("metadata.description"),
+                "metadata.description is empty",
+            )
+            .help("say in a sentence or two what the scenario shows"),
         );
     }
 }
@@ -63,15 +68,20 @@ fn providers(cx: &mut Cx) {
     for (i, p) in s.spec.providers.iter().enumerate() {
         if !seen.insert(*p) {
             cx.push(
-                cx.at(&at.index(i), format!("provider `{p}` is listed twice in spec.providers"))
-                    .label("again"),
+                cx.at(
+                    &at.index(i),
+                    format!("provider `{p}` is listed twice in spec.providers"),
+                )
+                .label("again"),
             );
         }
         if !s.spec.bindings.contains_key(p) {
             cx.push(
                 cx.at(
                     &at.index(i),
-                    format!("provider `{p}` is in spec.providers but has no entry in spec.bindings"),
+                    format!(
+                        "provider `{p}` is in spec.providers but has no entry in spec.bindings"
+                    ),
                 )
                 .label("no binding")
                 .help(format!(
@@ -88,7 +98,9 @@ fn providers(cx: &mut Cx) {
                     format!("spec.bindings.{p} is not used: `{p}` is not in spec.providers"),
                 )
                 .label("unused")
-                .help(format!("add `{p}` to spec.providers, or remove this binding")),
+                .help(format!(
+                    "add `{p}` to spec.providers, or remove this binding"
+                )),
             );
         }
     }
@@ -169,7 +181,10 @@ fn steps(cx: &mut Cx) {
             }
         }
         if step.try_.is_empty() {
-            cx.push(cx.at_key(&at.index(i).key("try"), format!("spec.steps[{i}].try is empty")));
+            cx.push(cx.at_key(
+                &at.index(i).key("try"),
+                format!("spec.steps[{i}].try is empty"),
+            ));
         }
     }
     if let Some(expect) = &s.spec.expect {
@@ -211,7 +226,9 @@ fn check_kind(cx: &mut Cx, at: &YamlPath, kind: &str, api_version: Option<&str>)
             .label("not a kind lint knows")
             .code("unknown-kind");
         d = match suggest(kind, &kinds::names()) {
-            Some(s) => d.help(format!("did you mean `{s}`? (kinds are written as in manifests)")),
+            Some(s) => d.help(format!(
+                "did you mean `{s}`? (kinds are written as in manifests)"
+            )),
             None => d.help(format!("kinds: {}", kinds::names().join(", "))),
         };
         cx.push(d);
@@ -223,10 +240,16 @@ fn check_kind(cx: &mut Cx, at: &YamlPath, kind: &str, api_version: Option<&str>)
         cx.push(
             cx.at(
                 &at.parent().key("apiVersion"),
-                format!("`{kind}` is in apiVersion `{}`, not `{av}`", info.api_version),
+                format!(
+                    "`{kind}` is in apiVersion `{}`, not `{av}`",
+                    info.api_version
+                ),
             )
             .label("wrong apiVersion")
-            .help(format!("write `apiVersion: {}`, or leave it out", info.api_version)),
+            .help(format!(
+                "write `apiVersion: {}`, or leave it out",
+                info.api_version
+            )),
         );
     }
 }
@@ -244,7 +267,9 @@ fn operations(cx: &mut Cx) {
                 cx.push(
                     cx.at(
                         &field,
-                        format!("snapshot name `{name}` must be lowercase letters, digits, '-' and '_'"),
+                        format!(
+                            "snapshot name `{name}` must be lowercase letters, digits, '-' and '_'"
+                        ),
                     )
                     .label("not a snapshot name"),
                 );
@@ -289,7 +314,10 @@ fn operations(cx: &mut Cx) {
                     cx.push(
                         cx.at_key(
                             &at.key("absent"),
-                            format!("`absent` needs `within` (how long to wait for `{}` to go)", o.name),
+                            format!(
+                                "`absent` needs `within` (how long to wait for `{}` to go)",
+                                o.name
+                            ),
                         )
                         .help("add e.g. `within: 30s`"),
                     );
@@ -327,7 +355,10 @@ fn operations(cx: &mut Cx) {
             }
             Op::Scale(sc) => {
                 let sat = at.key("scale").key("kind");
-                if !matches!(sc.kind.as_str(), "Deployment" | "StatefulSet" | "ReplicaSet") {
+                if !matches!(
+                    sc.kind.as_str(),
+                    "Deployment" | "StatefulSet" | "ReplicaSet"
+                ) {
                     let mut d = cx
                         .at(&sat, format!("cannot scale a `{}`", sc.kind))
                         .label("not scalable");
@@ -346,9 +377,12 @@ fn operations(cx: &mut Cx) {
                     && let Err(err) = regex_lite::Regex::new(m)
                 {
                     cx.push(
-                        cx.at(&eat.key("message"), format!("event message is not a valid pattern: {err}"))
-                            .label("not a regular expression")
-                            .help("escape `.`, `(`, `[` and the like with `\\` (in single quotes)"),
+                        cx.at(
+                            &eat.key("message"),
+                            format!("event message is not a valid pattern: {err}"),
+                        )
+                        .label("not a regular expression")
+                        .help("escape `.`, `(`, `[` and the like with `\\` (in single quotes)"),
                     );
                 }
             }
@@ -362,8 +396,11 @@ fn operations(cx: &mut Cx) {
                 }
                 if !f.expect.is_empty() && f.within.is_none() {
                     cx.push(
-                        cx.at_key(&fat.key("expect"), "`files` with `expect` needs `within` (its deadline)")
-                            .help("add e.g. `within: 10s`"),
+                        cx.at_key(
+                            &fat.key("expect"),
+                            "`files` with `expect` needs `within` (its deadline)",
+                        )
+                        .help("add e.g. `within: 10s`"),
                     );
                 }
                 for (file, e) in &f.expect {
@@ -392,8 +429,13 @@ fn operations(cx: &mut Cx) {
                 }
                 if e.stdout.is_none() && e.snapshot.is_none() {
                     cx.push(
-                        cx.at_key(&eat, "`exec` needs `stdout`, `snapshot` or both (what does it check?)")
-                            .help("add `stdout:` with the expected output, or `snapshot:` to record it"),
+                        cx.at_key(
+                            &eat,
+                            "`exec` needs `stdout`, `snapshot` or both (what does it check?)",
+                        )
+                        .help(
+                            "add `stdout:` with the expected output, or `snapshot:` to record it",
+                        ),
                     );
                 }
                 if let Some(n) = &e.snapshot {
@@ -470,7 +512,11 @@ fn check_backend(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
                         Some(sug) => d.help(format!("did you mean `{sug}`?")),
                         None => d.help(format!(
                             "add `{name}` to spec.bindings.{p}.actions (it has: {})",
-                            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+                            if known.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                known.join(", ")
+                            }
                         )),
                     };
                     cx.push(d);

@@ -55,40 +55,43 @@ pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
     }
     let mut found = Vec::new();
     for (file, source, tree) in sources {
-        for (_, node) in tree.scalars() {
-            let Some(text) = node.as_str() else { continue };
+        let keys = tree.keys_with_paths();
+        let texts = tree
+            .scalars()
+            .into_iter()
+            .filter_map(|(_, n)| Some((n.as_str()?, n.pos)))
+            .chain(keys.iter().map(|(_, k)| (k.name.as_str(), k.pos)));
+        for (text, start) in texts {
             for (_, _, var) in var_refs(text) {
                 if BUILTIN_VARS.contains(&var.as_str()) {
                     continue;
                 }
-                let missing: Vec<String> = cx
-                    .s
-                    .spec
-                    .providers
-                    .iter()
-                    .filter(|p| {
-                        cx.s.spec
-                            .bindings
-                            .get(p)
-                            .is_some_and(|b| !b.vars.contains_key(&var))
-                    })
-                    .map(|p| p.to_string())
-                    .collect();
+                let missing: Vec<String> =
+                    cx.s.spec
+                        .providers
+                        .iter()
+                        .filter(|p| {
+                            cx.s.spec
+                                .bindings
+                                .get(p)
+                                .is_some_and(|b| !b.vars.contains_key(&var))
+                        })
+                        .map(|p| p.to_string())
+                        .collect();
                 if missing.is_empty() {
                     continue;
                 }
                 // The reference itself, at or after the scalar's start.
                 let needle = format!("${{{var}}}");
-                let mut pos = node.pos;
-                if let Some(i) = source
-                    .get(pos.offset..)
-                    .and_then(|rest| rest.find(&needle))
-                {
+                let mut pos = start;
+                if let Some(i) = source.get(pos.offset..).and_then(|rest| rest.find(&needle)) {
                     let offset = pos.offset + i;
                     let before = &source[..offset];
                     pos.line = before.matches('\n').count() as u64 + 1;
-                    pos.column =
-                        before[before.rfind('\n').map_or(0, |n| n + 1)..].chars().count() as u64 + 1;
+                    pos.column = before[before.rfind('\n').map_or(0, |n| n + 1)..]
+                        .chars()
+                        .count() as u64
+                        + 1;
                     pos.offset = offset;
                     pos.len = needle.len();
                 }
