@@ -70,7 +70,7 @@ pub fn yaml_error(file: &Path, text: &Arc<str>, e: &serde_saphyr::Error) -> Diag
         d = d.pos(text, pos);
     }
     let hint = did_you_mean(&message)
-        .or_else(|| pos.and_then(|p| indentation_hint(&message, tree.as_ref(), p)));
+        .or_else(|| pos.and_then(|p| indentation_hint(&message, text, tree.as_ref(), p)));
     if let Some((label, help)) = hint {
         d = d.label(label).help(help);
     }
@@ -124,10 +124,7 @@ pub(crate) fn did_you_mean(message: &str) -> Option<(String, String)> {
         "unknown"
     };
     match suggest(got, &candidates) {
-        Some(s) => Some((
-            format!("did you mean `{s}`?"),
-            format!("did you mean `{s}`?"),
-        )),
+        Some(s) => Some((what.to_owned(), format!("did you mean `{s}`?"))),
         None => Some((
             what.to_owned(),
             format!("expected one of: {}", candidates.join(", ")),
@@ -220,7 +217,27 @@ fn keys_named<'a>(tree: &'a Node, name: &str, out: &mut Vec<&'a Key>) {
 }
 
 /// Hints for the errors a wrong indentation produces: (label, help).
-fn indentation_hint(message: &str, tree: Option<&Node>, pos: Pos) -> Option<(String, String)> {
+/// The first line after `after` that starts with `key:`, as (line, column).
+fn source_lines_key(source: &str, key: &str, after: u64) -> Option<(u64, u64)> {
+    source
+        .lines()
+        .enumerate()
+        .skip(after as usize)
+        .find_map(|(i, line)| {
+            let trimmed = line.trim_start();
+            let body = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+            body.strip_prefix(key)?.strip_prefix(':')?;
+            let column = line.len() - body.len() + 1;
+            Some((i as u64 + 1, column as u64))
+        })
+}
+
+fn indentation_hint(
+    message: &str,
+    source: &str,
+    tree: Option<&Node>,
+    pos: Pos,
+) -> Option<(String, String)> {
     if message.contains("expected end of mapping after enum variant value") {
         let tree = tree?;
         let (map, key) = key_at(tree, pos.line, pos.column)?;
@@ -267,18 +284,25 @@ fn indentation_hint(message: &str, tree: Option<&Node>, pos: Pos) -> Option<(Str
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let field = &rest[..rest.find('`')?];
-        let tree = tree?;
-        let mut found = Vec::new();
-        keys_named(tree, field, &mut found);
-        let near = found
-            .into_iter()
-            .filter(|k| k.pos.line > pos.line)
-            .min_by_key(|k| k.pos.line)?;
+        // The key further down, from the tree when the whole text parses, else from the lines
+        // (a mis-indented key often makes the rest of the document invalid YAML).
+        let near = match tree {
+            Some(tree) => {
+                let mut found = Vec::new();
+                keys_named(tree, field, &mut found);
+                found
+                    .into_iter()
+                    .filter(|k| k.pos.line > pos.line)
+                    .min_by_key(|k| k.pos.line)
+                    .map(|k| (k.pos.line, k.pos.column))
+            }
+            None => source_lines_key(source, field, pos.line),
+        }?;
         return Some((
             format!("`{field}` is missing here"),
             format!(
-                "there is a `{field}` at line {}, column {}, indented differently: line it up with the other fields of this item",
-                near.pos.line, near.pos.column
+                "there is a `{field}` at line {}, column {}, indented differently: line it up with the fields of this item (column {})",
+                near.0, near.1, pos.column
             ),
         ));
     }

@@ -167,12 +167,22 @@ fn strict<T: DeserializeOwned + JsonSchema>(doc: &Value) -> Vec<Issue> {
         let (label, help) = if inner.starts_with("missing field") {
             ("required field missing", None)
         } else if inner.starts_with("invalid type") {
-            (
-                "wrong type",
-                Some(
-                    "quote a string (\"0644\", \"true\"), or give a number or a list as the schema asks",
-                ),
-            )
+            let expected = inner.rsplit("expected ").next().unwrap_or_default();
+            let help = if ["i32", "i64", "u32", "u64", "f64", "integer", "number"]
+                .iter()
+                .any(|t| expected.contains(t))
+            {
+                "write a number here (no unit, no quotes)"
+            } else if expected.contains("bool") {
+                "write true or false here (no quotes)"
+            } else if expected.contains("sequence") || expected.contains("Vec") {
+                "write a list here (`- item` lines or `[a, b]`)"
+            } else if expected.contains("map") || expected.contains("struct") {
+                "write a mapping here (`key: value` lines)"
+            } else {
+                "write a string here (quote numbers and booleans: \"0644\", \"true\")"
+            };
+            ("wrong type", Some(help))
         } else {
             ("does not fit the schema", None)
         };

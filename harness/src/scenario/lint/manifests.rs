@@ -193,7 +193,12 @@ fn resolve(cx: &mut Cx, at: &YamlPath, rel: &str) -> Option<Vec<PathBuf>> {
     let dir = &cx.loaded.dir;
     let full = dir.join(rel);
     if !full.exists() {
-        let candidates = folder_entries(dir);
+        // Folders as the path names them: with a trailing '/' when it has one.
+        let slash = rel.ends_with('/');
+        let candidates: Vec<String> = folder_entries(dir)
+            .into_iter()
+            .filter(|c| !dir.join(c).is_dir() || c.ends_with('/') == slash)
+            .collect();
         let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
         let mut d = cx
             .at(

@@ -232,6 +232,16 @@ impl Embedded {
                 outer.map(text, *scalar)
             }
         };
+        // The first line of the string, not the whole block.
+        let first_line = self
+            .source
+            .get(pos.offset..)
+            .and_then(|r| r.lines().next())
+            .map_or(0, str::len);
+        let pos = Pos {
+            len: first_line,
+            ..pos
+        };
         Diagnostic::new(&self.file, message).pos(&self.source, pos)
     }
 }

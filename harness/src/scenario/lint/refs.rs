@@ -146,7 +146,8 @@ pub(super) fn per_provider(
         .map(|(mut d, ps)| {
             let mut distinct = all.to_vec();
             distinct.dedup();
-            let named = ps.len() == 1 && d.message.starts_with(&format!("{} ", ps[0]));
+            // A message that already names its providers needs no "(for ...)".
+            let named = ps.iter().all(|p| d.message.contains(p.as_str()));
             if ps.len() < distinct.len() && !named {
                 let list: Vec<String> = ps.iter().map(ToString::to_string).collect();
                 d.message = format!("{} (for {})", d.message, list.join(", "));

@@ -496,32 +496,51 @@ fn check_backend(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
     let s = cx.s;
     match a {
         BackendAction::Run(name) => {
-            for p in &s.spec.providers {
-                let Some(b) = s.spec.bindings.get(p) else {
-                    continue;
-                };
-                if !b.actions.contains_key(name) {
-                    let known: Vec<&str> = b.actions.keys().map(String::as_str).collect();
-                    let mut d = cx
-                        .at(
-                            &at.key("run"),
-                            format!("`run: {name}` but spec.bindings.{p}.actions has no `{name}`"),
-                        )
-                        .label(format!("not an action of {p}"));
-                    d = match suggest(name, &known) {
-                        Some(sug) => d.help(format!("did you mean `{sug}`?")),
-                        None => d.help(format!(
-                            "add `{name}` to spec.bindings.{p}.actions (it has: {})",
-                            if known.is_empty() {
-                                "none".to_owned()
-                            } else {
-                                known.join(", ")
-                            }
-                        )),
-                    };
-                    cx.push(d);
-                }
+            let lacking: Vec<_> = s
+                .spec
+                .providers
+                .iter()
+                .filter(|p| {
+                    s.spec
+                        .bindings
+                        .get(p)
+                        .is_some_and(|b| !b.actions.contains_key(name))
+                })
+                .collect();
+            if lacking.is_empty() {
+                return;
             }
+            let mut known: Vec<&str> = s
+                .spec
+                .bindings
+                .values()
+                .flat_map(|b| b.actions.keys().map(String::as_str))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            let list: Vec<String> = lacking.iter().map(|p| p.to_string()).collect();
+            let mut d = cx
+                .at(
+                    &at.key("run"),
+                    format!(
+                        "`run: {name}` names no action of spec.bindings.<provider>.actions for {}",
+                        list.join(", ")
+                    ),
+                )
+                .label("no such action");
+            d = match suggest(name, &known) {
+                Some(sug) => d.help(format!("did you mean `{sug}`?")),
+                None => d.help(format!(
+                    "add `{name}` to spec.bindings.{}.actions (actions: {})",
+                    list[0],
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            };
+            cx.push(d);
         }
         other => {
             if let Some(q) = other.provider()
