@@ -299,6 +299,8 @@ fn every_broken_scenario_fails_at_its_line_with_its_fix() {
             (d.message.contains(c.message), "message"),
             (words.contains(c.fix), "fix"),
             (c.line.is_none() || d.span.is_some(), "snippet"),
+            (c.line.is_none() || d.label.is_some(), "label"),
+            (d.help.is_some(), "help"),
         ];
         for (ok, what) in checks {
             if !ok {

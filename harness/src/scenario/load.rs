@@ -71,10 +71,40 @@ pub fn yaml_error(file: &Path, text: &Arc<str>, e: &serde_saphyr::Error) -> Diag
     }
     let hint = did_you_mean(&message)
         .or_else(|| pos.and_then(|p| indentation_hint(&message, text, tree.as_ref(), p)));
-    if let Some((label, help)) = hint {
-        d = d.label(label).help(help);
-    }
-    d
+    let (label, help) = hint.unwrap_or_else(|| fallback_hint(&message));
+    d.label(label).help(help)
+}
+
+/// Help for the errors no specific hint covers, by what the message is about.
+fn fallback_hint(message: &str) -> (String, String) {
+    let (label, help) = if message.contains("deadline") || message.contains("duration") {
+        (
+            "not a duration",
+            "durations are `500ms`, `30s`, `1m30s`; deadlines may also be `rotation + 30s`",
+        )
+    } else if let Some(rest) = message.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or_default();
+        return (
+            format!("`{field}` is missing"),
+            format!("add `{field}:` here (scenarios/FORMAT.md lists every field)"),
+        );
+    } else if message.starts_with("invalid type") {
+        (
+            "wrong type",
+            "give the type the field takes (scenarios/FORMAT.md lists every field)",
+        )
+    } else if message.starts_with("invalid value") || message.contains("unknown variant") {
+        (
+            "not allowed here",
+            "scenarios/FORMAT.md lists the values each field takes",
+        )
+    } else {
+        (
+            "here",
+            "YAML: keys of one mapping line up, list items start with `- `, strings with `:` or `#` need quotes",
+        )
+    };
+    (label.to_owned(), help.to_owned())
 }
 
 /// serde-saphyr appends " at line L, column C"; the diagnostic carries those itself.

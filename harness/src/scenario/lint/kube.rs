@@ -184,7 +184,10 @@ fn strict<T: DeserializeOwned + JsonSchema>(doc: &Value) -> Vec<Issue> {
             };
             ("wrong type", Some(help))
         } else {
-            ("does not fit the schema", None)
+            (
+                "does not fit the schema",
+                Some("see this field in the Kubernetes API reference (kubectl explain)"),
+            )
         };
         out.push(Issue {
             message: if path.0.is_empty() {

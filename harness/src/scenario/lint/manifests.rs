@@ -218,12 +218,19 @@ fn resolve(cx: &mut Cx, at: &YamlPath, rel: &str) -> Option<Vec<PathBuf>> {
     }
     match manifest_files(&full) {
         Ok(files) if files.is_empty() => {
-            cx.push(cx.at(at, format!("`{rel}` holds no *.yaml files")));
+            cx.push(
+                cx.at(at, format!("`{rel}` holds no *.yaml files"))
+                    .label("nothing to apply")
+                    .help("manifests are `*.yaml` or `*.yml` files; name a file or a folder holding some"),
+            );
             None
         }
         Ok(files) => Some(files),
         Err(e) => {
-            cx.push(cx.at(at, format!("cannot list `{rel}`: {e}")));
+            cx.push(
+                cx.at(at, format!("cannot list `{rel}`: {e}"))
+                    .help("check the folder's permissions"),
+            );
             None
         }
     }
@@ -260,7 +267,10 @@ fn read(cx: &mut Cx, path: &Path) -> Option<ManifestFile> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            cx.push(Diagnostic::new(path, format!("cannot read: {e}")));
+            cx.push(
+                Diagnostic::new(path, format!("cannot read: {e}"))
+                    .help("check the file's permissions and that it is UTF-8 text"),
+            );
             return None;
         }
     };

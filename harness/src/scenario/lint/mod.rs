@@ -106,19 +106,28 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<Diagnostic>) {
             if p.file_name().is_some_and(|n| n == FILE_NAME) {
                 found.insert(p.clone());
             } else {
-                problems.push(Diagnostic::new(
-                    p,
-                    format!("not a scenario file (scenario files are named `{FILE_NAME}`)"),
-                ));
+                problems.push(
+                    Diagnostic::new(
+                        p,
+                        format!("not a scenario file (scenario files are named `{FILE_NAME}`)"),
+                    )
+                    .help("name the scenario's folder, or its scenario.yaml"),
+                );
             }
         } else if p.is_dir() {
             let before = found.len();
             walk(p, &mut found);
             if found.len() == before {
-                problems.push(Diagnostic::new(p, format!("no `{FILE_NAME}` found here")));
+                problems.push(
+                    Diagnostic::new(p, format!("no `{FILE_NAME}` found here"))
+                        .help("name a scenario folder, or a folder holding scenario folders"),
+                );
             }
         } else {
-            problems.push(Diagnostic::new(p, "no such file or directory"));
+            problems.push(
+                Diagnostic::new(p, "no such file or directory")
+                    .help("paths are relative to the current directory"),
+            );
         }
     }
     (found.into_iter().collect(), problems)

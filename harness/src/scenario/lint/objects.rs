@@ -588,7 +588,8 @@ fn aws(
                     "an ssmparameter object cannot have both objectVersion and objectVersionLabel"
                         .to_owned(),
                 )
-                .label("one or the other"),
+                .label("one or the other")
+                .help("keep objectVersion or objectVersionLabel, not both"),
             );
         }
         if o.failover_object.is_some() {
@@ -639,7 +640,8 @@ fn aws(
                             at.key("jmesPath").index(j).key("filePermission"),
                             format!("filePermission `{}` must be 4 octal digits", m.0),
                         )
-                        .label("not a mode"),
+                        .label("not a mode")
+                        .help("write it quoted, like \"0644\""),
                     );
                 }
             }
@@ -711,7 +713,8 @@ fn azure(
                         "objectFormat",
                         format!("objectFormat `{}` is not `pem` or `pfx`", f.0),
                     )
-                    .label("unknown format"),
+                    .label("unknown format")
+                    .help("use `pem` or `pfx`"),
                 );
             } else if f.0 == "pfx" && kind != "secret" {
                 out.push(
@@ -719,7 +722,8 @@ fn azure(
                         "objectFormat",
                         "objectFormat `pfx` is allowed only for objectType `secret`".to_owned(),
                     )
-                    .label("secret only"),
+                    .label("secret only")
+                    .help("remove it, or use objectType `secret`"),
                 );
             }
         }
@@ -730,7 +734,8 @@ fn azure(
                         "objectEncoding",
                         format!("objectEncoding `{}` is not `utf-8`, `hex` or `base64`", e.0),
                     )
-                    .label("unknown encoding"),
+                    .label("unknown encoding")
+                    .help("use `utf-8`, `base64` or `hex`"),
                 );
             } else if kind != "secret" {
                 out.push(
@@ -738,7 +743,8 @@ fn azure(
                         "objectEncoding",
                         "objectEncoding is allowed only for objectType `secret`".to_owned(),
                     )
-                    .label("secret only"),
+                    .label("secret only")
+                    .help("remove it, or use objectType `secret`"),
                 );
             }
         }
@@ -750,7 +756,8 @@ fn azure(
                     "filePermission",
                     format!("filePermission `{}` must be 4 octal digits", m.0),
                 )
-                .label("not a mode"),
+                .label("not a mode")
+                .help("write it quoted, like \"0644\""),
             );
         }
         let base = vars::expand_str(vars, &o.object_alias.as_ref().unwrap_or(&o.object_name).0);
@@ -798,7 +805,8 @@ fn vault(
                     at.key("encoding"),
                     format!("encoding `{}` is not `utf-8`, `base64` or `hex`", e.0),
                 )
-                .label("unknown encoding"),
+                .label("unknown encoding")
+                .help("use `utf-8`, `base64` or `hex`"),
             );
         }
         if let Some(m) = &o.method
@@ -809,7 +817,8 @@ fn vault(
                     at.key("method"),
                     format!("method `{}` is not GET, PUT or POST", m.0),
                 )
-                .label("unknown method"),
+                .label("unknown method")
+                .help("use GET (the default) or PUT"),
             );
         }
         if let Some(m) = &o.file_permission
@@ -821,7 +830,8 @@ fn vault(
                     at.key("filePermission"),
                     format!("filePermission `{}` must be octal digits", m.0),
                 )
-                .label("not a mode"),
+                .label("not a mode")
+                .help("write it quoted, like \"0644\""),
             );
         }
         files.push(vars::expand_str(vars, &o.object_name.0));

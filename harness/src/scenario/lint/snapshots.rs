@@ -107,7 +107,10 @@ pub(super) fn check(cx: &mut Cx) {
                 Diagnostic::new(&path, "snapshot file has no insta header (`---`, `source:`, `expression:`, `---`)")
                     .help("let the runner write it (`secretbench run --update-snapshots`), or restore the header"),
             ),
-            Err(e) => cx.push(Diagnostic::new(&path, format!("cannot read: {e}"))),
+            Err(e) => cx.push(
+                Diagnostic::new(&path, format!("cannot read: {e}"))
+                    .help("check the file's permissions"),
+            ),
         }
     }
 }

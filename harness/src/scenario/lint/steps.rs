@@ -29,7 +29,8 @@ fn metadata(cx: &mut Cx) {
                     "metadata.name `{name}` must be lowercase letters, digits and '-' (at most 63)"
                 ),
             )
-            .label("not a DNS label"),
+            .label("not a DNS label")
+            .help("use lowercase letters, digits and '-', e.g. `my-scenario`"),
         );
     }
     if let Some(folder) = cx.loaded.dir.file_name().and_then(|f| f.to_str())
@@ -72,7 +73,8 @@ fn providers(cx: &mut Cx) {
                     &at.index(i),
                     format!("provider `{p}` is listed twice in spec.providers"),
                 )
-                .label("again"),
+                .label("again")
+                .help("list each provider once"),
             );
         }
         if !s.spec.bindings.contains_key(p) {
@@ -112,7 +114,10 @@ fn providers(cx: &mut Cx) {
                         &YamlPath::parse("spec.versions.providers").key(p.as_str()),
                         format!("spec.versions.providers.{p}: `{p}` is not in spec.providers"),
                     )
-                    .label("not a provider of this scenario"),
+                    .label("not a provider of this scenario")
+                    .help(format!(
+                        "add `{p}` to spec.providers, or remove this version"
+                    )),
                 );
             }
         }
@@ -147,7 +152,8 @@ fn actions(cx: &mut Cx) {
                                 "spec.bindings.{p}.actions.{action} talks to the {q} backend; a {p} binding can only act on {p}"
                             ),
                         )
-                        .label(format!("a {q} call")),
+                        .label(format!("a {q} call"))
+                        .help(format!("move it to spec.bindings.{q}.actions")),
                     ),
                     Some(_) => {}
                 }
@@ -160,17 +166,24 @@ fn steps(cx: &mut Cx) {
     let s = cx.s;
     let at = YamlPath::parse("spec.steps");
     if s.spec.steps.is_empty() {
-        cx.push(cx.at_key(&at, "spec.steps is empty"));
+        cx.push(
+            cx.at_key(&at, "spec.steps is empty")
+                .help("add a step: `- id: check\n  try: [...]`"),
+        );
     }
     let mut step_ids = BTreeSet::new();
     for (i, step) in s.spec.steps.iter().enumerate() {
         if let Some(id) = &step.id {
             let id_at = at.index(i).key("id");
             if !is_dns_label(id) {
-                cx.push(cx.at(
-                    &id_at,
-                    format!("step id `{id}` must be lowercase letters, digits and '-'"),
-                ));
+                cx.push(
+                    cx.at(
+                        &id_at,
+                        format!("step id `{id}` must be lowercase letters, digits and '-'"),
+                    )
+                    .label("not a DNS label")
+                    .help("e.g. `deploy`, `check-rotated`"),
+                );
             }
             if !step_ids.insert(id.clone()) {
                 cx.push(
@@ -181,10 +194,13 @@ fn steps(cx: &mut Cx) {
             }
         }
         if step.try_.is_empty() {
-            cx.push(cx.at_key(
-                &at.index(i).key("try"),
-                format!("spec.steps[{i}].try is empty"),
-            ));
+            cx.push(
+                cx.at_key(
+                    &at.index(i).key("try"),
+                    format!("spec.steps[{i}].try is empty"),
+                )
+                .help("list the step's operations under `try`"),
+            );
         }
     }
     if let Some(expect) = &s.spec.expect {
@@ -271,7 +287,8 @@ fn operations(cx: &mut Cx) {
                             "snapshot name `{name}` must be lowercase letters, digits, '-' and '_'"
                         ),
                     )
-                    .label("not a snapshot name"),
+                    .label("not a snapshot name")
+                    .help("it becomes a file name: use lowercase letters, digits, '-' and '_'"),
                 );
             }
             if let Some(first) = snapshots.get(name) {
@@ -291,10 +308,14 @@ fn operations(cx: &mut Cx) {
                 if let Some(ns) = &a.namespace
                     && (!is_dns_label(ns) || ns.len() > 20)
                 {
-                    cx.push(cx.at(
-                        &at.key("apply").key("namespace"),
-                        format!("apply namespace `{ns}` must be a short DNS label (at most 20 of a-z, 0-9, '-'): it is appended to the scenario namespace"),
-                    ));
+                    cx.push(
+                        cx.at(
+                            &at.key("apply").key("namespace"),
+                            format!("apply namespace `{ns}` must be a short DNS label (at most 20 of a-z, 0-9, '-'): it is appended to the scenario namespace"),
+                        )
+                        .label("not a short DNS label")
+                        .help("e.g. `namespace: other`"),
+                    );
                 }
             }
             Op::Delete(d) => {
@@ -425,7 +446,9 @@ fn operations(cx: &mut Cx) {
             Op::Exec(e) => {
                 let eat = at.key("exec");
                 if e.command.is_empty() {
-                    cx.push(cx.at(&eat.key("command"), "exec `command` is empty"));
+                    cx.push(cx.at(&eat.key("command"), "exec `command` is empty").help(
+                        "give the command and its arguments, e.g. `[cat, /mnt/secrets-store/x]`",
+                    ));
                 }
                 if e.stdout.is_none() && e.snapshot.is_none() {
                     cx.push(
@@ -447,10 +470,14 @@ fn operations(cx: &mut Cx) {
                 if let (Some(lo), Some(hi)) = (j.at_least, j.at_most)
                     && lo > hi
                 {
-                    cx.push(cx.at(
-                        &jat.key("atLeast"),
-                        format!("journal atLeast {lo} is more than atMost {hi}"),
-                    ));
+                    cx.push(
+                        cx.at(
+                            &jat.key("atLeast"),
+                            format!("journal atLeast {lo} is more than atMost {hi}"),
+                        )
+                        .label("no count satisfies both")
+                        .help("lower atLeast or raise atMost"),
+                    );
                 }
                 if let Some(n) = &j.snapshot {
                     snapshot(cx, jat.key("snapshot"), n);
