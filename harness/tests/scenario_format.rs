@@ -193,7 +193,7 @@ fn missing_manifest_is_rejected() {
 #[test]
 fn cross_references_are_checked() {
     let d = one_problem("run: seed", "run: sed");
-    assert!(d.message.contains("has no `sed`"), "{d}");
+    assert!(d.message.contains("`run: sed` names no action"), "{d}");
     assert_eq!(d.help.as_deref(), Some("did you mean `seed`?"));
 
     let d = one_problem("\"${file}\"", "\"${flie}\"");
@@ -309,4 +309,43 @@ fn every_committed_scenario_lints_clean() {
     let report = lint::lint_paths(&[scenarios]);
     assert!(report.files.len() >= 6, "{report}");
     assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn findings_point_at_their_node_not_at_the_first_matching_text() {
+    // `rotate` also appears in the description, before the step that names it.
+    let text = GOOD
+        .replacen(
+            "  description: a demo",
+            "  description: we rotate the secret",
+            1,
+        )
+        .replacen(
+            "        - backend: { run: seed }\n",
+            "        - backend: { run: seed }\n        - backend: { run: rotate }\n",
+            1,
+        );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        (diags[0].line, diags[0].column),
+        (Some(19), Some(27)),
+        "{}",
+        diags[0]
+    );
+
+    // A duplicate snapshot name is reported at its second use.
+    let dup = GOOD.replacen(
+        "  catch:\n",
+        "    - id: again\n      try:\n        - files: { pod: sample-app, path: /x, snapshot: mounted }\n  catch:\n",
+        1,
+    );
+    let diags = lint_text(&dup);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains("already used at line 26"),
+        "{}",
+        diags[0]
+    );
+    assert_eq!(diags[0].line, Some(29), "{}", diags[0]);
 }

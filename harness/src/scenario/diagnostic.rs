@@ -59,7 +59,14 @@ impl Diagnostic {
     pub fn pos(mut self, source: &Arc<str>, pos: Pos) -> Self {
         self.line = Some(pos.line).filter(|l| *l > 0);
         self.column = Some(pos.column).filter(|_| pos.line > 0);
-        self.span = Some((pos.offset.min(source.len()), pos.len));
+        let offset = pos.offset.min(source.len());
+        // A multi-line value (a block scalar) is underlined on its first line only.
+        let len = source
+            .get(offset..(offset + pos.len).min(source.len()))
+            .and_then(|s| s.find('\n'))
+            .filter(|n| *n > 0)
+            .unwrap_or(pos.len);
+        self.span = Some((offset, len));
         self.source = Some(Arc::clone(source));
         self
     }

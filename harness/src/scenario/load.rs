@@ -350,11 +350,6 @@ fn indentation_hint(
     None
 }
 
-/// `path` in a located tree, for callers that hold a tree and a file.
-pub fn at_path(file: &Path, source: &Arc<str>, tree: &Node, path: &YamlPath) -> Diagnostic {
-    Diagnostic::new(file, String::new()).pos(source, tree.find(path))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

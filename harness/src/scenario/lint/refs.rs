@@ -426,18 +426,8 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
         return;
     }
     // Synced by a SecretProviderClass?
-    let syncing: Vec<(&Obj, &Value)> = world
-        .iter()
-        .filter(|o| o.namespace == ns && o.kind == "SecretProviderClass")
-        .flat_map(|o| {
-            o.value
-                .pointer("/spec/secretObjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter(|so| str_at(so, "secretName") == Some(u.name))
-                .map(move |so| (o, so))
-        })
+    let syncing: Vec<(&Obj, &Value)> = secret_objects(world, ns)
+        .filter(|(_, so)| str_at(so, "secretName") == Some(u.name))
         .collect();
     if let Some((spc, so)) = syncing.first() {
         if let Some(key) = u.key {
@@ -495,17 +485,8 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
         );
     }
     let mut known = names_of(world, ns, "Secret");
-    let synced: Vec<&str> = world
-        .iter()
-        .filter(|o| o.namespace == ns && o.kind == "SecretProviderClass")
-        .flat_map(|o| {
-            o.value
-                .pointer("/spec/secretObjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|so| str_at(so, "secretName"))
-        })
+    let synced: Vec<&str> = secret_objects(world, ns)
+        .filter_map(|(_, so)| str_at(so, "secretName"))
         .collect();
     known.extend(synced);
     out.push(missing(
@@ -516,6 +497,24 @@ fn secret(world: &[Obj], obj: &Obj, who: &str, u: &SecretUse, out: &mut Vec<Diag
         &known,
         "add the Secret (a manifest, or secretObjects in a class the pod mounts)",
     ));
+}
+
+/// The `secretObjects` entries of every class applied into `ns`, with their class.
+fn secret_objects<'w, 'a>(
+    world: &'w [Obj<'a>],
+    ns: Option<&'w str>,
+) -> impl Iterator<Item = (&'w Obj<'a>, &'w Value)> {
+    world
+        .iter()
+        .filter(move |o| o.namespace == ns && o.kind == "SecretProviderClass")
+        .flat_map(|o| {
+            o.value
+                .pointer("/spec/secretObjects")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(move |so| (o, so))
+        })
 }
 
 /// Whether a workload mounts SecretProviderClass `spc` in a CSI volume.
@@ -553,18 +552,8 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
     texts.push(cx.loaded.source.as_ref());
     let vars = vars::for_provider(cx, provider, &texts);
     let mut out = Vec::new();
-    let synced: Vec<String> = world
-        .iter()
-        .filter(|o| o.namespace.is_none() && o.kind == "SecretProviderClass")
-        .flat_map(|o| {
-            o.value
-                .pointer("/spec/secretObjects")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|so| str_at(so, "secretName").map(str::to_owned))
-                .collect::<Vec<_>>()
-        })
+    let synced: Vec<String> = secret_objects(world, None)
+        .filter_map(|(_, so)| str_at(so, "secretName").map(str::to_owned))
         .collect();
     for o in &cx.ops {
         let refs: Vec<(YamlPath, &str, &str, &str)> = match o.op {
