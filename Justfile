@@ -9,8 +9,9 @@ export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", cache_director
 default:
     @just --list --unsorted
 
-# Run every test (unit, SDK conformance, persistence, binary contract, the snapshot workflow).
-test: cargo-insta
+# Also checks the scenario snapshot workflow with the pinned cargo-insta.
+# Run every test (unit, SDK conformance, persistence, binary contract, the report in Chromium).
+test: browser-deps cargo-insta
     cargo test --workspace --locked
     cargo test --locked -p secretbench --test scenario_snapshots -- --ignored
 
@@ -29,6 +30,36 @@ cargo-insta:
     if [ "$(cargo insta --version 2>/dev/null | cut -d' ' -f2)" != "$CARGO_INSTA_VERSION" ]; then
         cargo install --locked cargo-insta --version "$CARGO_INSTA_VERSION"
     fi
+
+# Debian's Chromium, for opening run reports headless (installed when no Chromium or Chrome is there; root).
+[private]
+browser-deps:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    found=""
+    for b in chromium chromium-browser google-chrome; do command -v "$b" >/dev/null && found="$b"; done
+    if [ -z "${SECRETBENCH_CHROMIUM:-}" ] && [ -z "$found" ]; then
+        apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+    fi
+
+# Open a run's report.html in headless Chromium and check what it draws (default: the newest run).
+report-check DIR="": browser-deps
+    #!/usr/bin/env bash
+    set -euo pipefail
+    dir="{{DIR}}"
+    if [ -z "$dir" ]; then
+        # run-<unix seconds>: the names sort in time order, so the last is the newest.
+        for d in artifacts/run-*/; do [ -f "$d/report.html" ] && dir="$d"; done
+    fi
+    if [ -z "$dir" ] || [ ! -f "$dir/report.html" ]; then
+        echo "no report.html found: run \`just e2e\` first, or name the run's folder" >&2
+        exit 1
+    fi
+    cargo run --quiet --locked -p secretbench-report-check -- "$dir"
+
+# The same check on a made-up 60-case run, no cluster needed (written to the build cache).
+report-check-fixture: browser-deps
+    cargo run --quiet --locked -p secretbench-report-check -- --fixture "$CARGO_TARGET_DIR/report-fixture"
 
 # Independent clients in Python (boto3, hvac, azure-keyvault-*) against the emulator binary.
 conformance *ARGS:
@@ -126,3 +157,9 @@ _backend *ARGS:
         prev="$a"
     done
     echo "$backend"
+
+# The kind backend's install path against a local Helm repository; `.ci/run` runs them after
+# `just e2e`.
+# Tests that need the host cluster up (root).
+test-cluster:
+    cargo test --locked -p secretbench --test install_repo -- --ignored

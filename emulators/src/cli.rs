@@ -1,5 +1,6 @@
 //! The binary contract of `secretbench-emulators` (also `secretbench emulators`):
-//! `--aws ADDR --azure ADDR --vault ADDR --state-dir DIR [--seed FILE] [--deterministic]`.
+//! `--aws ADDR [--aws-https ADDR] --azure ADDR --vault ADDR --state-dir DIR [--seed FILE]
+//! [--deterministic]`.
 //! A service not asked for is not started; with no service flag, every built service starts on its
 //! default address. Once all listeners are bound, one JSON line with each service's URL goes to
 //! stdout. SIGTERM or SIGINT stops it cleanly.
@@ -20,6 +21,10 @@ pub struct Args {
     /// Address of the AWS listener (Secrets Manager, SSM, STS, Pod Identity agent).
     #[arg(long, value_name = "ADDR")]
     pub aws: Option<SocketAddr>,
+    /// A second AWS listener serving the same services over HTTPS, with a CA the emulator
+    /// writes out (for clients reached through redirected AWS host names, on port 443).
+    #[arg(long, value_name = "ADDR", requires = "aws")]
+    pub aws_https: Option<SocketAddr>,
     /// Address of the Azure Key Vault + Entra ID listener (HTTPS, with a CA it writes out).
     #[arg(long, value_name = "ADDR")]
     pub azure: Option<SocketAddr>,
@@ -49,6 +54,7 @@ impl Args {
         };
         Ok(Options {
             aws: pick(self.aws, DEFAULT_AWS_ADDR)?,
+            aws_https: self.aws_https,
             azure: pick(self.azure, DEFAULT_AZURE_ADDR)?,
             vault: pick(self.vault, DEFAULT_VAULT_ADDR)?,
             state_dir: self.state_dir.clone(),
@@ -119,6 +125,15 @@ mod tests {
         assert_eq!(o.aws, Some(DEFAULT_AWS_ADDR.parse().expect("addr")));
         assert_eq!(o.azure, Some(DEFAULT_AZURE_ADDR.parse().expect("addr")));
         assert_eq!(o.vault, Some(DEFAULT_VAULT_ADDR.parse().expect("addr")));
+    }
+
+    #[test]
+    fn the_https_listener_comes_with_the_aws_one() {
+        let o = parse(&["--aws", "127.0.0.1:0", "--aws-https", "127.0.0.1:0"]);
+        assert_eq!(o.aws_https, Some("127.0.0.1:0".parse().expect("addr")));
+        assert_eq!(parse(&[]).aws_https, None, "no HTTPS unless asked for");
+        let alone = Args::try_parse_from(["secretbench-emulators", "--aws-https", "127.0.0.1:0"]);
+        assert!(alone.is_err(), "--aws-https without --aws is refused");
     }
 
     #[test]

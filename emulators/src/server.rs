@@ -23,6 +23,8 @@ pub const DEFAULT_VAULT_ADDR: &str = "127.0.0.1:8200";
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     pub aws: Option<SocketAddr>,
+    /// A second AWS listener, serving the same routes over HTTPS (needs `aws`).
+    pub aws_https: Option<SocketAddr>,
     pub azure: Option<SocketAddr>,
     pub vault: Option<SocketAddr>,
     pub state_dir: Option<PathBuf>,
@@ -57,6 +59,14 @@ pub enum StartError {
     Seed(#[from] seed::SeedError),
     #[error("seeding failed: {0}")]
     Apply(String),
+    #[error("an HTTPS listener for AWS needs the AWS emulator (--aws)")]
+    HttpsWithoutAws,
+    #[error("cannot set up HTTPS for {service}: {source}")]
+    Tls {
+        service: &'static str,
+        #[source]
+        source: crate::core::tls::TlsError,
+    },
 }
 
 /// What the ready line reports for one service: its URL plus whatever the service adds
@@ -121,6 +131,25 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
             Some(aws)
         }
         None => None,
+    };
+    // The AWS routes again over HTTPS, for clients that only reach AWS through its own names
+    // (redirected to this listener) and verify it with the emulator's CA.
+    let aws_https = match (options.aws_https, &aws) {
+        (None, _) => None,
+        (Some(_), None) => return Err(StartError::HttpsWithoutAws),
+        (Some(addr), Some(aws)) => {
+            let listener = bind("aws", addr).await?;
+            let local = listener.local_addr().map_err(|source| StartError::Bind {
+                service: "aws",
+                addr,
+                source,
+            })?;
+            let tls = aws.serve_https(local).map_err(|source| StartError::Tls {
+                service: "aws",
+                source,
+            })?;
+            Some((listener, tls))
+        }
     };
     let azure = match options.azure {
         Some(addr) => {
@@ -198,6 +227,10 @@ pub async fn start(options: Options) -> Result<Running, StartError> {
                 tracing::error!(service = name, error = %e, "listener failed");
             }
         });
+    }
+    if let (Some((listener, tls)), Some(aws)) = (aws_https, &aws) {
+        let app = Arc::clone(aws).router().nest(ADMIN_PREFIX, admin.clone());
+        tasks.spawn(tls_serve::serve("aws", listener, app, tls, stopped.clone()));
     }
     Ok(Running {
         endpoints,

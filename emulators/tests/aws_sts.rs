@@ -48,14 +48,17 @@ fn pod_token(sub: &str) -> String {
     common::unsigned_jwt(&claims("pods.eks.amazonaws.com", sub, now() + 3600))
 }
 
-/// A role that trusts the `app:reader` service account, plus the Pod Identity association.
+/// The cluster's OIDC provider, a role that trusts the `app:reader*` service accounts, plus the
+/// Pod Identity associations.
 const SEED: &str = r#"
 aws:
+  openIdConnectProviders:
+    - url: https://oidc.example/cluster
   roles:
     - arn: arn:aws:iam::123456789012:role/app-reader
       trust:
         issuer: https://oidc.example/cluster
-        subjects: ["system:serviceaccount:app:read*"]
+        subjectsLike: ["system:serviceaccount:app:read*"]
       policy:
         - actions: ["secretsmanager:GetRandomPassword"]
     - arn: arn:aws:iam::123456789012:role/no-passwords
@@ -279,6 +282,77 @@ async fn web_identity_refusals_use_aws_codes() {
         e.message()
             .unwrap_or_default()
             .contains("https://elsewhere.example")
+    );
+
+    // An issuer registered in the account, but not the one this role trusts (a trust policy
+    // copied from another cluster): the trust refuses, without saying why.
+    env.seed("aws:\n  openIdConnectProviders:\n    - url: https://oidc.example/other-cluster\n")
+        .await;
+    let mut other_cluster = claims("sts.amazonaws.com", SUBJECT, now() + 600);
+    other_cluster["iss"] = json!("https://oidc.example/other-cluster");
+    let e = assume(&env, ROLE, "s1", &common::unsigned_jwt(&other_cluster))
+        .await
+        .expect_err("another cluster's provider");
+    assert_eq!(e.code(), Some("AccessDenied"));
+    assert_eq!(
+        e.message(),
+        Some("Not authorized to perform sts:AssumeRoleWithWebIdentity")
+    );
+
+    // A role of another account, where this cluster's issuer is not registered.
+    env.seed(
+        "aws:\n  roles:\n    - arn: arn:aws:iam::210987654321:role/app-reader\n      trust: { issuer: https://oidc.example/cluster, subjects: [system:serviceaccount:app:reader] }\n",
+    )
+    .await;
+    let e = assume(
+        &env,
+        "arn:aws:iam::210987654321:role/app-reader",
+        "s1",
+        &sts_token(),
+    )
+    .await
+    .expect_err("no provider in that account");
+    assert_eq!(e.code(), Some("InvalidIdentityToken"));
+    assert_eq!(
+        e.message(),
+        Some("No OpenIDConnect provider found in your account for https://oidc.example/cluster")
+    );
+
+    // A provider registered without STS's audience as a client id.
+    env.seed(
+        "aws:\n  openIdConnectProviders:\n    - { url: https://oidc.example/cluster, clientIds: [vault] }\n",
+    )
+    .await;
+    let e = assume(&env, ROLE, "s1", &sts_token())
+        .await
+        .expect_err("audience not registered");
+    assert_eq!(e.code(), Some("InvalidIdentityToken"));
+    assert_eq!(e.message(), Some("Incorrect token audience"));
+    env.seed("aws:\n  openIdConnectProviders:\n    - { url: https://oidc.example/cluster }\n")
+        .await;
+
+    // StringEquals subjects take `*` literally; StringLike ones match.
+    env.seed(
+        "aws:\n  roles:\n    - arn: arn:aws:iam::123456789012:role/exact\n      trust: { issuer: https://oidc.example/cluster, subjects: ['system:serviceaccount:app:*'] }\n",
+    )
+    .await;
+    let e = assume(
+        &env,
+        "arn:aws:iam::123456789012:role/exact",
+        "s1",
+        &sts_token(),
+    )
+    .await
+    .expect_err("exact subject");
+    assert_eq!(e.code(), Some("AccessDenied"));
+    let refusals: Vec<_> = journal(&env, "sts")
+        .await
+        .into_iter()
+        .filter(|e| e["status"] == 403)
+        .collect();
+    assert_eq!(
+        refusals.last().expect("journaled")["keys"]["refused"],
+        "the role does not trust the subject system:serviceaccount:app:reader"
     );
 
     // The wire status of a trust refusal is 403, of a token refusal 400.
@@ -733,5 +807,117 @@ async fn strict_authorization_holds_issued_credentials_to_the_role_policy() {
         e.message().unwrap_or_default().starts_with(
             "User: arn:aws:sts::123456789012:assumed-role/no-passwords/eks-secretbench-"
         )
+    );
+}
+
+#[tokio::test]
+async fn assumed_roles_read_what_their_resource_patterns_cover_by_the_suffixed_arn() {
+    let env = common::emulator().await;
+    env.seed(SEED).await;
+    // Seed 001's policy: the secret's ARN with its 6-character suffix, by wildcard.
+    env.seed(
+        r#"
+aws:
+  roles:
+    - arn: arn:aws:iam::123456789012:role/MySampleAppSecretsManager
+      trust: { issuer: https://oidc.example/cluster, subjects: [system:serviceaccount:app:reader] }
+      policy:
+        - actions: [secretsmanager:GetSecretValue, secretsmanager:DescribeSecret]
+          resources: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:MyDBSecret-*"]
+        - actions: [secretsmanager:GetSecretValue]
+          resources: ["arn:aws:secretsmanager:us-east-1:123456789012:secret:Exact-??????"]
+  secrets:
+    - { name: MyDBSecret, secretString: '{"username":"mamezou-tech"}' }
+    - { name: Exact, secretString: e }
+    - { name: OtherSecret, secretString: o }
+"#,
+    )
+    .await;
+    let out = assume(
+        &env,
+        "arn:aws:iam::123456789012:role/MySampleAppSecretsManager",
+        "1700000000000000000",
+        &sts_token(),
+    )
+    .await
+    .expect("assumed");
+    let c = out.credentials().expect("credentials");
+    let creds = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "irsa",
+    );
+    let sm = aws_sdk_secretsmanager::Client::new(
+        &common::sdk_config(&env.url, "us-east-1", creds).await,
+    );
+    let value = sm
+        .get_secret_value()
+        .secret_id("MyDBSecret")
+        .send()
+        .await
+        .expect("MyDBSecret-* covers MyDBSecret-XXXXXX");
+    assert_eq!(
+        value.secret_string(),
+        Some(r#"{"username":"mamezou-tech"}"#)
+    );
+    let arn = value.arn().expect("arn").to_owned();
+    assert!(
+        sm.describe_secret().secret_id(&arn).send().await.is_ok(),
+        "by full ARN too"
+    );
+    sm.get_secret_value()
+        .secret_id("Exact")
+        .send()
+        .await
+        .expect("?????? matches the six characters");
+
+    let denied = sm
+        .get_secret_value()
+        .secret_id("OtherSecret")
+        .send()
+        .await
+        .expect_err("not covered");
+    assert_eq!(denied.code(), Some("AccessDeniedException"));
+    assert_eq!(
+        denied.message(),
+        Some(
+            "User: arn:aws:sts::123456789012:assumed-role/MySampleAppSecretsManager/1700000000000000000 is not authorized to perform: secretsmanager:GetSecretValue on resource: OtherSecret because no identity-based policy allows the secretsmanager:GetSecretValue action"
+        )
+    );
+    let denied = sm
+        .describe_secret()
+        .secret_id("Exact")
+        .send()
+        .await
+        .expect_err("only GetSecretValue on Exact");
+    assert_eq!(denied.code(), Some("AccessDeniedException"));
+
+    // A name that matches no secret is judged on the ARN it would have (no suffix), which the
+    // suffixed pattern does not cover: AWS refuses before saying the secret does not exist.
+    let missing = sm
+        .get_secret_value()
+        .secret_id("MyDBSecret-missing")
+        .send()
+        .await
+        .expect_err("no such secret");
+    assert_eq!(
+        missing.code(),
+        Some("ResourceNotFoundException"),
+        "MyDBSecret-* covers it"
+    );
+    let missing = sm
+        .get_secret_value()
+        .secret_id("NoSuchSecret")
+        .send()
+        .await
+        .expect_err("no such secret");
+    assert_eq!(missing.code(), Some("AccessDeniedException"));
+    assert!(
+        missing
+            .message()
+            .unwrap_or_default()
+            .contains("on resource: NoSuchSecret because")
     );
 }

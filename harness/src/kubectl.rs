@@ -84,6 +84,29 @@ impl Kubectl {
             })
     }
 
+    /// Waits (kubectl's own `rollout status`, which watches) until every pod of `what`
+    /// (`daemonset/NAME`, `deployment/NAME`) runs its current template, at most `limit`.
+    pub async fn rollout_status(
+        &self,
+        namespace: &str,
+        what: &str,
+        limit: std::time::Duration,
+    ) -> Result<(), CmdError> {
+        self.cmd([
+            "-n",
+            namespace,
+            "rollout",
+            "status",
+            what,
+            &format!("--timeout={}s", limit.as_secs()),
+        ])
+        // kubectl's own deadline fires first; ours only catches a kubectl that hangs.
+        .timeout(limit + std::time::Duration::from_secs(15))
+        .output()
+        .await?;
+        Ok(())
+    }
+
     /// Whether node `name` has condition Ready=True.
     pub async fn node_ready(&self, name: &str) -> bool {
         self.run([

@@ -4,14 +4,18 @@
 //! Where things are:
 //! - [`stack`]: `stack/versions.env` and the binaries/images `stack/build.sh` caches.
 //! - [`cluster`]: the `Cluster` backends; the single-node host cluster is [`cluster::host`].
+//! - [`install`]: the install plan (driver and providers as Helm releases), bundles, helm.
 //! - [`scenario`]: the scenario format, its loader, `lint` and JSON Schema.
+//! - [`runner`]: runs scenarios; [`report`]: the run report (HTML + JSON).
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
 //! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
 
 pub mod cluster;
 pub mod cmd;
+pub mod install;
 pub mod kubectl;
 pub mod project;
+pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod smoke;

@@ -25,12 +25,42 @@ struct ClusterArgs {
     backend: Backend,
 }
 
+/// What `up` installs (README, "Bundles").
+#[derive(Debug, clap::Args)]
+struct InstallArgs {
+    /// A bundle: a folder of image archives and Helm charts (e.g. the AWS and Vault providers
+    /// built elsewhere), installed with the rest of the plan.
+    #[arg(long, env = secretbench::install::bundle::ENV_BUNDLE)]
+    bundle: Option<std::path::PathBuf>,
+    /// `existing` backend: install the plan into the cluster (charts from the bundle or the
+    /// upstream repositories). The other backends always install it.
+    #[arg(long)]
+    install: bool,
+}
+
+impl InstallArgs {
+    fn options(&self) -> secretbench::cluster::UpOptions {
+        secretbench::cluster::UpOptions {
+            bundle: self.bundle.clone(),
+            install: self.install,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+struct UpArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    install: InstallArgs,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the service emulators (same flags as `secretbench-emulators`).
     Emulators(secretbench_emulators::cli::Args),
     /// Bring the cluster up: node Ready, the CSI driver and the providers Running.
-    Up(ClusterArgs),
+    Up(UpArgs),
     /// Smoke check on the running cluster: a pod mounts the fake provider's secret.
     Smoke(ClusterArgs),
     /// Take the cluster down and remove everything it made outside its state dir.
@@ -51,12 +81,28 @@ enum Command {
     /// Reproduce an upstream bug: `repro new NAME` scaffolds a scenario folder to fill in.
     #[command(subcommand)]
     Repro(secretbench::scenario::scaffold::ReproCommand),
+    /// Bundles of image archives and charts for clusters that cannot pull (README, "Bundles").
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BundleCommand {
+    /// What a bundle holds (images, charts, the release each serves), what each provider still
+    /// lacks, and every problem that would refuse it; exits 1 when there is one.
+    Inspect {
+        /// The bundle folder.
+        dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, clap::Args)]
 struct RunArgs {
     #[command(flatten)]
     cluster: ClusterArgs,
+    /// `e2e` only: what `up` installs.
+    #[command(flatten)]
+    install: InstallArgs,
     /// Scenario files or folders (searched recursively for scenario.yaml) [default: the
     /// checkout's scenarios/].
     paths: Vec<std::path::PathBuf>,
@@ -72,6 +118,15 @@ struct RunArgs {
     /// Also write JUnit XML here.
     #[arg(long)]
     junit: Option<std::path::PathBuf>,
+    /// Where report.html and report.json go (default: the run's artifacts folder).
+    #[arg(long, value_name = "DIR")]
+    report: Option<std::path::PathBuf>,
+    /// Write no report.
+    #[arg(long, conflicts_with_all = ["report", "report_history"])]
+    no_report: bool,
+    /// Earlier runs' report.json files, for rotation latency across runs (repeatable).
+    #[arg(long = "report-history", value_name = "FILE", num_args = 1..)]
+    report_history: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -146,7 +201,7 @@ fn error_chain(e: &anyhow::Error) -> String {
 }
 
 async fn run_cli(cli: Cli) -> anyhow::Result<()> {
-    let (args, command) = match cli.command {
+    let (args, command, opts) = match cli.command {
         Command::Emulators(args) => {
             init_tracing();
             return secretbench_emulators::cli::run(args).await;
@@ -183,17 +238,18 @@ async fn run_cli(cli: Cli) -> anyhow::Result<()> {
             println!("{}", secretbench::scenario::scaffold::run(cmd, &cwd)?);
             return Ok(());
         }
-        Command::Up(a) => (a, "up"),
-        Command::Smoke(a) => (a, "smoke"),
-        Command::Down(a) => (a, "down"),
-        Command::Kubeconfig(a) => (a, "kubeconfig"),
+        Command::Bundle(BundleCommand::Inspect { dir }) => return inspect_bundle(&dir),
+        Command::Up(a) => (a.cluster, "up", a.install.options()),
+        Command::Smoke(a) => (a, "smoke", Default::default()),
+        Command::Down(a) => (a, "down", Default::default()),
+        Command::Kubeconfig(a) => (a, "kubeconfig", Default::default()),
     };
     init_tracing();
     // On Ctrl-C or SIGTERM the command's future is dropped, which kills the helper it is
     // running (every command is `kill_on_drop`); daemons already started keep running in
     // their own sessions until `secretbench down`.
     tokio::select! {
-        r = run(args, command) => r,
+        r = run(args, command, &opts) => r,
         signal = interrupted() => {
             anyhow::bail!(
                 "{command} interrupted by {signal}; the cluster may be half made: run `secretbench down`"
@@ -216,12 +272,16 @@ async fn interrupted() -> &'static str {
     }
 }
 
-async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
+async fn run(
+    args: ClusterArgs,
+    command: &str,
+    opts: &secretbench::cluster::UpOptions,
+) -> anyhow::Result<()> {
     let stack = Stack::locate()?;
     let cluster = Cluster::new(args.backend, stack.clone());
     match command {
         "up" => {
-            let kc = cluster.up().await.context(
+            let kc = cluster.up(opts).await.context(
                 "secretbench up failed (logs in the state dir's logs/; run `secretbench down` to clean up)",
             )?;
             println!("KUBECONFIG={}", kc.display());
@@ -233,20 +293,35 @@ async fn run(args: ClusterArgs, command: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `bundle inspect DIR`: the report, and exit 1 when the bundle would be refused.
+fn inspect_bundle(dir: &std::path::Path) -> anyhow::Result<()> {
+    use secretbench::install::{Bundle, Plan};
+    let plan = Plan::from_versions(Stack::locate()?.versions())?;
+    let (bundle, problems) = Bundle::read(dir, &plan)?;
+    print!("{}", bundle.report(&plan, &problems));
+    if !problems.is_empty() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
 /// `run` and `e2e`: load and lint the scenarios, (for e2e) bring the cluster up, start the
 /// emulators where pods reach them, wire the providers, run, report.
 async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     use secretbench::runner::{self, report, snapshot};
     use secretbench::wiring::EmulatorProcess;
 
-    let scenarios = runner::load(&scenario_paths(args.paths)?)?;
+    let scenarios = runner::load(&scenario_paths(args.paths.clone())?)?;
+    // A bad history file is the user's mistake: say so before the run, not after it.
+    let history = secretbench::report::history(&args.report_history)?;
+    let started_at = runner::timeline::now();
     let providers: Vec<Provider> = args.providers.iter().map(|&p| p.into()).collect();
     let stack = Stack::locate()?;
     let running = runner::RunningVersions::from_stack(stack.versions());
-    let cluster = Cluster::new(args.cluster.backend, stack);
+    let cluster = Cluster::new(args.cluster.backend, stack.clone());
     if bring_up {
         cluster
-            .up()
+            .up(&args.install.options())
             .await
             .context("secretbench up failed (run `secretbench down` to clean up)")?;
     }
@@ -266,23 +341,22 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         &run_dir.join("emulators.log"),
     )
     .await?;
+    let plan = secretbench::install::Plan::from_versions(stack.versions())?;
+    let installed = secretbench::install::installed_providers(&plan, &kubectl).await?;
     let env = runner::Environment::prepare(
         kubectl,
         &host,
         &emulators.endpoints,
-        cluster.providers(),
+        &installed,
         &providers,
         cluster.name(),
     )
     .await?;
+    let artifacts = runner::artifacts_root(&args.artifacts);
     let opts = runner::Options {
         providers,
-        snapshot_mode: if args.update_snapshots {
-            snapshot::Mode::Update
-        } else {
-            snapshot::Mode::Check
-        },
-        artifacts: runner::artifacts_root(&args.artifacts),
+        snapshot_mode: snapshot::Mode::from_env(args.update_snapshots),
+        artifacts: artifacts.clone(),
         rotation,
         backend_name: cluster.name().to_owned(),
         running,
@@ -299,6 +373,23 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         }
         std::fs::write(path, report::junit(&results))
             .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if !args.no_report {
+        let dir = args.report.clone().unwrap_or(artifacts);
+        let meta = secretbench::report::RunMeta {
+            started_at,
+            backend: opts.backend_name.clone(),
+            running: opts.running.clone(),
+            rotation,
+        };
+        let report = secretbench::report::build(&results, &meta, &dir);
+        let written = secretbench::report::write(&dir, &report, &history)?;
+        eprintln!(
+            "report: {} ({} KiB), data in {}",
+            written.html.display(),
+            written.html_bytes.div_ceil(1024),
+            written.json.display()
+        );
     }
     if results.iter().any(|r| !r.verdict.ok()) {
         std::process::exit(1);

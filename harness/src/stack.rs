@@ -112,7 +112,29 @@ impl Built {
     pub fn kube(&self, name: &str) -> PathBuf {
         self.kube_bin.join(name)
     }
+
+    /// The charts the offline stack provides, by chart name: the driver's and the Azure
+    /// provider's upstream charts from the cache, and the fake provider's from the checkout.
+    pub fn charts(&self, stack: &Stack) -> std::collections::BTreeMap<String, PathBuf> {
+        std::collections::BTreeMap::from([
+            (
+                "secrets-store-csi-driver".to_owned(),
+                self.driver_chart.clone(),
+            ),
+            (
+                "csi-secrets-store-provider-azure".to_owned(),
+                self.azure_chart.clone(),
+            ),
+            (
+                FAKE_PROVIDER_CHART.to_owned(),
+                stack.chart(FAKE_PROVIDER_CHART),
+            ),
+        ])
+    }
 }
+
+/// Our chart for the fake provider (`stack/charts/`).
+pub const FAKE_PROVIDER_CHART: &str = "secretbench-fake-provider";
 
 impl Stack {
     /// Finds `stack/`: `$SECRETBENCH_STACK_DIR`, else the current directory or an ancestor
@@ -158,6 +180,11 @@ impl Stack {
 
     pub fn versions(&self) -> &Versions {
         &self.versions
+    }
+
+    /// A chart committed in `stack/charts/`.
+    pub fn chart(&self, name: &str) -> PathBuf {
+        self.dir.join("charts").join(name)
     }
 
     /// A file in `stack/manifests/`.
@@ -271,5 +298,25 @@ mod tests {
         );
         assert!(s.versions().get("PAUSE_IMAGE").is_ok());
         assert!(s.manifest("smoke-fake.yaml").is_file());
+    }
+
+    #[test]
+    fn the_fake_provider_chart_matches_its_pins() {
+        let s = Stack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack")).unwrap();
+        let dir = s.chart(FAKE_PROVIDER_CHART);
+        let meta = crate::install::archive::read_chart_dir(&dir).unwrap();
+        assert_eq!(meta.name, FAKE_PROVIDER_CHART);
+        assert_eq!(
+            meta.version,
+            s.versions().get("FAKE_PROVIDER_CHART_VERSION").unwrap()
+        );
+        let values = std::fs::read_to_string(dir.join("values.yaml")).unwrap();
+        assert!(
+            values.contains(&format!(
+                "image: {}\n",
+                s.versions().get("FAKE_PROVIDER_IMAGE").unwrap()
+            )),
+            "{values}"
+        );
     }
 }

@@ -149,3 +149,70 @@ async fn actions_faults_and_journal_reach_the_emulators() {
     .await
     .unwrap();
 }
+
+/// The report reads the journal as the admin API serves it: every entry parses, on the wall
+/// clock, with its latency, and the provider-style reads are the ones rotation latency counts.
+#[tokio::test]
+async fn the_report_reads_the_emulators_journal() {
+    use secretbench::report::rotation::is_secret_read;
+    use secretbench::runner::timeline::{journal_entry, now};
+
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    let before = now();
+    b.act(&action(
+        json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "v1"}}),
+    ))
+    .await
+    .unwrap();
+    // A read as the AWS provider makes it (JSON protocol, region from the credential scope).
+    let read = reqwest::Client::new()
+        .post(format!("{}/", endpoints.aws_url))
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amz-target", "secretsmanager.GetSecretValue")
+        .header(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIAX/20250101/us-east-1/secretsmanager/aws4_request, \
+             SignedHeaders=host, Signature=0",
+        )
+        .body(r#"{"SecretId": "joke"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let after = now() + time::Duration::milliseconds(1);
+    let all = b.journal_all().await.unwrap();
+    let raw = all["entries"].as_array().unwrap();
+    let entries: Vec<_> = raw.iter().filter_map(journal_entry).collect();
+    assert_eq!(entries.len(), raw.len(), "{all:#}");
+    let ops: Vec<(&str, &str, u16)> = entries
+        .iter()
+        .map(|e| (e.service.as_str(), e.operation.as_str(), e.status))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            ("secretsmanager", "CreateSecret", 200),
+            ("secretsmanager", "GetSecretValue", 200)
+        ]
+    );
+    for e in &entries {
+        assert!(
+            e.at >= before && e.at <= after,
+            "{e:?} not in [{before}, {after}]"
+        );
+        assert!(e.latency_ms > 0.0, "{e:?}");
+        assert_eq!(e.region.as_deref(), Some("us-east-1"));
+    }
+    assert_eq!(entries[1].keys["secretId"], "joke");
+    assert!(!is_secret_read(&entries[0].operation) && is_secret_read(&entries[1].operation));
+}

@@ -349,3 +349,52 @@ fn findings_point_at_their_node_not_at_the_first_matching_text() {
     );
     assert_eq!(diags[0].line, Some(29), "{}", diags[0]);
 }
+
+#[test]
+fn identity_paths_and_roles_are_checked() {
+    // An aws binding may choose IRSA and make the role it needs.
+    let irsa = GOOD
+        .replacen(
+            "      vars: { file: MyDBSecret }",
+            "      identity: irsa\n      vars: { file: MyDBSecret }",
+            1,
+        )
+        .replacen(
+            "          - aws.secretsmanager.createSecret: { name: MyDBSecret, secretString: hello }",
+            "          - aws.secretsmanager.createSecret: { name: MyDBSecret, secretString: hello }\n          - aws.iam.createRole:\n              roleName: MySampleAppSecretsManager\n              trust: { issuer: '${awsOidcIssuer}', subjects: ['system:serviceaccount:${namespace}:sample-app'] }\n              policy:\n                - actions: [secretsmanager:GetSecretValue]\n                  resources: ['arn:aws:secretsmanager:${awsRegion}:${awsAccountId}:secret:MyDBSecret-*']",
+            1,
+        );
+    assert_eq!(lint_text(&irsa), vec![]);
+
+    let d = one_problem(
+        "      vars: { file: MyDBSecret }",
+        "      identity: workloadIdentity\n      vars: { file: MyDBSecret }",
+    );
+    assert!(d.message.contains("workloadIdentity"), "{d}");
+
+    // A role's trust must name its issuer; typos in a statement are refused.
+    let no_issuer = irsa.replacen("trust: { issuer: '${awsOidcIssuer}', ", "trust: { ", 1);
+    assert_eq!(lint_text(&no_issuer).len(), 1);
+    let typo = irsa.replacen("- actions:", "- action:", 1);
+    assert_eq!(lint_text(&typo).len(), 1);
+}
+
+#[test]
+fn identity_paths_belong_to_their_provider() {
+    let text = GOOD
+        .replacen("providers: [aws]", "providers: [aws, vault]", 1)
+        .replacen(
+            "  steps:",
+            "    vault: { identity: irsa, vars: { file: f }, actions: { seed: [ { vault.kv2.put: { mount: secret, path: p, data: { k: v } } } ] } }\n  steps:",
+            1,
+        );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains(
+            "spec.bindings.vault.identity: `irsa` is not an identity path of the vault provider"
+        ),
+        "{}",
+        diags[0]
+    );
+}

@@ -119,7 +119,7 @@ async fn aws_env() -> AwsEnv {
         url: ISSUER.into(),
         jwks: json!({"keys": [key.jwk.clone()]}),
     };
-    apply_seed(&url, &aws::wiring(aws::seed(&issuer)).seed).await;
+    apply_seed(&url, &aws::wiring(aws::seed(&issuer), ISSUER, None).seed).await;
     AwsEnv {
         _running: running,
         url,
@@ -168,7 +168,7 @@ fn admin() -> Credentials {
 #[tokio::test]
 async fn pod_identity_through_the_proxy_then_reads_with_the_role() {
     let e = aws_env().await;
-    let env = aws::provider_env(&e.url, "127.0.0.1");
+    let env = aws::provider_env(&e.url, "127.0.0.1", false);
     let sm_endpoint = env_value(&env, "AWS_ENDPOINT_URL_SECRETS_MANAGER");
     let ssm_endpoint = env_value(&env, "AWS_ENDPOINT_URL_SSM");
 
@@ -253,7 +253,7 @@ async fn pod_identity_through_the_proxy_then_reads_with_the_role() {
 #[tokio::test]
 async fn pod_identity_refuses_other_service_accounts_and_foreign_keys() {
     let e = aws_env().await;
-    let proxy = env_value(&aws::provider_env(&e.url, "127.0.0.1"), "HTTP_PROXY");
+    let proxy = env_value(&aws::provider_env(&e.url, "127.0.0.1", false), "HTTP_PROXY");
     let intruder = sa_token(&e.key, ISSUER, aws::POD_IDENTITY_AUDIENCE, "ns", "intruder");
     let (status, body) = via_proxy(&proxy, aws::POD_IDENTITY_AGENT_URL, &intruder).await;
     assert_eq!(
@@ -354,6 +354,501 @@ async fn irsa_web_identity_is_trusted_for_the_cluster_issuer_only() {
         aws::SERVICE_ACCOUNT,
     );
     assert_eq!(assume_role(&e.url, &wrong_aud).await.0, 400);
+}
+
+// ---- AWS: IRSA over HTTPS, as seed 001 sets it up ----
+
+/// The provider pod's hostAliases: every STS name the SDK dials resolves to the emulator host.
+#[derive(Debug, Clone)]
+struct HostAliases(std::net::IpAddr);
+
+impl aws_smithy_runtime_api::client::dns::ResolveDns for HostAliases {
+    fn resolve_dns<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> aws_smithy_runtime_api::client::dns::DnsFuture<'a> {
+        let known = aws::sts_hosts().iter().any(|h| h == name);
+        aws_smithy_runtime_api::client::dns::DnsFuture::ready(if known {
+            Ok(vec![self.0])
+        } else {
+            Err(aws_smithy_runtime_api::client::dns::ResolveDnsError::new(
+                format!("{name} is not in the pod's hostAliases"),
+            ))
+        })
+    }
+}
+
+struct IrsaEnv {
+    _running: Running,
+    _dir: tempfile::TempDir,
+    backend: secretbench::runner::backend::Backend,
+    /// `AWS_ENDPOINT_URL_SECRETS_MANAGER` / `_SSM`: the plain listener, as wired.
+    aws_url: String,
+    https_port: u16,
+    ca_pem: Vec<u8>,
+    key: ClusterKey,
+    namespace: &'static str,
+}
+
+/// Everything a run sets up for IRSA, in process: the emulators with their HTTPS listener, the
+/// wiring's seed (the cluster's issuer as OIDC provider, its JWKS), then seed 001's objects
+/// through the runner's backend actions, as the scenarios create them.
+async fn irsa_env() -> IrsaEnv {
+    let dir = tempfile::tempdir().unwrap();
+    let running = start(Options {
+        aws: loopback(),
+        aws_https: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        state_dir: Some(dir.path().to_owned()),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = secretbench::wiring::Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    // The wiring's check passes but for the port: tests cannot bind 443.
+    let readiness = aws::irsa_readiness(&endpoints);
+    assert!(
+        readiness
+            .as_ref()
+            .is_err_and(|e| e.contains("only dials 443")),
+        "{readiness:?}"
+    );
+    let https_port: u16 = endpoints
+        .aws_https_url
+        .as_deref()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let ca_pem = std::fs::read(endpoints.aws_ca_file.as_ref().unwrap()).unwrap();
+    let key = cluster_key(11);
+    let issuer = aws::Issuer {
+        url: ISSUER.into(),
+        jwks: json!({"keys": [key.jwk.clone()]}),
+    };
+    let wiring = aws::wiring(aws::seed(&issuer), ISSUER, None);
+    let backend =
+        secretbench::runner::backend::Backend::new(endpoints.clone(), "127.0.0.1", aws::REGION)
+            .unwrap();
+    backend.reset().await.unwrap();
+    backend.seed(&wiring.seed).await.unwrap();
+    let namespace = "sb-irsa-seed-001-aws";
+    let vars: std::collections::BTreeMap<&str, String> = [
+        ("namespace", namespace.to_owned()),
+        ("awsRegion", wiring.vars["awsRegion"].clone()),
+        ("awsAccountId", wiring.vars["awsAccountId"].clone()),
+        ("awsOidcIssuer", wiring.vars["awsOidcIssuer"].clone()),
+    ]
+    .into();
+    let sub = |text: &str| {
+        vars.iter().fold(text.to_owned(), |t, (k, v)| {
+            t.replace(&format!("${{{k}}}"), v)
+        })
+    };
+    // Seed 001: the JSON secret, the parameters, and a role for each ServiceAccount; then the
+    // denied variants' roles.
+    let actions = sub(r#"[
+      {"aws.secretsmanager.createSecret": {"name": "MyDBSecret", "secretString": "{\"username\":\"mamezou-tech\", \"password\":\"my-super-secret-password\"}"}},
+      {"aws.secretsmanager.createSecret": {"name": "OtherSecret", "secretString": "not yours"}},
+      {"aws.ssm.putParameter": {"name": "/sample-app/db/username", "value": "mamezou-tech"}},
+      {"aws.ssm.putParameter": {"name": "/sample-app/db/password", "value": "my-super-secret-password", "type": "SecureString"}},
+      {"aws.iam.createRole": {"roleName": "MySampleAppSecretsManager",
+        "trust": {"issuer": "${awsOidcIssuer}", "subjects": ["system:serviceaccount:${namespace}:sample-app-secrets-manager"]},
+        "policy": [{"actions": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "resources": ["arn:aws:secretsmanager:${awsRegion}:${awsAccountId}:secret:MyDBSecret-*"]}]}},
+      {"aws.iam.createRole": {"roleName": "MySampleAppParameterStore",
+        "trust": {"issuer": "${awsOidcIssuer}", "subjects": ["system:serviceaccount:${namespace}:sample-app-parameter-store"]},
+        "policy": [{"actions": ["ssm:GetParameters"],
+                    "resources": ["arn:aws:ssm:${awsRegion}:${awsAccountId}:parameter/sample-app/db/*"]}]}},
+      {"aws.iam.createRole": {"roleName": "OtherClusterRole",
+        "trust": {"issuer": "https://oidc.eks.${awsRegion}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE",
+                  "subjectsLike": ["system:serviceaccount:${namespace}:*"]},
+        "policy": [{"actions": ["secretsmanager:GetSecretValue"], "resources": ["*"]}]}},
+      {"aws.iam.createRole": {"roleName": "OtherAccountRole", "accountId": "210987654321",
+        "trust": {"issuer": "${awsOidcIssuer}", "subjectsLike": ["system:serviceaccount:${namespace}:*"]},
+        "policy": [{"actions": ["secretsmanager:GetSecretValue"], "resources": ["*"]}]}}
+    ]"#);
+    let actions: Vec<secretbench::scenario::model::BackendAction> =
+        serde_json::from_str(&actions).unwrap();
+    for a in &actions {
+        backend.act(a).await.unwrap();
+    }
+    // An OIDC provider for that other cluster exists in the account (its roles were made for it).
+    apply_seed(
+        running.url("aws").unwrap(),
+        &json!({"aws": {"openIdConnectProviders": [{"url": format!("https://oidc.eks.{}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE", aws::REGION)}]}}),
+    )
+    .await;
+    IrsaEnv {
+        aws_url: running.url("aws").unwrap().to_owned(),
+        _running: running,
+        _dir: dir,
+        backend,
+        https_port,
+        ca_pem,
+        key,
+        namespace,
+    }
+}
+
+fn role(account: &str, name: &str) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+impl IrsaEnv {
+    /// The provider's STS client: `sts.New(sts.Options{Region})`, so `sts.<region>.amazonaws.com`
+    /// over HTTPS with the system roots, here the emulator's CA alone (SSL_CERT_DIR) and the name
+    /// resolved by hostAliases. Only the port differs from the cluster's 443.
+    fn sts(&self) -> aws_sdk_sts::Client {
+        use aws_smithy_http_client::tls;
+        let trust = tls::TrustStore::empty().with_pem_certificate(self.ca_pem.clone());
+        let http = aws_smithy_http_client::Builder::new()
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(
+                tls::TlsContext::builder()
+                    .with_trust_store(trust)
+                    .build()
+                    .unwrap(),
+            )
+            .build_with_resolver(HostAliases([127, 0, 0, 1].into()));
+        let config = aws_sdk_sts::Config::builder()
+            .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+            .region(aws_sdk_sts::config::Region::new(aws::REGION))
+            .endpoint_url(format!(
+                "https://{}:{}",
+                secretbench_emulators::aws::tls::regional_sts_host(aws::REGION),
+                self.https_port
+            ))
+            .http_client(http)
+            .retry_config(aws_sdk_sts::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+    }
+
+    fn token(&self, sa: &str) -> String {
+        sa_token(&self.key, ISSUER, aws::IRSA_AUDIENCE, self.namespace, sa)
+    }
+
+    /// The exchange as the provider's `stscreds.WebIdentityRoleProvider` makes it (session name:
+    /// the time in nanoseconds).
+    async fn assume(
+        &self,
+        role_arn: &str,
+        token: &str,
+    ) -> Result<
+        Credentials,
+        aws_sdk_sts::error::SdkError<
+            aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError,
+        >,
+    > {
+        let out = self
+            .sts()
+            .assume_role_with_web_identity()
+            .role_arn(role_arn)
+            .role_session_name("1767225600000000000")
+            .web_identity_token(token)
+            .send()
+            .await?;
+        let c = out.credentials().unwrap();
+        assert_eq!(
+            out.assumed_role_user().unwrap().arn(),
+            format!(
+                "arn:aws:sts::{}:assumed-role/{}/1767225600000000000",
+                aws::ACCOUNT_ID,
+                role_arn.rsplit('/').next().unwrap()
+            )
+        );
+        Ok(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "irsa",
+        ))
+    }
+}
+
+fn sts_error(
+    e: &aws_sdk_sts::error::SdkError<
+        aws_sdk_sts::operation::assume_role_with_web_identity::AssumeRoleWithWebIdentityError,
+    >,
+) -> (u16, String, String) {
+    use aws_sdk_sts::error::ProvideErrorMetadata;
+    (
+        e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0),
+        e.code().unwrap_or_default().to_owned(),
+        e.message().unwrap_or_default().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn irsa_as_seed_001_sets_it_up_reads_with_each_role_over_https_sts() {
+    let e = irsa_env().await;
+    let account = aws::ACCOUNT_ID;
+
+    // Step 1: the Secrets Manager role, then GetSecretValue as the provider's first mount does.
+    let creds = e
+        .assume(
+            &role(account, "MySampleAppSecretsManager"),
+            &e.token("sample-app-secrets-manager"),
+        )
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config(&e.aws_url, creds).await);
+    let value = sm
+        .get_secret_value()
+        .secret_id("MyDBSecret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        value.secret_string(),
+        Some(r#"{"username":"mamezou-tech", "password":"my-super-secret-password"}"#)
+    );
+    // The remount's DescribeSecret (version check) is allowed too.
+    let described = sm
+        .describe_secret()
+        .secret_id("MyDBSecret")
+        .send()
+        .await
+        .unwrap();
+    assert!(described.arn().unwrap().contains(":secret:MyDBSecret-"));
+
+    // Step 2: the second ServiceAccount's role reads the parameters, and only them.
+    let creds = e
+        .assume(
+            &role(account, "MySampleAppParameterStore"),
+            &e.token("sample-app-parameter-store"),
+        )
+        .await
+        .unwrap();
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config(&e.aws_url, creds.clone()).await);
+    let params = ssm
+        .get_parameters()
+        .names("/sample-app/db/username")
+        .names("/sample-app/db/password")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = params
+        .parameters()
+        .iter()
+        .map(|p| (p.name().unwrap(), p.value().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("/sample-app/db/password", "my-super-secret-password"),
+            ("/sample-app/db/username", "mamezou-tech")
+        ]
+    );
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config(&e.aws_url, creds).await);
+    let denied = sm
+        .get_secret_value()
+        .secret_id("MyDBSecret")
+        .send()
+        .await
+        .expect_err("the parameter-store role has no Secrets Manager rights");
+    {
+        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+        assert_eq!(denied.code(), Some("AccessDeniedException"));
+    }
+
+    // The journal: the exchange (the token's subject, the role), then the read as the assumed role.
+    let sts = e
+        .backend
+        .journal("sts", "AssumeRoleWithWebIdentity")
+        .await
+        .unwrap();
+    assert_eq!(sts[0]["status"], 200);
+    assert_eq!(
+        sts[0]["identity"],
+        format!(
+            "system:serviceaccount:{}:sample-app-secrets-manager",
+            e.namespace
+        )
+    );
+    assert_eq!(
+        sts[0]["keys"]["roleArn"],
+        role(account, "MySampleAppSecretsManager")
+    );
+    let reads = e
+        .backend
+        .journal("secretsmanager", "GetSecretValue")
+        .await
+        .unwrap();
+    assert_eq!(
+        reads[0]["identity"],
+        format!(
+            "arn:aws:sts::{account}:assumed-role/MySampleAppSecretsManager/1767225600000000000"
+        )
+    );
+    assert!(
+        sts[0]["seq"].as_u64() < reads[0]["seq"].as_u64(),
+        "exchange first"
+    );
+    // What a scenario's journal snapshot keeps of them.
+    let redactor = secretbench::runner::snapshot::Redactor::new(e.namespace).unwrap();
+    let shown = redactor.journal(&sts[..1]);
+    assert_eq!(
+        shown[0]["identity"],
+        "system:serviceaccount:[namespace]:sample-app-secrets-manager"
+    );
+    assert_eq!(shown[0]["keys"]["roleSessionName"], "[session]");
+    assert_eq!(shown[0]["keys"]["accessKeyId"], "[access-key-id]");
+    assert_eq!(
+        redactor.journal(&reads[..1])[0]["identity"],
+        format!("arn:aws:sts::{account}:assumed-role/MySampleAppSecretsManager/[session]")
+    );
+}
+
+#[tokio::test]
+async fn irsa_refusals_carry_aws_codes_and_wording() {
+    let e = irsa_env().await;
+    let account = aws::ACCOUNT_ID;
+    let sm_role = role(account, "MySampleAppSecretsManager");
+
+    // A ServiceAccount outside the trust policy: STS's AccessDenied (403), which says nothing more.
+    let outsider = e.assume(&sm_role, &e.token("intruder")).await.unwrap_err();
+    assert_eq!(
+        sts_error(&outsider),
+        (
+            403,
+            "AccessDenied".into(),
+            "Not authorized to perform sts:AssumeRoleWithWebIdentity".into()
+        )
+    );
+
+    // A role whose policy does not cover the secret: Secrets Manager refuses the read.
+    let creds = e
+        .assume(&sm_role, &e.token("sample-app-secrets-manager"))
+        .await
+        .unwrap();
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config(&e.aws_url, creds).await);
+    let uncovered = sm
+        .get_secret_value()
+        .secret_id("OtherSecret")
+        .send()
+        .await
+        .unwrap_err();
+    {
+        use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+        assert_eq!(uncovered.raw_response().unwrap().status().as_u16(), 400);
+        assert_eq!(uncovered.code(), Some("AccessDeniedException"));
+        assert_eq!(
+            uncovered.message(),
+            Some(
+                format!("User: arn:aws:sts::{account}:assumed-role/MySampleAppSecretsManager/1767225600000000000 is not authorized to perform: secretsmanager:GetSecretValue on resource: OtherSecret because no identity-based policy allows the secretsmanager:GetSecretValue action")
+                    .as_str()
+            )
+        );
+    }
+
+    // Tokens the trust refuses: a role made for another cluster's OIDC provider...
+    let other_cluster = e
+        .assume(
+            &role(account, "OtherClusterRole"),
+            &e.token("sample-app-secrets-manager"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sts_error(&other_cluster).1, "AccessDenied");
+    // ... a role in an account where this cluster's issuer is not registered ...
+    let other_account = e
+        .assume(
+            &role("210987654321", "OtherAccountRole"),
+            &e.token("sample-app-secrets-manager"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        sts_error(&other_account),
+        (
+            400,
+            "InvalidIdentityToken".into(),
+            format!("No OpenIDConnect provider found in your account for {ISSUER}")
+        )
+    );
+    assert!(
+        other_account
+            .into_service_error()
+            .is_invalid_identity_token_exception(),
+        "a modeled, client-fault error: fatal to the provider's mount"
+    );
+    // ... the Pod Identity audience, a key the cluster does not publish, an expired token.
+    let wrong_aud = sa_token(
+        &e.key,
+        ISSUER,
+        aws::POD_IDENTITY_AUDIENCE,
+        e.namespace,
+        "sample-app-secrets-manager",
+    );
+    let err = e.assume(&sm_role, &wrong_aud).await.unwrap_err();
+    assert_eq!(
+        sts_error(&err),
+        (
+            400,
+            "InvalidIdentityToken".into(),
+            "Incorrect token audience".into()
+        )
+    );
+    let forged = sa_token(
+        &cluster_key(12),
+        ISSUER,
+        aws::IRSA_AUDIENCE,
+        e.namespace,
+        "sample-app-secrets-manager",
+    );
+    assert_eq!(
+        sts_error(&e.assume(&sm_role, &forged).await.unwrap_err()).1,
+        "InvalidIdentityToken"
+    );
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("sa-key".into());
+    let expired = jsonwebtoken::encode(
+        &header,
+        &json!({"iss": ISSUER, "aud": [aws::IRSA_AUDIENCE], "exp": now() - 5, "iat": now() - 3605,
+                "sub": format!("system:serviceaccount:{}:sample-app-secrets-manager", e.namespace)}),
+        &e.key.encoding,
+    )
+    .unwrap();
+    let err = e.assume(&sm_role, &expired).await.unwrap_err();
+    let (status, code, message) = sts_error(&err);
+    assert_eq!((status, code.as_str()), (400, "ExpiredTokenException"));
+    assert!(
+        message.starts_with("Token expired: current date/time "),
+        "{message}"
+    );
+    assert!(err.into_service_error().is_expired_token_exception());
+
+    // The journal says why each trust refusal happened; AWS's answer never does.
+    let refused: Vec<String> = e
+        .backend
+        .journal("sts", "AssumeRoleWithWebIdentity")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|j| j["keys"]["refused"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        refused[..2],
+        [
+            format!(
+                "the role does not trust the subject system:serviceaccount:{}:intruder",
+                e.namespace
+            ),
+            format!(
+                "the role trusts the OIDC provider https://oidc.eks.{}.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE, not {ISSUER}",
+                aws::REGION
+            ),
+        ]
+    );
 }
 
 // ---- Vault ----

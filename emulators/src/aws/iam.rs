@@ -43,19 +43,91 @@ fn any_resource() -> Vec<String> {
     vec!["*".to_owned()]
 }
 
-/// Who may assume a role with a web identity token (IRSA's trust policy, reduced to its checks).
+/// Who may assume a role with a web identity token: IRSA's trust policy, reduced to what it
+/// checks. As IAM writes it: `Principal.Federated` names the account's OIDC provider for
+/// `issuer`, and the conditions `StringEquals` / `StringLike` on `<issuer>:sub` and
+/// `StringEquals` on `<issuer>:aud` (the terraform-aws-modules `iam-assumable-role-with-oidc`
+/// inputs `oidc_fully_qualified_subjects`, `oidc_subjects_with_wildcards` and
+/// `oidc_fully_qualified_audiences`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Trust {
-    /// The token's `iss` must equal this, when set.
+    /// The federated principal: the token's `iss` must be this issuer, registered as an OIDC
+    /// provider of the role's account. Unset (an emulator shorthand): tokens of any issuer, with
+    /// `audience` standing in for the provider's client ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issuer: Option<String>,
     /// The token's `aud` must contain this.
     #[serde(default = "sts_audience")]
     pub audience: String,
-    /// Patterns the token's `sub` must match one of (`system:serviceaccount:ns:sa`, wildcards allowed).
-    #[serde(default)]
+    /// `StringEquals` on the subject: the token's `sub` must be one of these exactly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub subjects: Vec<String>,
+    /// `StringLike` on the subject: or match one of these (`*` any run of characters, `?` one).
+    /// With neither list, any subject is trusted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects_like: Vec<String>,
+}
+
+impl Trust {
+    /// What a role without trust gets in permissive mode: any issuer, STS's audience, any subject.
+    pub fn default_for_any_issuer() -> Self {
+        Self {
+            audience: sts_audience(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the subject conditions hold for `subject`.
+    pub fn trusts_subject(&self, subject: &str) -> bool {
+        (self.subjects.is_empty() && self.subjects_like.is_empty())
+            || self.subjects.iter().any(|s| s == subject)
+            || self.subjects_like.iter().any(|p| wildcard(p, subject))
+    }
+}
+
+/// An IAM OIDC identity provider (`CreateOpenIDConnectProvider`): STS takes web identity tokens
+/// only from issuers registered in the role's account, for the audiences listed here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcProvider {
+    /// The issuer without its scheme, as IAM stores it (`oidc.eks.<region>.amazonaws.com/id/...`).
+    pub url: String,
+    /// `ClientIDList`: the audiences accepted.
+    pub client_ids: Vec<String>,
+}
+
+/// The seed's form of an OIDC provider.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OidcProviderSeed {
+    /// The issuer URL (`https://...`, as in the tokens' `iss`).
+    pub url: String,
+    /// Default: `sts.amazonaws.com`, what `eksctl utils associate-iam-oidc-provider` registers.
+    #[serde(default = "default_client_ids")]
+    pub client_ids: Vec<String>,
+    /// The account it is registered in; default: the emulator's account.
+    #[serde(default)]
+    pub account_id: Option<String>,
+}
+
+fn default_client_ids() -> Vec<String> {
+    vec![sts_audience()]
+}
+
+/// An issuer URL as IAM keys it: without scheme or trailing slash.
+pub fn issuer_key(url: &str) -> &str {
+    url.strip_prefix("https://")
+        .unwrap_or(url)
+        .trim_end_matches('/')
+}
+
+/// `arn:aws:iam::<account>:oidc-provider/<issuer without scheme>`.
+pub fn oidc_provider_arn(account: &str, issuer: &str) -> String {
+    format!(
+        "arn:aws:iam::{account}:oidc-provider/{}",
+        issuer_key(issuer)
+    )
 }
 
 pub fn sts_audience() -> String {
@@ -113,6 +185,9 @@ pub struct IamState {
     pub roles: BTreeMap<String, Role>,
     pub users: BTreeMap<String, User>,
     pub associations: Vec<Association>,
+    /// OIDC identity providers by ARN.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub oidc_providers: BTreeMap<String, OidcProvider>,
     pub issued: BTreeMap<String, Issued>,
     /// Keys that sign web identity and service-account tokens (the cluster issuer's JWKS). While
     /// unset, STS and the Pod Identity agent check claims only, not signatures.
@@ -222,7 +297,20 @@ impl IamState {
         action: &str,
         resource: &str,
     ) -> Result<(), AwsError> {
-        let denied = || AwsError::access_denied(&identity.arn, action, resource);
+        self.authorize_as(identity, action, resource, resource)
+    }
+
+    /// [`IamState::authorize`] where the refusal names the resource as the caller gave it
+    /// (`shown`) rather than the ARN the policy was evaluated against, as Secrets Manager words
+    /// it for a SecretId given by name ("... on resource: MyDBSecret because ...").
+    pub fn authorize_as(
+        &self,
+        identity: &Identity,
+        action: &str,
+        resource: &str,
+        shown: &str,
+    ) -> Result<(), AwsError> {
+        let denied = || AwsError::access_denied(&identity.arn, action, shown);
         let Some(policy) = &identity.policy else {
             return match self.authorization {
                 Mode::Permissive => Ok(()),
@@ -274,6 +362,38 @@ mod tests {
     use super::*;
 
     const ACCOUNT: &str = "123456789012";
+
+    #[test]
+    fn subjects_are_exact_and_subjects_like_are_patterns() {
+        let trust = |subjects: &[&str], like: &[&str]| Trust {
+            subjects: subjects.iter().map(|s| (*s).to_owned()).collect(),
+            subjects_like: like.iter().map(|s| (*s).to_owned()).collect(),
+            ..Trust::default()
+        };
+        let exact = trust(&["system:serviceaccount:default:app"], &[]);
+        assert!(exact.trusts_subject("system:serviceaccount:default:app"));
+        assert!(!exact.trusts_subject("system:serviceaccount:default:app2"));
+        // StringEquals takes `*` literally.
+        let literal = trust(&["system:serviceaccount:*:app"], &[]);
+        assert!(!literal.trusts_subject("system:serviceaccount:team:app"));
+        assert!(literal.trusts_subject("system:serviceaccount:*:app"));
+        let like = trust(&[], &["system:serviceaccount:*:app-?"]);
+        assert!(like.trusts_subject("system:serviceaccount:team:app-1"));
+        assert!(!like.trusts_subject("system:serviceaccount:team:app-10"));
+        assert!(trust(&[], &[]).trusts_subject("anything"));
+    }
+
+    #[test]
+    fn provider_arns_drop_the_scheme_and_trailing_slash() {
+        assert_eq!(
+            oidc_provider_arn(ACCOUNT, "https://oidc.eks.us-east-1.amazonaws.com/id/ABC/"),
+            "arn:aws:iam::123456789012:oidc-provider/oidc.eks.us-east-1.amazonaws.com/id/ABC"
+        );
+        assert_eq!(
+            issuer_key("kubernetes.default.svc"),
+            "kubernetes.default.svc"
+        );
+    }
 
     fn role_with(policy: Vec<Statement>) -> IamState {
         let mut iam = IamState::default();

@@ -58,10 +58,22 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub fn authorize(&self, iam: &IamState, resource: &str) -> Result<(), AwsError> {
-        iam.authorize(
+        self.authorize_as(iam, resource, resource)
+    }
+
+    /// Evaluates the policy on `resource` but names `shown` in a refusal (see
+    /// [`IamState::authorize_as`]).
+    pub fn authorize_as(
+        &self,
+        iam: &IamState,
+        resource: &str,
+        shown: &str,
+    ) -> Result<(), AwsError> {
+        iam.authorize_as(
             &self.identity,
             &format!("{}:{}", self.action_prefix, self.operation),
             resource,
+            shown,
         )
     }
 }

@@ -1,6 +1,11 @@
 //! The AWS emulator: Secrets Manager and SSM Parameter Store (AWS JSON 1.1), STS (query protocol)
 //! and the EKS Pod Identity agent, on one listener. Region and account come from the SigV4
 //! credential scope, and every region keeps its own secrets and parameters.
+//!
+//! The same routes can also be served over HTTPS ([`AwsEmulator::serve_https`]), with a CA of
+//! the emulator's own whose certificate covers the AWS host names ([`tls`]): clients that cannot
+//! be pointed at another endpoint (the CSI provider's IRSA STS client) reach it through a
+//! redirected name.
 
 pub mod error;
 pub mod iam;
@@ -11,18 +16,21 @@ pub mod seed;
 pub mod sigv4;
 pub mod ssm;
 pub mod sts;
+pub mod tls;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::shared_state::SharedState;
+use crate::core::tls::{ServingCa, TlsError};
 use crate::core::{Core, Service};
 
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
@@ -77,14 +85,58 @@ impl AwsState {
 pub struct AwsEmulator {
     core: Arc<Core>,
     state: SharedState<AwsState>,
+    /// Where the HTTPS CA is kept (beside the state file); `None`: a scratch folder.
+    state_dir: Option<PathBuf>,
+    https: OnceLock<Https>,
+}
+
+/// The HTTPS side, once a listener for it is bound.
+#[derive(Debug)]
+struct Https {
+    url: String,
+    ca: ServingCa,
 }
 
 impl AwsEmulator {
     /// Loads `state_file` when it exists; with a path, every change is written back before it is
     /// acknowledged.
     pub fn new(core: Arc<Core>, state_file: Option<PathBuf>) -> Result<Self, PersistError> {
+        let state_dir = state_file
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            .map(PathBuf::from);
         let state = SharedState::open(state_file, AwsState::default)?;
-        Ok(Self { core, state })
+        Ok(Self {
+            core,
+            state,
+            state_dir,
+            https: OnceLock::new(),
+        })
+    }
+
+    /// Sets up HTTPS for a listener bound at `local`: the CA (kept in the state dir, so the
+    /// trust a cluster was given survives restarts), a certificate for the AWS names and that
+    /// address, and the configuration to serve it with. Once only.
+    pub fn serve_https(&self, local: SocketAddr) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+        let https = match self.https.get() {
+            Some(existing) => existing,
+            None => {
+                let ca = ServingCa::new(
+                    tls::SPEC,
+                    self.state_dir.as_deref(),
+                    tls::base_names(&[local.ip()]),
+                    Some(tls::on_demand),
+                )?;
+                let url = format!("https://{local}");
+                self.https.get_or_init(|| Https { url, ca })
+            }
+        };
+        Ok(Arc::clone(&https.ca.server_config))
+    }
+
+    /// The CA clients of the HTTPS listener trust, once there is one.
+    pub fn ca_file(&self) -> Option<&std::path::Path> {
+        self.https.get().map(|h| h.ca.ca_file.as_path())
     }
 
     pub fn core(&self) -> &Arc<Core> {
@@ -139,5 +191,17 @@ impl Service for AwsEmulator {
 
     fn router(self: Arc<Self>) -> Router {
         Self::routes(self)
+    }
+
+    fn ready_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut info = serde_json::Map::new();
+        if let Some(https) = self.https.get() {
+            info.insert("httpsUrl".into(), https.url.clone().into());
+            info.insert(
+                "caFile".into(),
+                https.ca.ca_file.display().to_string().into(),
+            );
+        }
+        info
     }
 }

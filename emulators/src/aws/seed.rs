@@ -3,7 +3,10 @@
 
 use serde::Deserialize;
 
-use super::iam::{Association, Mode, Role, User, WebIdentitySeed};
+use super::iam::{
+    Association, Mode, OidcProvider, OidcProviderSeed, Role, User, WebIdentitySeed,
+    oidc_provider_arn,
+};
 use super::{AwsState, DEFAULT_REGION, secretsmanager, ssm};
 use crate::core::Core;
 
@@ -25,6 +28,9 @@ pub struct AwsSeed {
     pub users: Vec<User>,
     #[serde(default)]
     pub pod_identity_associations: Vec<Association>,
+    /// IAM OIDC identity providers: the issuers whose tokens STS takes for roles of an account.
+    #[serde(default)]
+    pub open_id_connect_providers: Vec<OidcProviderSeed>,
     /// Verify web identity token signatures with this JWKS (otherwise only claims are checked).
     #[serde(default)]
     pub web_identity: Option<WebIdentitySeed>,
@@ -60,6 +66,27 @@ impl AwsSeed {
                     && a.service_account == association.service_account)
             });
             state.iam.associations.push(association);
+        }
+        for provider in self.open_id_connect_providers {
+            let account = provider
+                .account_id
+                .unwrap_or_else(|| state.account_id.clone());
+            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "openIdConnectProviders: accountId must be 12 digits, got '{account}'"
+                ));
+            }
+            let url = super::iam::issuer_key(&provider.url).to_owned();
+            if url.is_empty() {
+                return Err("openIdConnectProviders: url must not be empty".to_owned());
+            }
+            state.iam.oidc_providers.insert(
+                oidc_provider_arn(&account, &url),
+                OidcProvider {
+                    url,
+                    client_ids: provider.client_ids,
+                },
+            );
         }
         if let Some(web_identity) = self.web_identity {
             state.iam.jwks = Some(web_identity.load()?);

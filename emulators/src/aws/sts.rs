@@ -5,10 +5,14 @@
 //! `GetCallerIdentity` (signed) and `AssumeRoleWithWebIdentity` (unsigned, the IRSA exchange).
 //! Any other action gets AWS's `InvalidAction`.
 //!
-//! Web identity tokens are judged against the role's `trust` (issuer, audience, subjects). The
-//! signature is verified only when the seed provides the issuer's JWKS (`webIdentity`): without
-//! one the emulator has no key to check with, and fetching the issuer's discovery document would
-//! mean contacting an address the bench did not create. Claims are always checked.
+//! Web identity tokens are judged as STS judges them (`judge_trust`): an OIDC provider for the
+//! token's issuer must be registered in the role's account (seed `openIdConnectProviders`) and
+//! list one of its audiences, then the role's `trust` (issuer, audience, exact and pattern
+//! subjects) must hold. The signature is verified only when the seed provides the issuer's JWKS
+//! (`webIdentity`): without one the emulator has no key to check with, and fetching the issuer's
+//! discovery document would mean contacting an address the bench did not create. Claims are
+//! always checked. The same routes are served over HTTPS for clients that reach STS by its own
+//! names ([`super::tls`]); the region of an unsigned call comes from that name.
 
 pub(crate) mod jwt;
 
@@ -476,6 +480,81 @@ fn check_lifetime(claims: &jwt::Claims, now: OffsetDateTime) -> Result<(), AwsEr
     Ok(())
 }
 
+/// Why a token was refused, beside the error AWS answers with.
+struct Refusal {
+    error: AwsError,
+    reason: String,
+}
+
+fn refused(error: AwsError, reason: String) -> Refusal {
+    Refusal { error, reason }
+}
+
+/// What STS checks once the token itself is sound, in its order: the account must have an OIDC
+/// provider for the token's issuer that lists one of its audiences (else `InvalidIdentityToken`,
+/// a client fault), then the role's trust policy must name that provider and hold for the
+/// token's claims (else `AccessDenied`, which never says which condition failed).
+fn judge_trust(
+    trust: &iam::Trust,
+    provider: Option<&iam::OidcProvider>,
+    claims: &jwt::Claims,
+    issuer: &str,
+    subject: &str,
+) -> Result<(), Refusal> {
+    match (provider, &trust.issuer) {
+        (Some(p), _) => {
+            if !p.client_ids.iter().any(|c| claims.has_audience(c)) {
+                return Err(refused(
+                    invalid_token("Incorrect token audience"),
+                    format!(
+                        "the OIDC provider {} lists none of the token's audiences ({})",
+                        p.url,
+                        claims.aud.join(", ")
+                    ),
+                ));
+            }
+        }
+        (None, Some(_)) => {
+            return Err(refused(
+                invalid_token(format!(
+                    "No OpenIDConnect provider found in your account for {issuer}"
+                )),
+                format!("no OIDC provider for {issuer} in the role's account"),
+            ));
+        }
+        // No issuer in the trust: the role's audience is the only client id.
+        (None, None) => {
+            if !claims.has_audience(&trust.audience) {
+                return Err(refused(
+                    invalid_token("Incorrect token audience"),
+                    format!("the token is not for {}", trust.audience),
+                ));
+            }
+        }
+    }
+    if let Some(expected) = &trust.issuer
+        && iam::issuer_key(expected) != iam::issuer_key(issuer)
+    {
+        return Err(refused(
+            not_authorized(),
+            format!("the role trusts the OIDC provider {expected}, not {issuer}"),
+        ));
+    }
+    if !claims.has_audience(&trust.audience) {
+        return Err(refused(
+            not_authorized(),
+            format!("the role's trust requires the audience {}", trust.audience),
+        ));
+    }
+    if !trust.trusts_subject(subject) {
+        return Err(refused(
+            not_authorized(),
+            format!("the role does not trust the subject {subject}"),
+        ));
+    }
+    Ok(())
+}
+
 fn assume_role_with_web_identity(
     aws: &AwsEmulator,
     req: &WebIdentityRequest,
@@ -487,8 +566,11 @@ fn assume_role_with_web_identity(
         invalid_token(NOT_A_JWT)
     })?;
     record.identity.clone_from(&token.claims.sub);
-    let (account, trust, mode, jwks) = {
+    let issuer = token.claims.iss.clone().unwrap_or_default();
+    let role_account = parse_role_arn(&req.role_arn).map(|(a, _)| a.to_owned());
+    let (account, trust, mode, jwks, provider) = {
         let state = aws.read();
+        let role_account = role_account.unwrap_or_else(|| state.account_id.clone());
         (
             state.account_id.clone(),
             state
@@ -498,6 +580,11 @@ fn assume_role_with_web_identity(
                 .and_then(|r| r.trust.clone()),
             state.iam.authorization,
             state.iam.jwks.clone(),
+            state
+                .iam
+                .oidc_providers
+                .get(&iam::oidc_provider_arn(&role_account, &issuer))
+                .cloned(),
         )
     };
     if let Some(jwks) = &jwks {
@@ -519,27 +606,17 @@ fn assume_role_with_web_identity(
     // federated principal.
     let trust = match (trust, mode) {
         (Some(trust), _) => trust,
-        (None, Mode::Permissive) => iam::Trust {
-            issuer: None,
-            audience: iam::sts_audience(),
-            subjects: Vec::new(),
-        },
+        (None, Mode::Permissive) => iam::Trust::default_for_any_issuer(),
         (None, Mode::Strict) => return Err(not_authorized()),
     };
-    let issuer = token.claims.iss.clone().unwrap_or_default();
-    if let Some(expected) = &trust.issuer
-        && *expected != issuer
-    {
-        return Err(invalid_token(format!(
-            "No OpenIDConnect provider found in your account for {issuer}"
-        )));
-    }
-    if !token.claims.has_audience(&trust.audience) {
-        return Err(invalid_token("Incorrect token audience"));
-    }
-    if !trust.subjects.is_empty() && !trust.subjects.iter().any(|p| iam::wildcard(p, &subject)) {
-        return Err(not_authorized());
-    }
+    judge_trust(&trust, provider.as_ref(), &token.claims, &issuer, &subject).map_err(
+        |refusal| {
+            // Not in AWS's answer (it never says why), but the journal is where a bench user
+            // looks for the reason.
+            record.key("refused", refusal.reason);
+            refusal.error
+        },
+    )?;
 
     let issued = issue(
         aws,
@@ -549,10 +626,10 @@ fn assume_role_with_web_identity(
     );
     record.key("accessKeyId", issued.access_key_id.clone());
     let role_account = parse_role_arn(&req.role_arn).map_or(account.as_str(), |(a, _)| a);
-    let provider = req.provider_id.clone().unwrap_or_else(|| {
-        let host = issuer.strip_prefix("https://").unwrap_or(&issuer);
-        format!("arn:aws:iam::{role_account}:oidc-provider/{host}")
-    });
+    let provider = req
+        .provider_id
+        .clone()
+        .unwrap_or_else(|| iam::oidc_provider_arn(role_account, &issuer));
     let packed = req.policy.as_ref().map_or(String::new(), |p| {
         // AWS reports the packed size as a percentage of the limit; length is a fair stand-in.
         format!(

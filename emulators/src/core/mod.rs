@@ -10,6 +10,7 @@ pub mod journal;
 pub mod persist;
 pub mod seed;
 pub mod shared_state;
+pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -1,26 +1,29 @@
 //! The `existing` backend: whatever cluster the user's kubeconfig points at (EKS, AKS, a
-//! cluster another tool made). The bench installs nothing there and takes nothing down.
+//! cluster another tool made). The bench takes nothing down there, and installs only when
+//! asked (`up --install`: the install plan, charts from a bundle or the upstream repositories,
+//! images pulled by the cluster).
 //!
-//! The user installs, before `up`:
-//! - the Secrets Store CSI Driver, with the values the other backends use
-//!   (`crate::cluster::host::install::driver_values`: Secret sync, rotation, the token
-//!   audiences of the three providers);
-//! - the AWS, Azure and Vault providers (all three are assumed; a scenario for a provider that
-//!   is not installed fails at its mount);
+//! Otherwise the user installs, before `up`:
+//! - the Secrets Store CSI Driver, with the plan's values (`crate::install::plan`: Secret sync,
+//!   rotation, the token audiences of the three providers);
+//! - the providers they want to test (a provider with no DaemonSet is skipped);
 //! - and sets `SECRETBENCH_EMULATOR_HOST` to an address of this machine that pods reach: the
 //!   emulators listen there.
 //!
-//! `up` only checks that the driver DaemonSet exists and is rolled out.
+//! `up` then checks that the driver DaemonSet exists and is rolled out.
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::Progress;
 use super::tools;
+use super::{Progress, UpOptions};
 use crate::cmd::CmdError;
+use crate::install::helm::Helm;
+use crate::install::{Bundle, ChartSources, Images, InstallError, Installer, Plan};
 use crate::kubectl::Kubectl;
 use crate::scenario::model::Provider;
+use crate::stack::Stack;
 
 /// Where pods reach this machine; required.
 pub const ENV_EMULATOR_HOST: &str = "SECRETBENCH_EMULATOR_HOST";
@@ -63,6 +66,15 @@ pub enum ExistingError {
         #[source]
         source: Box<CmdError>,
     },
+    #[error("`helm` is not on PATH: `up --install` installs the plan's charts with it")]
+    NoHelm,
+    #[error(
+        "--bundle on the existing backend needs --install: the bench installs into a cluster it \
+         did not make only when asked"
+    )]
+    BundleWithoutInstall,
+    #[error(transparent)]
+    Install(#[from] InstallError),
     #[error("reading the cluster's DaemonSets: {0}")]
     Parse(String),
     #[error(transparent)]
@@ -180,31 +192,12 @@ pub fn find_driver(daemonsets: &[DaemonSetInfo]) -> Option<&DaemonSetInfo> {
         .find(|d| d.containers.iter().any(|c| c == DRIVER_CONTAINER))
 }
 
-/// A part of each provider's image name, whichever way it was installed.
-fn provider_image(p: Provider) -> &'static str {
-    match p {
-        Provider::Aws => "secrets-store-csi-driver-provider-aws",
-        Provider::Azure => "provider-azure",
-        Provider::Vault => "vault-csi-provider",
-    }
-}
-
-/// The providers no DaemonSet runs an image of.
-pub fn missing_providers(daemonsets: &[DaemonSetInfo]) -> Vec<Provider> {
-    Provider::ALL
-        .into_iter()
-        .filter(|p| {
-            !daemonsets
-                .iter()
-                .flat_map(|d| &d.images)
-                .any(|i| i.contains(provider_image(*p)))
-        })
-        .collect()
-}
-
 /// The cluster of the user's kubeconfig.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ExistingCluster {
+    stack: Stack,
+    /// Where `up --install` keeps helm's home and the values files.
+    root: PathBuf,
     /// Tests: where kubectl is looked up instead of `PATH`, and the kubeconfig instead of
     /// `KUBECONFIG` (the environment cannot be changed safely in a threaded test).
     search_path: Option<OsString>,
@@ -212,15 +205,29 @@ pub struct ExistingCluster {
 }
 
 impl ExistingCluster {
-    pub fn new() -> Self {
-        Self::default()
+    pub fn new(stack: Stack) -> Self {
+        Self {
+            stack,
+            root: super::host::StateDir::base_from_env().join("existing"),
+            search_path: None,
+            kubeconfig_override: None,
+        }
     }
 
     #[cfg(test)]
-    fn with_test_env(search_path: &Path, kubeconfig: &Path) -> Self {
+    fn with_test_env(stack: Stack, root: &Path, search_path: &Path, kubeconfig: &Path) -> Self {
         Self {
+            stack,
+            root: root.to_owned(),
             search_path: Some(search_path.into()),
             kubeconfig_override: Some(kubeconfig.to_path_buf()),
+        }
+    }
+
+    fn find(&self, tool: &str) -> Option<PathBuf> {
+        match &self.search_path {
+            Some(path) => tools::find_in_path(tool, path),
+            None => tools::which(tool),
         }
     }
 
@@ -238,19 +245,41 @@ impl ExistingCluster {
     }
 
     pub fn kubectl(&self) -> Result<Kubectl, ExistingError> {
-        let bin = match &self.search_path {
-            Some(path) => tools::find_in_path("kubectl", path),
-            None => tools::which("kubectl"),
-        };
-        let bin = bin.ok_or(ExistingError::NoKubectl)?;
+        let bin = self.find("kubectl").ok_or(ExistingError::NoKubectl)?;
         Ok(Kubectl::new(bin, self.kubeconfig()?))
     }
 
-    /// Checks that the driver is installed and rolled out; says which providers it sees no
-    /// DaemonSet of. Installs nothing.
-    pub async fn up(&self) -> Result<PathBuf, ExistingError> {
+    /// With `--install`, installs the plan; then checks that the driver is installed and
+    /// rolled out, and says which providers it sees no DaemonSet of.
+    pub async fn up(&self, opts: &UpOptions) -> Result<PathBuf, ExistingError> {
         let mut pr = Progress::new("existing up");
         let kubectl = self.kubectl()?;
+        let plan = Plan::from_versions(self.stack.versions()).map_err(InstallError::from)?;
+        if opts.install {
+            let bundle = match &opts.bundle {
+                Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
+                None => None,
+            };
+            let helm_bin = self.find("helm").ok_or(ExistingError::NoHelm)?;
+            let helm = Helm::new(helm_bin, self.root.join("helm"), kubectl.kubeconfig());
+            let installer = Installer {
+                plan: &plan,
+                helm: &helm,
+                kubectl: &kubectl,
+                work: self.root.join("install"),
+            };
+            let sources = ChartSources {
+                stack: Default::default(),
+                bundle: bundle.as_ref(),
+                repositories: true,
+            };
+            let outcome = installer
+                .install(&sources, &Images::Pulled, false, &mut pr)
+                .await?;
+            pr.step(outcome.summary());
+        } else if opts.bundle.is_some() {
+            return Err(ExistingError::BundleWithoutInstall);
+        }
         let out = kubectl
             .cmd([
                 "--request-timeout=30s",
@@ -289,10 +318,11 @@ impl ExistingCluster {
             "driver DaemonSet {}/{} rolled out",
             driver.namespace, driver.name
         ));
-        for p in missing_providers(&daemonsets) {
+        let running = crate::install::providers_running(&plan, &daemonsets);
+        for p in Provider::ALL.into_iter().filter(|p| !running.contains(p)) {
             tracing::warn!(provider = %p, "no DaemonSet runs this provider's image");
             pr.step(format!(
-                "no {p} provider DaemonSet found: {p} scenarios will fail until it is installed"
+                "no {p} provider DaemonSet found: {p} cases are skipped until it is installed (`up --install`)"
             ));
         }
         Ok(kubectl.kubeconfig().to_path_buf())
@@ -463,29 +493,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn missing_provider_daemonsets() {
-        let aws = ds(
-            "kube-system",
-            "aws-secrets-store-csi-driver-provider-aws",
-            &[(
-                "provider-aws-installer",
-                "public.ecr.aws/aws-secrets-manager/secrets-store-csi-driver-provider-aws:3.1.1",
-            )],
-            [1, 1, 1, 1, 1],
-        );
-        let vault = ds(
-            "kube-system",
-            "vault-csi-provider",
-            &[
-                ("vault-csi-provider", "hashicorp/vault-csi-provider:1.7.4"),
-                ("vault-agent", "hashicorp/vault:2.0.4"),
-            ],
-            [1, 1, 1, 1, 1],
-        );
-        let all = parse_daemonsets(&list(&[aws, vault])).unwrap();
-        assert_eq!(missing_providers(&all), vec![Provider::Azure]);
-        assert_eq!(missing_providers(&[]), Provider::ALL.to_vec());
+    fn stack() -> Stack {
+        Stack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack")).unwrap()
     }
 
     /// A fake kubectl (shell builtins only) that prints `daemonsets.json` for `get daemonsets`
@@ -527,11 +536,12 @@ esac
         let bin = fake_kubectl(tmp.path());
         let kc = tmp.path().join("config");
         std::fs::write(&kc, "apiVersion: v1\n").unwrap();
-        let c = ExistingCluster::with_test_env(&bin, &kc);
+        let c = ExistingCluster::with_test_env(stack(), tmp.path(), &bin, &kc);
+        let up = UpOptions::default();
         let json = tmp.path().join("daemonsets.json");
 
         std::fs::write(&json, list(&[])).unwrap();
-        let e = c.up().await.unwrap_err();
+        let e = c.up(&up).await.unwrap_err();
         assert!(matches!(e, ExistingError::NoDriver), "{e}");
         assert!(
             e.to_string().contains("helm install csi-secrets-store"),
@@ -549,7 +559,7 @@ esac
         );
         std::fs::write(&json, list(&[driver])).unwrap();
         std::fs::write(tmp.path().join("rollout-fails"), "x").unwrap();
-        let e = c.up().await.unwrap_err().to_string();
+        let e = c.up(&up).await.unwrap_err().to_string();
         assert!(
             e.contains("csi/secrets-store-csi-driver is not rolled out"),
             "{e}"
@@ -558,7 +568,7 @@ esac
 
         std::fs::write(tmp.path().join("rollout-fails"), "").unwrap();
         std::fs::write(tmp.path().join("log"), "").unwrap();
-        assert_eq!(c.up().await.unwrap(), kc);
+        assert_eq!(c.up(&up).await.unwrap(), kc);
         let log = std::fs::read_to_string(tmp.path().join("log")).unwrap();
         assert!(
             log.contains("-n csi rollout status ds/secrets-store-csi-driver --timeout=120s"),
@@ -571,15 +581,29 @@ esac
             "down runs nothing"
         );
 
-        let gone = ExistingCluster::with_test_env(&bin, &tmp.path().join("nope"));
+        let gone =
+            ExistingCluster::with_test_env(stack(), tmp.path(), &bin, &tmp.path().join("nope"));
         assert!(matches!(
-            gone.up().await,
+            gone.up(&up).await,
             Err(ExistingError::KubeconfigMissing(_))
         ));
-        let no_kubectl = ExistingCluster::with_test_env(tmp.path(), &kc);
+        let no_kubectl = ExistingCluster::with_test_env(stack(), tmp.path(), tmp.path(), &kc);
         assert!(matches!(
-            no_kubectl.up().await,
+            no_kubectl.up(&up).await,
             Err(ExistingError::NoKubectl)
         ));
+        let bundle_alone = UpOptions {
+            bundle: Some(tmp.path().to_owned()),
+            install: false,
+        };
+        assert!(matches!(
+            c.up(&bundle_alone).await,
+            Err(ExistingError::BundleWithoutInstall)
+        ));
+        let install = UpOptions {
+            bundle: None,
+            install: true,
+        };
+        assert!(matches!(c.up(&install).await, Err(ExistingError::NoHelm)));
     }
 }

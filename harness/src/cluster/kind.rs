@@ -1,6 +1,7 @@
-//! The `kind` backend: a one-node kind cluster with the upstream driver and provider charts
-//! installed from their Helm repositories. It needs Docker, a registry and the internet (the
-//! node image and every chart image are pulled), so it runs on CI and laptops, not offline.
+//! The `kind` backend: a one-node kind cluster with the install plan (`crate::install`): charts
+//! from a bundle (`--bundle`, loaded with `kind load image-archive`) or else from their upstream
+//! Helm repositories, images from the bundle or else pulled. It needs Docker, and the internet
+//! for whatever the bundle does not carry, so it runs on CI and laptops.
 //!
 //! - Cluster `secretbench`, node image pinned by digest in `stack/versions.env`
 //!   (`KIND_NODE_IMAGE_V<major>_<minor>`), config `kind-config.yaml` at the top of the checkout.
@@ -16,13 +17,13 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::Progress;
 use super::host::StateDir;
-use super::host::install::driver_values;
 use super::tools;
+use super::{Progress, UpOptions};
 use crate::cmd::{Cmd, CmdError};
+use crate::install::helm::Helm;
+use crate::install::{Bundle, ChartSources, Images, InstallError, Installer, Plan};
 use crate::kubectl::Kubectl;
-use crate::scenario::model::Provider;
 use crate::stack::{Stack, StackError, Versions};
 use crate::wait;
 
@@ -30,8 +31,6 @@ use crate::wait;
 pub const CLUSTER: &str = "secretbench";
 /// Its only node (kind names it `<cluster>-control-plane`).
 pub const NODE: &str = "secretbench-control-plane";
-/// Where the driver and the providers are installed, as their upstream docs do.
-pub const NAMESPACE: &str = "kube-system";
 
 /// A node image to use as is, instead of the one pinned for a Kubernetes version.
 pub const ENV_NODE_IMAGE: &str = "SECRETBENCH_KIND_NODE_IMAGE";
@@ -47,12 +46,7 @@ const DEFAULT_NETWORK: &str = "kind";
 const CREATE_WAIT: &str = "120s";
 /// The whole `kind create cluster`, first image pull included.
 const CREATE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
-/// helm's own limit for each install (hooks such as the driver's CRD Job), and ours around it.
-const HELM_WAIT: &str = "5m";
-const HELM_TIMEOUT: Duration = Duration::from_secs(330);
-/// Each DaemonSet rollout (image pulls happen here).
-const ROLLOUT_WAIT: &str = "--timeout=300s";
-const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(310);
+/// How often the node's readiness is checked.
 const POLL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +57,8 @@ pub enum KindError {
     Cmd(#[from] CmdError),
     #[error(transparent)]
     Stack(#[from] StackError),
+    #[error(transparent)]
+    Install(#[from] InstallError),
     #[error(transparent)]
     Timeout(#[from] wait::Timeout),
     #[error("kind node image: {0}")]
@@ -174,123 +170,20 @@ pub fn version_mismatch(kubelet_version: &str, image: &str) -> Option<String> {
     (have != want).then(|| format!("it runs Kubernetes {have}, not {want}"))
 }
 
-/// One Helm release `up` installs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Release {
-    pub name: &'static str,
-    pub chart: &'static str,
-    pub repo: String,
-    pub version: String,
-    /// `--set` arguments.
-    pub values: Vec<String>,
-    /// The DaemonSet the chart creates in [`NAMESPACE`].
-    pub daemonset: String,
-    /// `None` for the driver.
-    pub provider: Option<Provider>,
-}
-
-/// The `<release>-<chart>` name the charts' `fullname` helpers give (the release name alone
-/// when it already contains the chart name), limited to 63 characters like theirs.
-pub fn helm_fullname(release: &str, chart: &str) -> String {
-    let mut name = if release.contains(chart) {
-        release.to_owned()
-    } else {
-        format!("{release}-{chart}")
-    };
-    name.truncate(63);
-    name.trim_end_matches('-').to_owned()
-}
-
-fn set_args(values: &[&str]) -> Vec<String> {
-    values
+/// `kind load image-archive FILE --name secretbench`: a bundle's image into the node's
+/// containerd (docker-archive and OCI archives alike; kind imports with `ctr`).
+pub fn load_archive_args(archive: &Path) -> Vec<OsString> {
+    let mut args: Vec<OsString> = ["load", "image-archive"]
         .iter()
-        .flat_map(|v| ["--set".to_owned(), (*v).to_owned()])
-        .collect()
-}
-
-/// The driver and the three providers, in install order (the driver first: its chart brings
-/// the CRDs and the CSIDriver object).
-pub fn releases(versions: &Versions) -> Result<Vec<Release>, StackError> {
-    let release = |name: &'static str,
-                   chart: &'static str,
-                   key: &str,
-                   values: Vec<String>,
-                   provider: Option<Provider>|
-     -> Result<Release, StackError> {
-        Ok(Release {
-            name,
-            chart,
-            repo: versions.get(&format!("{key}_CHART_REPO"))?.to_owned(),
-            version: versions.get(&format!("{key}_CHART_VERSION"))?.to_owned(),
-            values,
-            daemonset: helm_fullname(name, chart),
-            provider,
-        })
-    };
-    // The provider charts would install a second driver unless told the cluster has one.
-    let no_driver = || set_args(&["secrets-store-csi-driver.install=false"]);
-    let mut vault = release(
-        "vault",
-        "vault",
-        "VAULT",
-        set_args(&[
-            "server.enabled=false",
-            "injector.enabled=false",
-            "csi.enabled=true",
-        ]),
-        Some(Provider::Vault),
-    )?;
-    vault.daemonset = format!("{}-csi-provider", helm_fullname("vault", "vault"));
-    Ok(vec![
-        release(
-            "csi-secrets-store",
-            "secrets-store-csi-driver",
-            "CSI_DRIVER",
-            driver_values(),
-            None,
-        )?,
-        release(
-            "aws",
-            "secrets-store-csi-driver-provider-aws",
-            "AWS_PROVIDER",
-            no_driver(),
-            Some(Provider::Aws),
-        )?,
-        release(
-            "azure",
-            "csi-secrets-store-provider-azure",
-            "AZURE_PROVIDER",
-            no_driver(),
-            Some(Provider::Azure),
-        )?,
-        vault,
-    ])
-}
-
-/// `helm upgrade --install` of one release from its repository: installs it, or brings a
-/// reused cluster's release to the pinned version and values.
-pub fn helm_upgrade_args(r: &Release) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "upgrade",
-        "--install",
-        r.name,
-        r.chart,
-        "--repo",
-        &r.repo,
-        "--version",
-        &r.version,
-        "--namespace",
-        NAMESPACE,
-        "--timeout",
-        HELM_WAIT,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    args.extend(r.values.iter().cloned());
+        .map(OsString::from)
+        .collect();
+    args.push(archive.into());
+    args.push("--name".into());
+    args.push(CLUSTER.into());
     args
 }
 
+/// `kind create cluster` arguments.
 pub fn create_args(image: &str, config: &Path, kubeconfig: &Path) -> Vec<OsString> {
     let mut args: Vec<OsString> = ["create", "cluster", "--name", CLUSTER, "--image", image]
         .iter()
@@ -529,13 +422,9 @@ impl KindCluster {
         }
     }
 
-    fn helm(&self, t: &Tools) -> Cmd {
-        // Our own helm home: no repository or cache of the user's is read or changed.
-        let h = self.root.join("helm");
-        Cmd::new(&t.helm)
-            .env("HELM_CACHE_HOME", h.join("cache"))
-            .env("HELM_CONFIG_HOME", h.join("config"))
-            .env("HELM_DATA_HOME", h.join("data"))
+    /// helm with our own home: no repository or cache of the user's is read or changed.
+    fn helm(&self, t: &Tools) -> Helm {
+        Helm::new(&t.helm, self.root.join("helm"), &self.kubeconfig())
     }
 
     /// Why the existing cluster cannot be reused, or `None` when it can.
@@ -571,16 +460,19 @@ impl KindCluster {
         version_mismatch(&kubelet, image)
     }
 
-    /// Creates the cluster (or reuses a healthy one with the requested Kubernetes), installs
-    /// the driver and the three providers, and waits for their DaemonSets; returns the
-    /// kubeconfig.
-    pub async fn up(&self) -> Result<PathBuf, KindError> {
+    /// Creates the cluster (or reuses a healthy one with the requested Kubernetes), loads a
+    /// bundle's images, installs the plan and waits for its DaemonSets; returns the kubeconfig.
+    pub async fn up(&self, opts: &UpOptions) -> Result<PathBuf, KindError> {
         let mut pr = Progress::new("kind up");
         let t = self.tools()?;
         let versions = self.stack.versions();
         let image = node_image(versions, &self.options)?;
         let config = self.config_path()?;
-        let releases = releases(versions)?;
+        let plan = Plan::from_versions(versions)?;
+        let bundle = match &opts.bundle {
+            Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
+            None => None,
+        };
         self.warn_on_version_drift(&t).await;
         tokio::fs::create_dir_all(&self.root)
             .await
@@ -638,28 +530,36 @@ impl KindCluster {
         .await?;
         pr.step(format!("node {NODE} Ready"));
 
-        for r in &releases {
-            self.helm(&t)
-                .args(helm_upgrade_args(r))
-                .arg("--kubeconfig")
-                .arg(&kc)
-                .timeout(HELM_TIMEOUT)
-                .output()
-                .await?;
+        if let Some(b) = &bundle {
+            for archive in &b.images {
+                Cmd::new(&t.kind)
+                    .args(load_archive_args(&archive.path))
+                    .timeout(Duration::from_secs(600))
+                    .output()
+                    .await?;
+            }
             pr.step(format!(
-                "helm release {} ({} {})",
-                r.name, r.chart, r.version
+                "bundle {}: {} image archive(s) loaded",
+                b.dir.display(),
+                b.images.len()
             ));
         }
-        for r in &releases {
-            let ds = format!("ds/{}", r.daemonset);
-            kubectl
-                .cmd(["-n", NAMESPACE, "rollout", "status", &ds, ROLLOUT_WAIT])
-                .timeout(ROLLOUT_TIMEOUT)
-                .output()
-                .await?;
-        }
-        pr.step("driver and aws, azure, vault providers rolled out");
+        let helm = self.helm(&t);
+        let installer = Installer {
+            plan: &plan,
+            helm: &helm,
+            kubectl: &kubectl,
+            work: self.root.join("install"),
+        };
+        let sources = ChartSources {
+            stack: Default::default(),
+            bundle: bundle.as_ref(),
+            repositories: true,
+        };
+        let outcome = installer
+            .install(&sources, &Images::Pulled, false, &mut pr)
+            .await?;
+        pr.step(outcome.summary());
         eprintln!(
             "[kind up] node Ready, driver and providers Running in {:.1}s",
             pr.elapsed_secs()
@@ -830,110 +730,6 @@ mod tests {
     }
 
     #[test]
-    fn releases_and_their_daemonsets() {
-        let rs = releases(&real_versions()).unwrap();
-        let names: Vec<_> = rs.iter().map(|r| (r.name, r.daemonset.as_str())).collect();
-        // What the upstream charts render in kube-system with these release names.
-        assert_eq!(
-            names,
-            vec![
-                (
-                    "csi-secrets-store",
-                    "csi-secrets-store-secrets-store-csi-driver"
-                ),
-                ("aws", "aws-secrets-store-csi-driver-provider-aws"),
-                ("azure", "azure-csi-secrets-store-provider-azure"),
-                ("vault", "vault-csi-provider"),
-            ]
-        );
-        assert_eq!(
-            rs.iter().filter_map(|r| r.provider).collect::<Vec<_>>(),
-            Provider::ALL.to_vec()
-        );
-        let driver = &rs[0];
-        assert_eq!(driver.values, driver_values(), "the host backend's values");
-        assert_eq!(driver.version, "1.6.0");
-        for r in &rs[1..3] {
-            assert_eq!(
-                r.values,
-                ["--set", "secrets-store-csi-driver.install=false"]
-            );
-        }
-        assert_eq!(
-            rs[3].values,
-            [
-                "--set",
-                "server.enabled=false",
-                "--set",
-                "injector.enabled=false",
-                "--set",
-                "csi.enabled=true"
-            ]
-        );
-        assert_eq!(
-            rs[1].repo,
-            "https://aws.github.io/secrets-store-csi-driver-provider-aws"
-        );
-        assert_eq!(rs[2].version, "1.8.2");
-    }
-
-    #[test]
-    fn chart_versions_follow_the_provider_versions() {
-        let v = real_versions();
-        let bare = |k: &str| v.get(k).unwrap().trim_start_matches('v').to_owned();
-        assert_eq!(bare("CSI_DRIVER_CHART_VERSION"), bare("CSI_DRIVER_VERSION"));
-        assert_eq!(
-            bare("AZURE_PROVIDER_CHART_VERSION"),
-            bare("AZURE_PROVIDER_VERSION")
-        );
-        assert_eq!(
-            bare("AWS_PROVIDER_CHART_VERSION"),
-            bare("AWS_PROVIDER_VERSION")
-        );
-    }
-
-    #[test]
-    fn fullname_rule() {
-        assert_eq!(helm_fullname("vault", "vault"), "vault");
-        assert_eq!(helm_fullname("my-vault", "vault"), "my-vault");
-        assert_eq!(helm_fullname("aws", "x"), "aws-x");
-        let long = helm_fullname(&"r".repeat(40), &format!("{}-c", "c".repeat(21)));
-        assert_eq!(long.len(), 62, "cut at 63, then the dangling dash trimmed");
-    }
-
-    #[test]
-    fn helm_command_line() {
-        let r = Release {
-            name: "aws",
-            chart: "secrets-store-csi-driver-provider-aws",
-            repo: "https://example.test/charts".into(),
-            version: "3.1.1".into(),
-            values: set_args(&["a=b"]),
-            daemonset: "x".into(),
-            provider: Some(Provider::Aws),
-        };
-        assert_eq!(
-            helm_upgrade_args(&r),
-            [
-                "upgrade",
-                "--install",
-                "aws",
-                "secrets-store-csi-driver-provider-aws",
-                "--repo",
-                "https://example.test/charts",
-                "--version",
-                "3.1.1",
-                "--namespace",
-                "kube-system",
-                "--timeout",
-                "5m",
-                "--set",
-                "a=b"
-            ]
-        );
-    }
-
-    #[test]
     fn kind_command_lines() {
         let kc = Path::new("/st/kind/kubeconfig");
         assert_eq!(
@@ -1094,7 +890,16 @@ mod tests {
         let exists = dir.join("exists");
         let kubelet = dir.join("kubelet-version");
         std::fs::write(&kubelet, "v1.34.8\n").unwrap();
-        let (l, e, k) = (log.display(), exists.display(), kubelet.display());
+        // What helm "installed": <release>.chart and <release>.values; a deleted cluster
+        // empties them.
+        let releases = dir.join("releases");
+        std::fs::create_dir_all(&releases).unwrap();
+        let (l, e, k, r) = (
+            log.display(),
+            exists.display(),
+            kubelet.display(),
+            releases.display(),
+        );
         script(
             &bin.join("kind"),
             &format!(
@@ -1103,8 +908,9 @@ case "$1 $2" in
   "version ") printf 'kind v0.32.0 go1.26.8 linux/amd64\n' ;;
   "get clusters") if [ -s '{e}' ]; then printf 'secretbench\n'; fi ;;
   "create cluster") printf x > '{e}' ;;
-  "delete cluster") : > '{e}' ;;
+  "delete cluster") : > '{e}'; for f in '{r}'/*; do : > "$f"; done ;;
   "export kubeconfig") ;;
+  "load image-archive") ;;
   *) exit 9 ;;
 esac
 "#
@@ -1116,7 +922,13 @@ esac
                 r#"printf '%s\n' "helm $*" >> '{l}'
 case "$1" in
   version) printf 'v3.22.0+gabc\n' ;;
-  upgrade) ;;
+  upgrade) read -r v < "${{12}}"; printf '%s\n' "$v" > '{r}'/"$3.values"
+           printf '%s-%s\n' "$4" "$8" > '{r}'/"$3.chart" ;;
+  list) n=${{8#^}}; n=${{n%$}}
+        if [ -s '{r}'/"$n.chart" ]; then read -r c < '{r}'/"$n.chart"
+          printf '[{{"name":"%s","status":"deployed","chart":"%s"}}]' "$n" "$c"
+        else printf '[]'; fi ;;
+  get) read -r v < '{r}'/"$3.values"; printf '%s' "$v" ;;
   *) exit 9 ;;
 esac
 "#
@@ -1165,8 +977,13 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
             .with_search_path(&bin);
         let kc = "$T/state/kubeconfig";
 
-        // A fresh machine: create, then install and wait for the four releases.
-        assert_eq!(c.up().await.unwrap(), tmp.path().join("state/kubeconfig"));
+        // A fresh machine: create, then install and wait for the four releases (the fake
+        // provider's chart exists only in the offline stack).
+        let up = UpOptions::default();
+        assert_eq!(
+            c.up(&up).await.unwrap(),
+            tmp.path().join("state/kubeconfig")
+        );
         let l = take_log(&log, tmp.path());
         assert_eq!(l[0], "kind version");
         assert_eq!(l[1], "helm version --short");
@@ -1188,13 +1005,19 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
                 line.starts_with(&format!("helm upgrade --install {name} ")),
                 "{line}"
             );
-            assert!(line.ends_with(&format!("--kubeconfig {kc}")), "{line}");
+            assert!(
+                line.ends_with(&format!(
+                    "--namespace kube-system --values $T/state/install/{name}.values.json --wait --timeout 300s"
+                )),
+                "{line}"
+            );
         }
+        assert!(helm[1].contains(" secrets-store-csi-driver-provider-aws --repo https://aws.github.io/secrets-store-csi-driver-provider-aws --version 3.1.1 "), "{}", helm[1]);
         let rollouts: Vec<_> = l.iter().filter(|x| x.contains("rollout status")).collect();
         assert_eq!(
             rollouts[3],
             &format!(
-                "kubectl --kubeconfig {kc} -n kube-system rollout status ds/vault-csi-provider --timeout=300s"
+                "kubectl --kubeconfig {kc} -n kube-system rollout status daemonset/vault-csi-provider --timeout=180s"
             )
         );
         let last_helm = l
@@ -1207,8 +1030,8 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
             "every chart is installed before the waits"
         );
 
-        // Up again: the healthy cluster on the same version is reused.
-        c.up().await.unwrap();
+        // Up again: the healthy cluster on the same version is reused, its releases too.
+        c.up(&up).await.unwrap();
         let l = take_log(&log, tmp.path());
         assert!(l.contains(&format!(
             "kind export kubeconfig --name secretbench --kubeconfig {kc}"
@@ -1219,12 +1042,19 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
         );
         assert_eq!(
             l.iter().filter(|x| x.starts_with("helm upgrade")).count(),
+            0,
+            "{l:#?}"
+        );
+        assert_eq!(
+            l.iter()
+                .filter(|x| x.starts_with("helm get values"))
+                .count(),
             4
         );
 
-        // A cluster on another Kubernetes is made again.
+        // A cluster on another Kubernetes is made again, and installed again.
         std::fs::write(tmp.path().join("kubelet-version"), "v1.35.5\n").unwrap();
-        c.up().await.unwrap();
+        c.up(&up).await.unwrap();
         let l = take_log(&log, tmp.path());
         let delete = l
             .iter()
@@ -1235,6 +1065,10 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
             .position(|x| x.starts_with("kind create cluster"))
             .unwrap();
         assert!(delete < create);
+        assert_eq!(
+            l.iter().filter(|x| x.starts_with("helm upgrade")).count(),
+            4
+        );
 
         assert_eq!(c.emulator_host().await.unwrap(), "172.18.0.1");
         assert_eq!(take_log(&log, tmp.path()), ["docker network inspect kind"]);
@@ -1256,12 +1090,76 @@ printf '%s' '[{{"IPAM":{{"Config":[{{"Subnet":"172.18.0.0/16","Gateway":"172.18.
     }
 
     #[tokio::test]
+    async fn a_bundle_is_loaded_and_its_charts_installed_instead_of_the_repositories() {
+        use crate::install::archive::tests::{oci_index, write_tar};
+        let tmp = tempfile::tempdir().unwrap();
+        let (bin, log) = fake_tools(tmp.path());
+        let stack = Stack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack")).unwrap();
+        let c = KindCluster::with_options(stack, tmp.path().join("state"), KindOptions::default())
+            .with_search_path(&bin);
+        let b = tmp.path().join("bundle");
+        std::fs::create_dir_all(&b).unwrap();
+        write_tar(
+            &b.join("vault.tar"),
+            &[(
+                "index.json",
+                oci_index(r#"{"io.containerd.image.name":"docker.io/hashicorp/vault-csi-provider:1.7.4"}"#)
+                    .as_bytes(),
+            )],
+            false,
+        );
+        write_tar(
+            &b.join("vault-0.34.1.tgz"),
+            &[(
+                "vault/Chart.yaml",
+                b"apiVersion: v2\nname: vault\nversion: 0.34.1\n",
+            )],
+            true,
+        );
+        let opts = UpOptions {
+            bundle: Some(b.clone()),
+            install: false,
+        };
+        c.up(&opts).await.unwrap();
+        let l = take_log(&log, tmp.path());
+        let load = l
+            .iter()
+            .position(|x| x == "kind load image-archive $T/bundle/vault.tar --name secretbench")
+            .unwrap_or_else(|| panic!("{l:#?}"));
+        let vault = l
+            .iter()
+            .position(|x| x.starts_with("helm upgrade --install vault $T/bundle/vault-0.34.1.tgz --namespace kube-system "))
+            .unwrap_or_else(|| panic!("{l:#?}"));
+        assert!(
+            load < vault,
+            "images are loaded before the charts that run them"
+        );
+        assert!(
+            l.iter().any(|x| x.starts_with(
+                "helm upgrade --install aws secrets-store-csi-driver-provider-aws --repo "
+            )),
+            "what the bundle lacks comes from the repositories: {l:#?}"
+        );
+
+        // A bad bundle is refused before the cluster is touched.
+        std::fs::write(b.join("broken.tar"), "not a tar").unwrap();
+        let e = c.up(&opts).await.unwrap_err().to_string();
+        assert!(e.contains("broken.tar"), "{e}");
+        assert!(
+            !take_log(&log, tmp.path())
+                .iter()
+                .any(|x| x.starts_with("kind ")),
+            "nothing ran"
+        );
+    }
+
+    #[tokio::test]
     async fn a_missing_tool_is_named_with_its_pin() {
         let tmp = tempfile::tempdir().unwrap();
         let stack = Stack::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../stack")).unwrap();
         let c = KindCluster::with_options(stack, tmp.path().join("state"), KindOptions::default())
             .with_search_path(tmp.path());
-        let e = c.up().await.unwrap_err();
+        let e = c.up(&UpOptions::default()).await.unwrap_err();
         assert!(
             matches!(e, KindError::MissingTool { tool: "kind", .. }),
             "{e}"

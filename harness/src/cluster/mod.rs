@@ -16,7 +16,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::kubectl::Kubectl;
-use crate::scenario::model::Provider;
 use crate::stack::Stack;
 
 /// Which backend to use (`--backend`).
@@ -31,6 +30,16 @@ pub enum Backend {
     Existing,
 }
 
+/// What `up` installs besides the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct UpOptions {
+    /// A bundle of image archives and charts (`--bundle`, `SECRETBENCH_BUNDLE`).
+    pub bundle: Option<PathBuf>,
+    /// `existing` only: install the plan into the cluster (`--install`); the other backends
+    /// always do.
+    pub install: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
     #[error(transparent)]
@@ -41,6 +50,8 @@ pub enum ClusterError {
     Existing(#[from] existing::ExistingError),
     #[error(transparent)]
     Stack(#[from] crate::stack::StackError),
+    #[error(transparent)]
+    Install(#[from] crate::install::InstallError),
 }
 
 /// A cluster the bench can bring up, use and take down.
@@ -56,17 +67,17 @@ impl Cluster {
         match backend {
             Backend::Host => Self::Host(host::HostCluster::new(stack)),
             Backend::Kind => Self::Kind(kind::KindCluster::new(stack)),
-            Backend::Existing => Self::Existing(existing::ExistingCluster::new()),
+            Backend::Existing => Self::Existing(existing::ExistingCluster::new(stack)),
         }
     }
 
-    /// Brings the cluster up (node Ready, driver and providers Running); returns the
-    /// kubeconfig path.
-    pub async fn up(&self) -> Result<PathBuf, ClusterError> {
+    /// Brings the cluster up (node Ready, the install plan's driver and providers Running);
+    /// returns the kubeconfig path.
+    pub async fn up(&self, opts: &UpOptions) -> Result<PathBuf, ClusterError> {
         match self {
-            Self::Host(h) => Ok(h.up().await?),
-            Self::Kind(k) => Ok(k.up().await?),
-            Self::Existing(e) => Ok(e.up().await?),
+            Self::Host(h) => Ok(h.up(opts).await?),
+            Self::Kind(k) => Ok(k.up(opts).await?),
+            Self::Existing(e) => Ok(e.up(opts).await?),
         }
     }
 
@@ -107,17 +118,6 @@ impl Cluster {
             Self::Host(_) => Ok(host::NODE_IP.to_owned()),
             Self::Kind(k) => Ok(k.emulator_host().await?),
             Self::Existing(e) => Ok(e.emulator_host()?),
-        }
-    }
-
-    /// The providers `up` installs on this backend. The host backend has only Azure: the AWS
-    /// and Vault providers cannot be built offline (their modules are refused by the Go
-    /// module proxy; see stack/README.md). kind installs all three; on `existing` the user
-    /// installs them, and all three are assumed.
-    pub fn providers(&self) -> &'static [Provider] {
-        match self {
-            Self::Host(_) => &[Provider::Azure],
-            Self::Kind(_) | Self::Existing(_) => &Provider::ALL,
         }
     }
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::scenario::model::{BackendAction, FaultRule, ParameterType};
+use crate::scenario::model::{AwsCreateRole, BackendAction, Effect, FaultRule, ParameterType};
 use crate::wiring::Endpoints;
+use crate::wiring::aws;
 use crate::wiring::azure as az;
 
 #[derive(Debug, thiserror::Error)]
@@ -226,6 +227,11 @@ impl Backend {
                 )
                 .await?;
             }
+            A::AwsCreateRole(a) => {
+                // The emulator serves no IAM API; the role goes in through the admin seed, the
+                // same document the wiring's roles use.
+                self.seed(&json!({"aws": {"roles": [aws_role(a)]}})).await?;
+            }
             A::AzureSetSecret(a) => {
                 let token = self.azure_token().await?;
                 let mut body = json!({"value": a.value});
@@ -353,6 +359,38 @@ impl Backend {
     }
 }
 
+/// The emulator's seed form of a scenario's `aws.iam.createRole`.
+pub fn aws_role(a: &AwsCreateRole) -> Value {
+    let account = a.account_id.as_deref().unwrap_or(aws::ACCOUNT_ID);
+    let mut trust = json!({
+        "issuer": a.trust.issuer,
+        "subjects": a.trust.subjects,
+        "subjectsLike": a.trust.subjects_like,
+    });
+    if let Some(audience) = &a.trust.audience {
+        trust["audience"] = json!(audience);
+    }
+    let policy: Vec<Value> = a
+        .policy
+        .iter()
+        .map(|s| {
+            json!({
+                "effect": match s.effect.unwrap_or(Effect::Allow) {
+                    Effect::Allow => "allow",
+                    Effect::Deny => "deny",
+                },
+                "actions": s.actions,
+                "resources": s.resources,
+            })
+        })
+        .collect();
+    json!({
+        "arn": format!("arn:aws:iam::{account}:role/{}", a.role_name),
+        "trust": trust,
+        "policy": policy,
+    })
+}
+
 /// The admin API's rule for a scenario's `faults: { add }`.
 pub fn fault_spec(rule: &FaultRule) -> Value {
     let mut spec = BTreeMap::new();
@@ -385,6 +423,31 @@ pub fn fault_spec(rule: &FaultRule) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_map_to_the_emulators_seed_and_parse_with_its_parser() {
+        let a: AwsCreateRole = serde_json::from_value(json!({
+            "roleName": "MySampleAppSecretsManager",
+            "trust": {"issuer": "https://kubernetes.default.svc", "subjects": ["system:serviceaccount:ns:sa"]},
+            "policy": [{"actions": ["secretsmanager:GetSecretValue"],
+                        "resources": ["arn:aws:secretsmanager:us-east-1:123456789012:secret:MyDBSecret-*"]},
+                       {"effect": "deny", "actions": ["*"], "resources": ["*"]}]
+        }))
+        .unwrap();
+        let role = aws_role(&a);
+        assert_eq!(
+            role["arn"],
+            "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"
+        );
+        assert_eq!(role["policy"][1]["effect"], "deny");
+        let doc = json!({"aws": {"roles": [role]}});
+        let section: secretbench_emulators::aws::seed::AwsSeed =
+            secretbench_emulators::core::seed::section("aws", doc["aws"].clone()).unwrap();
+        let trust = section.roles[0].trust.clone().unwrap();
+        assert_eq!(trust.audience, "sts.amazonaws.com", "the default audience");
+        assert_eq!(trust.subjects, ["system:serviceaccount:ns:sa"]);
+        assert!(trust.subjects_like.is_empty());
+    }
 
     #[test]
     fn fault_rules_map_to_the_admin_shape() {

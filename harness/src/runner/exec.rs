@@ -3,7 +3,7 @@
 //! was last seen.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -13,6 +13,7 @@ use super::manifests::{self, Shaping};
 use super::snapshot::{self, Redactor, Snapshots};
 use super::vars::Vars;
 use crate::kubectl::Kubectl;
+use crate::report::model::Seen;
 use crate::scenario::duration::Deadline;
 use crate::scenario::model::{self as m, Binding, Op};
 use crate::wait::{Poll, Timeout, until_poll};
@@ -107,6 +108,8 @@ pub struct Case<'a> {
     pub extra_namespaces: Vec<String>,
     /// Snapshots recorded or updated by this run.
     pub notes: Vec<String>,
+    /// What happened when, for the run report.
+    pub timeline: super::timeline::Recorder,
 }
 
 /// `kind` (+ `apiVersion`) as a kubectl resource: `Kind.version.group` when a group is known.
@@ -157,7 +160,12 @@ impl Case<'_> {
     }
 
     fn snapshot(&mut self, name: &str, value: &Value) -> Result<(), Failure> {
-        match self.snapshots.assert(name, value)? {
+        let outcome = self.snapshots.assert(name, value);
+        if let Err(snapshot::SnapshotError::Mismatch { stored, new, .. }) = &outcome {
+            self.timeline
+                .snapshot_mismatch(name, Path::new(stored), Path::new(new));
+        }
+        match outcome? {
             snapshot::Outcome::Matched => {}
             snapshot::Outcome::Recorded(p) => {
                 self.notes.push(format!("new snapshot {}", p.display()));
@@ -442,11 +450,14 @@ impl Case<'_> {
         let res = resource(a.object["apiVersion"].as_str(), &kind);
         let what = format!("{kind} {name} to match");
         until_poll::<_, _, _, Failure>(&what, self.within(a.within), EVERY, || async {
-            let Some(actual) = self
+            let found = self
                 .kubectl
                 .get_json(Some(self.ns()), &res, Some(&name))
-                .await?
-            else {
+                .await?;
+            if kind == "Secret" {
+                self.timeline.observe_secret(&name, found.as_ref());
+            }
+            let Some(actual) = found else {
                 return Ok(Poll::NotYet("it does not exist".into()));
             };
             Ok(match partial_match(&a.object, &actual, "") {
@@ -527,21 +538,32 @@ impl Case<'_> {
 
     async fn wait(&mut self, w: &m::Wait) -> Result<(), Failure> {
         let what = format!("{} {} to be {}", w.kind, w.name, w.condition);
+        let subject = format!("condition {}/{} {}", w.kind, w.name, w.condition);
         until_poll::<_, _, _, Failure>(&what, self.within(w.within), EVERY, || async {
             let Some(obj) = self
                 .kubectl
                 .get_json(Some(self.ns()), &w.kind, Some(&w.name))
                 .await?
             else {
+                self.timeline.observe(&subject, Seen::Absent);
                 return Ok(Poll::NotYet("it does not exist".into()));
             };
             let conds = obj["status"]["conditions"]
                 .as_array()
                 .cloned()
                 .unwrap_or_default();
-            let met = conds
+            let status = conds
                 .iter()
-                .any(|c| c["type"] == w.condition.as_str() && c["status"] == "True");
+                .find(|c| c["type"] == w.condition.as_str())
+                .and_then(|c| c["status"].as_str())
+                .unwrap_or("unset");
+            self.timeline.observe(
+                &subject,
+                Seen::Text {
+                    text: status.to_owned(),
+                },
+            );
+            let met = status == "True";
             Ok(if met {
                 Poll::Done(())
             } else {
@@ -570,6 +592,7 @@ impl Case<'_> {
                 Ok(l) => l,
                 Err(e) => return Ok(Poll::NotYet(e.to_string())),
             };
+            self.timeline.observe_files(&f.pod, &f.path, &listing);
             Ok(match check_files(&f.expect, &listing) {
                 Ok(()) => Poll::Done(listing),
                 Err(why) => Poll::NotYet(why),
@@ -594,6 +617,7 @@ impl Case<'_> {
 
     async fn exec(&mut self, e: &m::Exec) -> Result<(), Failure> {
         let what = format!("`{}` in pod {}", e.command.join(" "), e.pod);
+        let subject = format!("exec {}: {}", e.pod, e.command.join(" "));
         let out = until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
             let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
             if let Some(c) = &e.container {
@@ -605,6 +629,8 @@ impl Case<'_> {
                 Ok(o) => o.strip_suffix('\n').unwrap_or(&o).to_owned(),
                 Err(err) => return Ok(Poll::NotYet(err.to_string())),
             };
+            self.timeline
+                .observe(&subject, super::timeline::digest(out.as_bytes(), None));
             Ok(match &e.stdout {
                 Some(want) if *want != out => {
                     Poll::NotYet(format!("stdout {out:?}, want {want:?}"))

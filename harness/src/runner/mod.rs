@@ -9,6 +9,7 @@
 //! - [`snapshot`]: redaction and `.snap` files.
 //! - [`artifacts`]: diagnostics collected on failure.
 //! - [`report`]: the table and JUnit.
+//! - [`timeline`]: what each case did and saw, when (for the run report, [`crate::report`]).
 
 pub mod artifacts;
 pub mod backend;
@@ -16,6 +17,7 @@ pub mod exec;
 pub mod manifests;
 pub mod report;
 pub mod snapshot;
+pub mod timeline;
 pub mod vars;
 
 use std::collections::BTreeMap;
@@ -26,10 +28,11 @@ use serde_json::json;
 
 use crate::cluster::Progress;
 use crate::kubectl::Kubectl;
-use crate::scenario::model::{Op, Outcome, Provider, Scenario};
+use crate::report::model::{SpanKind, Timeline};
+use crate::scenario::model::{Binding, Identity, Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
 use crate::wait::{Poll, until_poll};
-use crate::wiring::{self, Endpoints, Wiring};
+use crate::wiring::{self, Endpoints, IdentityPath, Wiring};
 use backend::Backend;
 use exec::{Case, Failure};
 use manifests::Shaping;
@@ -82,6 +85,8 @@ pub struct CaseResult {
     /// New or updated snapshots, version notes.
     pub notes: Vec<String>,
     pub artifacts: Option<PathBuf>,
+    /// What happened when (absent for skipped cases).
+    pub timeline: Option<Timeline>,
 }
 
 #[derive(Debug, Clone)]
@@ -147,9 +152,31 @@ pub struct Environment {
     pub kubectl: Kubectl,
     pub backend: Backend,
     pub host: String,
-    /// Wired providers; a provider missing here is skipped with the reason in `unavailable`.
+    /// Wired providers; a provider missing here is in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
-    pub unavailable: BTreeMap<Provider, String>,
+    pub unavailable: BTreeMap<Provider, Unavailable>,
+}
+
+/// Why a provider's cases cannot run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unavailable {
+    /// Not installed in the cluster: its cases are skipped, with how to add it.
+    NotInstalled(String),
+    /// Installed, but wiring it to the emulators failed: its cases fail.
+    WiringFailed(String),
+}
+
+impl Unavailable {
+    /// The verdict every case of that provider gets.
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Unavailable::NotInstalled(why) => Verdict::Skipped(why.clone()),
+            Unavailable::WiringFailed(why) => Verdict::Failed {
+                step: "wiring".to_owned(),
+                message: why.clone(),
+            },
+        }
+    }
 }
 
 impl Environment {
@@ -174,10 +201,7 @@ impl Environment {
                 continue;
             }
             if !installed.contains(&p) {
-                unavailable.insert(
-                    p,
-                    format!("the {p} provider is not installed on the {backend_name} backend (see stack/README.md)"),
-                );
+                unavailable.insert(p, Unavailable::NotInstalled(not_installed(p, backend_name)));
                 continue;
             }
             match wiring::wire(p, &ctx).await {
@@ -185,7 +209,10 @@ impl Environment {
                     wirings.insert(p, w);
                 }
                 Err(e) => {
-                    unavailable.insert(p, format!("wiring the {p} provider failed: {e}"));
+                    unavailable.insert(
+                        p,
+                        Unavailable::WiringFailed(format!("wiring the {p} provider failed: {e}")),
+                    );
                 }
             }
         }
@@ -210,6 +237,21 @@ impl Environment {
             self.backend.seed(&w.seed).await?;
         }
         Ok(())
+    }
+}
+
+/// The note of a skipped case: the provider is not in the cluster, and how to add it.
+pub fn not_installed(p: Provider, backend_name: &str) -> String {
+    match (p, backend_name) {
+        (Provider::Azure, "host") => {
+            "the azure provider is not installed on the host backend (it comes from the offline stack: `just up`)".to_owned()
+        }
+        (_, "host" | "kind") => format!(
+            "the {p} provider is not installed on the {backend_name} backend: bring its image and chart in a bundle (`--bundle DIR`, README \"Bundles\")"
+        ),
+        _ => format!(
+            "no {p} provider DaemonSet in the cluster: install it, or `up --install [--bundle DIR]` (README \"Backends\")"
+        ),
     }
 }
 
@@ -285,15 +327,23 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
                 continue;
             }
             let name = loaded.scenario.metadata.name.clone();
-            let result = match env.unavailable.get(&provider) {
-                Some(why) => CaseResult {
+            let settled = env
+                .unavailable
+                .get(&provider)
+                .map(Unavailable::verdict)
+                .or_else(|| {
+                    identity_unavailable(env, &loaded.scenario, provider).map(Verdict::Skipped)
+                });
+            let result = match settled {
+                Some(verdict) => CaseResult {
                     scenario: name,
                     provider,
-                    verdict: Verdict::Skipped(why.clone()),
+                    verdict,
                     duration: Duration::ZERO,
                     steps: Vec::new(),
                     notes: Vec::new(),
                     artifacts: None,
+                    timeline: None,
                 },
                 None => run_case(env, loaded, provider, opts, &mut pr).await,
             };
@@ -307,6 +357,33 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
         }
     }
     results
+}
+
+/// The binding's identity path, or the wiring's default, and what it sets.
+fn identity_path<'w>(
+    wiring: &'w Wiring,
+    binding: &Binding,
+    provider: Provider,
+) -> Result<Option<(Identity, &'w IdentityPath)>, String> {
+    let Some(identity) = binding.identity.or(wiring.default_identity) else {
+        return Ok(None);
+    };
+    match wiring.identities.get(&identity) {
+        Some(path) => Ok(Some((identity, path))),
+        None => Err(format!(
+            "the {provider} wiring has no identity path `{identity}`"
+        )),
+    }
+}
+
+/// Why the identity path a case takes cannot run on this cluster, if it cannot.
+fn identity_unavailable(env: &Environment, sc: &Scenario, provider: Provider) -> Option<String> {
+    let wiring = env.wirings.get(&provider)?;
+    let binding = sc.spec.bindings.get(&provider)?;
+    let (identity, path) = identity_path(wiring, binding, provider).ok()??;
+    path.unavailable
+        .as_ref()
+        .map(|why| format!("identity {identity}: {why}"))
 }
 
 async fn run_case(
@@ -347,6 +424,11 @@ async fn run_case(
 
     let mut parameters = wiring.parameters.clone();
     let mut param_error = None;
+    match identity_path(wiring, binding, provider) {
+        Ok(Some((_, path))) => parameters.extend(path.parameters.clone()),
+        Ok(None) => {}
+        Err(e) => param_error = Some(e),
+    }
     for (k, v) in &binding.parameters {
         match vars.expand(v) {
             Ok(v) => {
@@ -356,8 +438,12 @@ async fn run_case(
         }
     }
     let source = loaded.file.display().to_string();
+    // The cluster's issuer differs by backend; snapshots name it by role.
+    let issuer = vars.get("awsOidcIssuer").unwrap_or_default().to_owned();
     let redactor = match snapshot::Redactor::new(&namespace) {
-        Ok(r) => r,
+        Ok(r) => r
+            .with_hmac_versions(provider == Provider::Vault)
+            .with_value(&issuer, "[oidc-issuer]"),
         Err(e) => {
             return finished(
                 &name,
@@ -399,19 +485,29 @@ async fn run_case(
         applied: Vec::new(),
         extra_namespaces: Vec::new(),
         notes: Vec::new(),
+        timeline: timeline::Recorder::new(&namespace),
     };
 
     let mut steps = Vec::new();
     let mut failed: Option<(String, String)> = param_error.map(|e| ("setup".to_owned(), e));
-    if failed.is_none()
-        && let Err(e) = setup(env, &mut case, wiring).await
-    {
-        failed = Some(("setup".to_owned(), e.to_string()));
+    if failed.is_none() {
+        let span = case.timeline.begin(SpanKind::Setup, "setup", String::new());
+        let result = setup(env, &mut case, wiring).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result {
+            failed = Some(("setup".to_owned(), e.to_string()));
+        }
     }
     if failed.is_none() {
         for (i, step) in sc.spec.steps.iter().enumerate() {
             let id = step.id.clone().unwrap_or_else(|| format!("step-{}", i + 1));
             let ts = Instant::now();
+            let span = case.timeline.begin(
+                SpanKind::Step,
+                &id,
+                step.description.clone().unwrap_or_default(),
+            );
             pr.step(format!("{name}/{provider}: {id}"));
             let mut result = run_ops(&mut case, &step.try_).await;
             if result.is_err() {
@@ -422,19 +518,34 @@ async fn run_case(
                 result = fin;
             }
             steps.push((id.clone(), ts.elapsed()));
+            case.timeline
+                .end(span, result.as_ref().err().map(|e| e.0.as_str()));
             if let Err(e) = result {
                 failed = Some((id, e.0));
                 break;
             }
         }
     }
-    if failed.is_some() {
-        let _ = run_ops(&mut case, &sc.spec.catch).await;
+    if failed.is_some() && !sc.spec.catch.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "catch", String::new());
+        let result = run_ops(&mut case, &sc.spec.catch).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
     }
-    if let Err(e) = run_ops(&mut case, &sc.spec.finally).await
-        && failed.is_none()
-    {
-        failed = Some(("finally".to_owned(), e.0));
+    if !sc.spec.finally.is_empty() {
+        let span = case
+            .timeline
+            .begin(SpanKind::Cleanup, "finally", String::new());
+        let result = run_ops(&mut case, &sc.spec.finally).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        if let Err(e) = result
+            && failed.is_none()
+        {
+            failed = Some(("finally".to_owned(), e.0));
+        }
     }
     let verdict = judge(sc, failed);
     let mut kept = None;
@@ -453,11 +564,21 @@ async fn run_case(
         let _ = std::fs::write(artifacts.join("result.txt"), format!("{verdict:?}\n"));
         kept = Some(artifacts);
     }
-    if let Err(e) = teardown(&mut case).await {
+    timeline::collect(&case).await;
+    let span = case
+        .timeline
+        .begin(SpanKind::Teardown, "teardown", String::new());
+    let result = teardown(&mut case).await;
+    case.timeline
+        .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+    if let Err(e) = result {
         notes.push(format!("cleanup: {e}"));
     }
     notes.append(&mut case.notes);
-    finished(&name, provider, t0, verdict, steps, notes, kept)
+    CaseResult {
+        timeline: Some(case.timeline.finish()),
+        ..finished(&name, provider, t0, verdict, steps, notes, kept)
+    }
 }
 
 fn finished(
@@ -477,6 +598,7 @@ fn finished(
         steps,
         notes,
         artifacts,
+        timeline: None,
     }
 }
 
@@ -506,7 +628,11 @@ pub fn judge(sc: &Scenario, failed: Option<(String, String)>) -> Verdict {
 async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
     for op in ops {
         let op = case.vars.expand_typed(op)?;
-        case.run(&op).await?;
+        let span = case.timeline.begin_op(&op);
+        let result = case.run(&op).await;
+        case.timeline
+            .end(span, result.as_ref().err().map(|e| e.0.as_str()));
+        result?;
     }
     Ok(())
 }
@@ -687,6 +813,48 @@ mod tests {
             DRIVER_DEFAULT_ROTATION
         );
         assert!(rotation_from_args(&args(&["--rotation-poll-interval=soon"])).is_err());
+    }
+
+    #[test]
+    fn a_provider_not_installed_is_skipped_and_a_broken_wiring_fails() {
+        let skipped = Unavailable::NotInstalled(not_installed(Provider::Aws, "host")).verdict();
+        assert!(skipped.ok());
+        assert!(
+            format!("{skipped:?}").contains("--bundle DIR"),
+            "{skipped:?}"
+        );
+        let failed =
+            Unavailable::WiringFailed("wiring the aws provider failed: x".into()).verdict();
+        assert!(!failed.ok(), "a broken wiring must not exit 0");
+        assert_eq!(failed.label(), "FAIL");
+        assert!(not_installed(Provider::Vault, "existing").contains("up --install"));
+    }
+
+    #[test]
+    fn the_binding_picks_the_identity_path_and_the_wiring_supplies_the_default() {
+        let w = wiring::aws::wiring(json!({}), "https://issuer", Some("no 443".into()));
+        let binding = |identity: Option<Identity>| Binding {
+            identity,
+            ..Binding::default()
+        };
+        let (id, path) = identity_path(&w, &binding(None), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::PodIdentity);
+        assert_eq!(path.parameters["usePodIdentity"], "true");
+        let (id, path) = identity_path(&w, &binding(Some(Identity::Irsa)), Provider::Aws)
+            .unwrap()
+            .unwrap();
+        assert_eq!(id, Identity::Irsa);
+        assert_eq!(path.unavailable.as_deref(), Some("no 443"));
+        let azure = Wiring::default();
+        assert!(
+            identity_path(&azure, &binding(None), Provider::Azure)
+                .unwrap()
+                .is_none()
+        );
+        let e = identity_path(&azure, &binding(Some(Identity::Irsa)), Provider::Azure).unwrap_err();
+        assert_eq!(e, "the azure wiring has no identity path `irsa`");
     }
 
     #[test]

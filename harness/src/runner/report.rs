@@ -158,6 +158,7 @@ mod tests {
             steps: vec![],
             notes: vec![],
             artifacts: None,
+            timeline: None,
         }
     }
 

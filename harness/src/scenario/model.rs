@@ -192,6 +192,48 @@ pub struct Binding {
     /// Named lists of backend actions, run by a step's `backend: { run: NAME }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub actions: BTreeMap<String, Vec<BackendAction>>,
+    /// How the provider authenticates to the backend, where it has more than one way; default:
+    /// the wiring's (aws: `podIdentity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<Identity>,
+}
+
+/// An identity path: how a provider gets credentials for the pod it mounts for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Identity {
+    /// aws: EKS Pod Identity. SecretProviderClass `usePodIdentity: "true"`; the provider sends
+    /// the pod's token to the Pod Identity agent, which answers for the role associated with
+    /// the pod's ServiceAccount.
+    PodIdentity,
+    /// aws: IAM roles for service accounts. No `usePodIdentity`; the provider reads the role
+    /// from the pod's ServiceAccount annotation `eks.amazonaws.com/role-arn` (the scenario's
+    /// manifests set it) and exchanges the pod's token with STS `AssumeRoleWithWebIdentity`.
+    Irsa,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::PodIdentity => "podIdentity",
+            Identity::Irsa => "irsa",
+        }
+    }
+
+    /// The providers that have this identity path.
+    pub fn providers(self) -> &'static [Provider] {
+        match self {
+            Identity::PodIdentity | Identity::Irsa => &[Provider::Aws],
+        }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -307,6 +349,9 @@ pub enum BackendAction {
     /// SSM Parameter Store `DeleteParameter`.
     #[serde(rename = "aws.ssm.deleteParameter")]
     AwsDeleteParameter(AwsDeleteParameter),
+    /// IAM `CreateRole` with a web-identity trust policy and an inline permission policy (IRSA).
+    #[serde(rename = "aws.iam.createRole")]
+    AwsCreateRole(AwsCreateRole),
     /// Key Vault "Set Secret" (a new version when it exists).
     #[serde(rename = "azure.setSecret")]
     AzureSetSecret(AzureSetSecret),
@@ -369,7 +414,8 @@ impl BackendAction {
             | BackendAction::AwsPutSecretValue(_)
             | BackendAction::AwsDeleteSecret(_)
             | BackendAction::AwsPutParameter(_)
-            | BackendAction::AwsDeleteParameter(_) => Some(Provider::Aws),
+            | BackendAction::AwsDeleteParameter(_)
+            | BackendAction::AwsCreateRole(_) => Some(Provider::Aws),
             BackendAction::AzureSetSecret(_) | BackendAction::AzureDeleteSecret(_) => {
                 Some(Provider::Azure)
             }
@@ -457,6 +503,65 @@ pub struct AwsDeleteParameter {
     /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+}
+
+/// An IAM role for IRSA: `CreateRole` with its trust policy, and its permissions as an inline
+/// policy (`PutRolePolicy`), the way seed 001's Terraform makes one
+/// (`iam-assumable-role-with-oidc`). The ARN is `arn:aws:iam::<accountId>:role/<roleName>`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsCreateRole {
+    /// The role's name; its ARN is `arn:aws:iam::<accountId>:role/<roleName>`.
+    pub role_name: String,
+    /// Default: the emulator's account (`${awsAccountId}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// Who may assume the role (its trust policy).
+    pub trust: AwsWebIdentityTrust,
+    /// Permission statements; none: the role may do nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy: Vec<AwsStatement>,
+}
+
+/// Who may assume the role with a web identity token.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsWebIdentityTrust {
+    /// The federated principal: the OIDC issuer whose tokens the role takes (`${awsOidcIssuer}`
+    /// for the cluster's). Its provider must be registered in the role's account.
+    pub issuer: String,
+    /// `StringEquals` on `<issuer>:aud` (default `sts.amazonaws.com`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// `StringEquals` on `<issuer>:sub`: `system:serviceaccount:<namespace>:<name>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects: Vec<String>,
+    /// `StringLike` on `<issuer>:sub` (`*` and `?` wildcards).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subjects_like: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Effect {
+    /// The statement grants the actions.
+    Allow,
+    /// The statement refuses the actions (wins over any allow).
+    Deny,
+}
+
+/// One IAM policy statement: actions (e.g. `secretsmanager:GetSecretValue`) on resources (ARN
+/// patterns, e.g. `arn:aws:secretsmanager:${awsRegion}:${awsAccountId}:secret:MyDBSecret-*`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsStatement {
+    /// Default: allow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effect: Option<Effect>,
+    /// IAM actions, e.g. `secretsmanager:GetSecretValue` (`*` wildcards).
+    pub actions: Vec<String>,
+    /// Resource ARN patterns the actions apply to (`*` wildcards).
+    pub resources: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -17,23 +17,37 @@
 //!   which also serves `/v1/credentials`, answers it as the agent would. `NO_PROXY` = the
 //!   emulator's host keeps the Secrets Manager/SSM calls direct; the API server is HTTPS, which
 //!   `HTTP_PROXY` never touches. No node setup, no privileged pod, no link-local address.
-//! - IRSA is not wired: its STS client is `sts.New(sts.Options{Region})`
-//!   (`credential_provider/irsa_credential_provider.go`), which reads no endpoint variable and
-//!   always dials `https://sts.<region>.amazonaws.com`; reaching the emulator would need that
-//!   name redirected to a TLS listener on 443 with a CA the provider trusts, and the AWS
-//!   emulator serves plain HTTP only. The seeded role still trusts the cluster's issuer for
-//!   `AssumeRoleWithWebIdentity`, so IRSA works the day STS can be reached.
+//! - IRSA (a binding's `identity: irsa`; the provider's default when the SPC has no
+//!   `usePodIdentity`): the provider reads the role from the ServiceAccount annotation
+//!   `eks.amazonaws.com/role-arn` (`server/server.go`, `getRoleARN`) and builds its STS client
+//!   as `sts.New(sts.Options{Region: p.region})` (`credential_provider/irsa_credential_provider.go`):
+//!   no `BaseEndpoint`, so no endpoint variable reaches it, and aws-sdk-go-v2's resolver
+//!   (service/sts v1.42.1 `endpoints.go`) always yields `https://sts.<region>.amazonaws.com`
+//!   (`https://sts.amazonaws.com` for `aws-global`), port 443. Its HTTP client is the SDK's
+//!   default, whose TLS roots are Go's system pool. So, as a user behind a private STS endpoint
+//!   would: `hostAliases` resolve every STS name the SDK may form ([`sts_hosts`]) to the
+//!   emulator host, where the emulator serves HTTPS on 443 (`emulators.rs`) with a certificate
+//!   for those names; its CA comes from a ConfigMap mounted as a directory named by
+//!   `SSL_CERT_DIR`, which Go's `crypto/x509` reads beside the system bundle file
+//!   (`root_unix.go` `loadSystemRoots`: `SSL_CERT_DIR` replaces only the directory list, which
+//!   [`provider_env`] keeps; `SSL_CERT_FILE` would replace the bundle). The API-server client is
+//!   untouched: `rest.InClusterConfig` pins the service-account `ca.crt` as its `RootCAs`
+//!   (client-go v0.36.1 `rest/config.go`, `transport/transport.go`), and no `HTTPS_PROXY` is
+//!   set. Pod Identity is untouched too: its agent call is plain HTTP through `HTTP_PROXY`.
 //!
-//! The emulator's seed: one role that may read secrets and parameters, associated (Pod
-//! Identity) with service account `sample-app` in every namespace and trusted (IRSA) for the
-//! same subject; the cluster's service-account JWKS, so the emulator verifies token signatures
-//! instead of trusting claims alone.
+//! The emulator's seed: the cluster's issuer registered as an IAM OIDC provider (client id
+//! `sts.amazonaws.com`) with its JWKS, so STS and the agent verify token signatures instead of
+//! trusting claims; one role that may read secrets and parameters, associated (Pod Identity)
+//! with service account `sample-app` in every namespace and trusted (IRSA) for the same
+//! subject. IRSA scenarios make their own roles (`aws.iam.createRole`) and annotate their own
+//! ServiceAccounts, as seed 001 does.
 
 use serde_json::{Value, json};
 
-use super::{WireCtx, Wiring, WiringError};
+use super::emulators::AWS_HTTPS_PORT;
+use super::{Endpoints, IdentityPath, WireCtx, Wiring, WiringError};
 use crate::kubectl::Kubectl;
-use crate::scenario::model::Provider;
+use crate::scenario::model::{Identity, Provider};
 
 /// The region scenarios use (`${awsRegion}`, SPC `region`); the emulator's default region.
 pub const REGION: &str = "us-east-1";
@@ -60,6 +74,49 @@ pub const POD_IDENTITY_AUDIENCE: &str = "pods.eks.amazonaws.com";
 /// The Pod Identity agent URL the provider dials (IPv4, tried first).
 pub const POD_IDENTITY_AGENT_URL: &str = "http://169.254.170.23/v1/credentials";
 
+/// The ConfigMap holding the AWS emulator's CA, and the directory the provider sees it in.
+pub const CA_CONFIGMAP: &str = "secretbench-aws-ca";
+pub const CA_DIR: &str = "/etc/secretbench/aws-ca";
+/// Go's default certificate directories on Linux (`crypto/x509/root_linux.go`
+/// `certDirectories`), kept after ours so setting `SSL_CERT_DIR` drops nothing.
+const GO_CERT_DIRS: [&str; 2] = ["/etc/ssl/certs", "/etc/pki/tls/certs"];
+
+/// Every STS host name aws-sdk-go-v2 may form for the provider: `sts.<region>.<suffix>` for the
+/// regions of its partitions, and the global `sts.amazonaws.com`. (The certificate also covers
+/// regions not listed, on demand; a hosts entry cannot.)
+pub fn sts_hosts() -> Vec<String> {
+    use secretbench_emulators::aws::tls::{GLOBAL_STS_HOST, PARTITIONS};
+    let mut hosts = vec![GLOBAL_STS_HOST.to_owned()];
+    for (suffix, regions) in PARTITIONS {
+        hosts.extend(regions.iter().map(|r| format!("sts.{r}.{suffix}")));
+    }
+    hosts
+}
+
+/// Whether IRSA can run: the emulators serve HTTPS on 443, the only port the provider's STS
+/// client dials, and wrote out the CA to trust.
+pub fn irsa_readiness(endpoints: &Endpoints) -> Result<std::path::PathBuf, String> {
+    let (Some(url), Some(ca)) = (&endpoints.aws_https_url, &endpoints.aws_ca_file) else {
+        return Err(format!(
+            "the AWS emulator has no HTTPS listener (port {AWS_HTTPS_PORT} could not be bound; \
+             run as root or lower net.ipv4.ip_unprivileged_port_start): the provider's IRSA STS \
+             client only dials https://sts.<region>.amazonaws.com on {AWS_HTTPS_PORT}"
+        ));
+    };
+    let port = url
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok())
+        .unwrap_or(AWS_HTTPS_PORT);
+    if port != AWS_HTTPS_PORT {
+        return Err(format!(
+            "the AWS emulator serves HTTPS on port {port} ({url}), but the provider's IRSA STS \
+             client only dials {AWS_HTTPS_PORT}"
+        ));
+    }
+    Ok(ca.clone())
+}
+
 /// What the emulator needs to know about the cluster's service-account token issuer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issuer {
@@ -70,9 +127,10 @@ pub struct Issuer {
 }
 
 /// The environment the provider container gets: endpoint overrides for the two services it
-/// calls, and the proxy that carries the Pod Identity agent request to the emulator.
-pub fn provider_env(aws_url: &str, host: &str) -> Vec<(&'static str, String)> {
-    vec![
+/// calls, the proxy that carries the Pod Identity agent request to the emulator, and (with
+/// `irsa`) the directory holding the emulator's CA ahead of Go's own.
+pub fn provider_env(aws_url: &str, host: &str, irsa: bool) -> Vec<(&'static str, String)> {
+    let mut env = vec![
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", aws_url.to_owned()),
         ("AWS_ENDPOINT_URL_SSM", aws_url.to_owned()),
         ("HTTP_PROXY", aws_url.to_owned()),
@@ -83,21 +141,35 @@ pub fn provider_env(aws_url: &str, host: &str) -> Vec<(&'static str, String)> {
                 .trim_end_matches(']')
                 .to_owned(),
         ),
-    ]
+    ];
+    if irsa {
+        let dirs: Vec<&str> = std::iter::once(CA_DIR).chain(GO_CERT_DIRS).collect();
+        env.push(("SSL_CERT_DIR", dirs.join(":")));
+    }
+    env
 }
 
-/// A strategic-merge patch of the provider DaemonSet that sets `env` on its container
-/// (entries merge by name, so re-running the wiring only updates values).
-pub fn daemonset_patch(env: &[(&str, String)]) -> Value {
+/// A strategic-merge patch of the provider DaemonSet that sets `env` on its container (entries
+/// merge by name, so re-running the wiring only updates values) and, with `irsa_host`, resolves
+/// the STS names to that address and mounts the CA ConfigMap at [`CA_DIR`].
+pub fn daemonset_patch(env: &[(&str, String)], irsa_host: Option<&str>) -> Value {
     let env: Vec<Value> = env
         .iter()
         .map(|(name, value)| json!({ "name": name, "value": value }))
         .collect();
-    json!({
-        "spec": { "template": { "spec": { "containers": [
-            { "name": CONTAINER, "env": env }
-        ] } } }
-    })
+    let mut container = json!({ "name": CONTAINER, "env": env });
+    let mut spec = json!({});
+    if let Some(host) = irsa_host {
+        container["volumeMounts"] =
+            json!([{ "name": CA_CONFIGMAP, "mountPath": CA_DIR, "readOnly": true }]);
+        spec["hostAliases"] = json!([{
+            "ip": host.trim_start_matches('[').trim_end_matches(']'),
+            "hostnames": sts_hosts(),
+        }]);
+        spec["volumes"] = json!([{ "name": CA_CONFIGMAP, "configMap": { "name": CA_CONFIGMAP } }]);
+    }
+    spec["containers"] = json!([container]);
+    json!({ "spec": { "template": { "spec": spec } } })
 }
 
 /// The emulator seed document (`{"aws": ...}`).
@@ -108,11 +180,11 @@ pub fn seed(issuer: &Issuer) -> Value {
             "roles": [{
                 "arn": ROLE_ARN,
                 // IRSA's trust policy: the cluster as OIDC provider, the STS audience, and the
-                // scenario service account in any (per-scenario) namespace.
+                // scenario service account in any (per-scenario) namespace (StringLike).
                 "trust": {
                     "issuer": issuer.url,
                     "audience": IRSA_AUDIENCE,
-                    "subjects": [format!("system:serviceaccount:*:{SERVICE_ACCOUNT}")],
+                    "subjectsLike": [format!("system:serviceaccount:*:{SERVICE_ACCOUNT}")],
                 },
                 // Exactly the calls the provider makes: GetSecretValue and DescribeSecret (on
                 // remount), GetParameters (batches of 10) — nothing that writes.
@@ -135,20 +207,39 @@ pub fn seed(issuer: &Issuer) -> Value {
                 "serviceAccount": SERVICE_ACCOUNT,
                 "roleArn": ROLE_ARN,
             }],
+            // `eksctl utils associate-iam-oidc-provider`: the cluster's issuer, for STS's audience.
+            "openIdConnectProviders": [{ "url": issuer.url, "clientIds": [IRSA_AUDIENCE] }],
             "webIdentity": { "jwks": issuer.jwks },
         }
     })
 }
 
-/// What every AWS scenario gets.
-pub fn wiring(seed: Value) -> Wiring {
+/// What every AWS scenario gets. `irsa_unavailable`: why IRSA cannot run on this cluster.
+pub fn wiring(seed: Value, issuer: &str, irsa_unavailable: Option<String>) -> Wiring {
     let mut w = Wiring {
         seed,
         ..Wiring::default()
     };
     w.parameters.insert("region".into(), REGION.into());
-    w.parameters.insert("usePodIdentity".into(), "true".into());
     w.vars.insert("awsRegion".into(), REGION.into());
+    w.vars.insert("awsAccountId".into(), ACCOUNT_ID.into());
+    w.vars.insert("awsOidcIssuer".into(), issuer.into());
+    w.identities.insert(
+        Identity::PodIdentity,
+        IdentityPath {
+            parameters: [("usePodIdentity".to_owned(), "true".to_owned())].into(),
+            unavailable: None,
+        },
+    );
+    // The provider's default: no `usePodIdentity` at all, as in seed 001's SecretProviderClass.
+    w.identities.insert(
+        Identity::Irsa,
+        IdentityPath {
+            parameters: Default::default(),
+            unavailable: irsa_unavailable,
+        },
+    );
+    w.default_identity = Some(Identity::PodIdentity);
     w
 }
 
@@ -200,6 +291,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
     let kubectl = ctx.kubectl;
     let aws_url = super::emulator_url("http", ctx.host, &ctx.endpoints.aws_url, 4566);
     let issuer = cluster_issuer(kubectl).await?;
+    let irsa = irsa_readiness(ctx.endpoints);
 
     let ds = super::daemonset(kubectl, Provider::Aws, NAMESPACE, SELECTOR).await?;
     let containers = kubectl
@@ -220,7 +312,24 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             containers.trim()
         )));
     }
-    let patch = daemonset_patch(&provider_env(&aws_url, ctx.host));
+    if let Ok(ca_file) = &irsa {
+        let ca = std::fs::read_to_string(ca_file).map_err(|source| WiringError::Io {
+            action: "reading",
+            path: ca_file.clone(),
+            source,
+        })?;
+        kubectl
+            .apply_json(&json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": CA_CONFIGMAP, "namespace": NAMESPACE},
+                "data": {"ca.crt": ca},
+            }))
+            .await?;
+    }
+    let patch = daemonset_patch(
+        &provider_env(&aws_url, ctx.host, irsa.is_ok()),
+        irsa.is_ok().then_some(ctx.host),
+    );
     kubectl
         .run([
             "-n",
@@ -235,8 +344,9 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
         ])
         .await?;
     super::rollout(kubectl, NAMESPACE, &ds).await?;
-    tracing::info!(daemonset = %ds, %aws_url, issuer = %issuer.url, "AWS provider wired to the emulator");
-    Ok(wiring(seed(&issuer)))
+    let irsa_unavailable = irsa.err();
+    tracing::info!(daemonset = %ds, %aws_url, issuer = %issuer.url, irsa = irsa_unavailable.is_none(), "AWS provider wired to the emulator");
+    Ok(wiring(seed(&issuer), &issuer.url, irsa_unavailable))
 }
 
 #[cfg(test)]
@@ -252,7 +362,7 @@ mod tests {
 
     #[test]
     fn provider_env_points_both_services_and_the_agent_request_at_the_emulator() {
-        let env = provider_env("http://172.18.0.1:4566", "172.18.0.1");
+        let env = provider_env("http://172.18.0.1:4566", "172.18.0.1", false);
         let names: Vec<&str> = env.iter().map(|(n, _)| *n).collect();
         assert_eq!(
             names,
@@ -269,18 +379,40 @@ mod tests {
                 .all(|(_, v)| v.as_str() == "http://172.18.0.1:4566")
         );
         assert_eq!(env[3].1, "172.18.0.1");
-        // No HTTPS proxy: the provider's API-server client must stay direct.
+        // No HTTPS proxy: the provider's API-server client (and STS) must stay direct.
         assert!(!names.iter().any(|n| n.eq_ignore_ascii_case("HTTPS_PROXY")));
         assert_eq!(
-            provider_env("http://[fd00::1]:4566", "fd00::1")[3].1,
+            provider_env("http://[fd00::1]:4566", "fd00::1", false)[3].1,
             "fd00::1"
         );
     }
 
     #[test]
-    fn the_patch_only_sets_env_on_the_provider_container() {
-        let patch = daemonset_patch(&provider_env("http://h:4566", "h"));
-        let containers = &patch["spec"]["template"]["spec"]["containers"];
+    fn irsa_adds_our_ca_directory_ahead_of_gos_own_and_no_bundle_override() {
+        let env = provider_env("http://h:4566", "h", true);
+        let dirs = &env
+            .iter()
+            .find(|(n, _)| *n == "SSL_CERT_DIR")
+            .expect("set")
+            .1;
+        assert_eq!(
+            dirs,
+            "/etc/secretbench/aws-ca:/etc/ssl/certs:/etc/pki/tls/certs"
+        );
+        // SSL_CERT_FILE would replace the system bundle the image ships.
+        assert!(!env.iter().any(|(n, _)| *n == "SSL_CERT_FILE"));
+        assert!(
+            !env.iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("HTTPS_PROXY"))
+        );
+    }
+
+    #[test]
+    fn the_patch_only_sets_env_on_the_provider_container_without_irsa() {
+        let patch = daemonset_patch(&provider_env("http://h:4566", "h", false), None);
+        let spec = &patch["spec"]["template"]["spec"];
+        assert_eq!(spec.as_object().map(|o| o.len()), Some(1), "{patch}");
+        let containers = &spec["containers"];
         assert_eq!(containers.as_array().map(Vec::len), Some(1));
         assert_eq!(containers[0]["name"], "provider-aws-installer");
         assert_eq!(
@@ -296,16 +428,98 @@ mod tests {
     }
 
     #[test]
-    fn scenarios_get_the_region_and_pod_identity() {
-        let w = wiring(seed(&issuer()));
+    fn with_irsa_the_sts_names_resolve_to_the_emulator_and_the_ca_is_mounted() {
+        let patch = daemonset_patch(
+            &provider_env("http://10.1.0.1:4566", "10.1.0.1", true),
+            Some("10.1.0.1"),
+        );
+        let spec = &patch["spec"]["template"]["spec"];
+        let aliases = spec["hostAliases"].as_array().expect("hostAliases");
+        assert_eq!(aliases.len(), 1);
+        assert_eq!(aliases[0]["ip"], "10.1.0.1");
+        let names: Vec<&str> = aliases[0]["hostnames"]
+            .as_array()
+            .expect("names")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for wanted in [
+            "sts.amazonaws.com",
+            "sts.us-east-1.amazonaws.com",
+            "sts.ap-northeast-1.amazonaws.com",
+            "sts.us-gov-west-1.amazonaws.com",
+            "sts.cn-north-1.amazonaws.com.cn",
+        ] {
+            assert!(names.contains(&wanted), "{wanted} missing");
+        }
+        // Only STS: Secrets Manager and SSM keep their endpoint variables, and the API server
+        // (kubernetes.default.svc) is never redirected.
+        assert!(names.iter().all(|n| n.starts_with("sts.")));
+        assert_eq!(spec["volumes"][0]["configMap"]["name"], CA_CONFIGMAP);
+        assert_eq!(
+            spec["containers"][0]["volumeMounts"][0]["mountPath"],
+            CA_DIR
+        );
+        assert_eq!(spec["containers"][0]["volumeMounts"][0]["readOnly"], true);
+        // An IPv6 host goes in bare.
+        let v6 = daemonset_patch(&[], Some("[fd00::1]"));
+        assert_eq!(
+            v6["spec"]["template"]["spec"]["hostAliases"][0]["ip"],
+            "fd00::1"
+        );
+    }
+
+    fn endpoints(https: Option<&str>) -> Endpoints {
+        Endpoints {
+            aws_https_url: https.map(str::to_owned),
+            aws_ca_file: https.map(|_| std::path::PathBuf::from("/s/aws-ca.pem")),
+            ..Endpoints::default()
+        }
+    }
+
+    #[test]
+    fn irsa_needs_https_on_443() {
+        assert_eq!(
+            irsa_readiness(&endpoints(Some("https://10.1.0.1:443"))),
+            Ok(std::path::PathBuf::from("/s/aws-ca.pem"))
+        );
+        let e = irsa_readiness(&endpoints(Some("https://10.1.0.1:8443"))).expect_err("not 443");
+        assert!(e.contains("port 8443"), "{e}");
+        let e = irsa_readiness(&endpoints(None)).expect_err("no listener");
+        assert!(e.contains("no HTTPS listener"), "{e}");
+    }
+
+    #[test]
+    fn scenarios_get_the_region_and_pod_identity_by_default() {
+        let w = wiring(seed(&issuer()), &issuer().url, None);
         assert_eq!(w.parameters["region"], "us-east-1");
-        assert_eq!(w.parameters["usePodIdentity"], "true");
+        assert!(
+            !w.parameters.contains_key("usePodIdentity"),
+            "the identity path sets it"
+        );
+        assert_eq!(w.default_identity, Some(Identity::PodIdentity));
+        assert_eq!(
+            w.identities[&Identity::PodIdentity].parameters["usePodIdentity"],
+            "true"
+        );
+        assert!(w.identities[&Identity::Irsa].parameters.is_empty());
+        assert_eq!(w.identities[&Identity::Irsa].unavailable, None);
         assert_eq!(w.vars["awsRegion"], "us-east-1");
+        assert_eq!(w.vars["awsAccountId"], "123456789012");
+        assert_eq!(
+            w.vars["awsOidcIssuer"],
+            "https://kubernetes.default.svc.cluster.local"
+        );
         assert!(w.node_publish_secret.is_none());
         assert!(w.namespace_manifests.is_empty());
         assert_eq!(
             w.seed["aws"]["roles"][0]["trust"]["issuer"],
             "https://kubernetes.default.svc.cluster.local"
+        );
+        let w = wiring(seed(&issuer()), "i", Some("no 443".into()));
+        assert_eq!(
+            w.identities[&Identity::Irsa].unavailable.as_deref(),
+            Some("no 443")
         );
     }
 
@@ -319,6 +533,13 @@ mod tests {
         assert_eq!(section.roles.len(), 1);
         assert_eq!(section.roles[0].arn, ROLE_ARN);
         assert_eq!(section.pod_identity_associations[0].namespace, "*");
+        assert_eq!(
+            section.open_id_connect_providers[0].url,
+            "https://kubernetes.default.svc.cluster.local"
+        );
+        let trust = section.roles[0].trust.clone().expect("trust");
+        assert_eq!(trust.subjects_like, ["system:serviceaccount:*:sample-app"]);
+        assert!(trust.subjects.is_empty());
         assert_eq!(section.account_id.as_deref(), Some(ACCOUNT_ID));
     }
 

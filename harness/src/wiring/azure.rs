@@ -142,6 +142,7 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             ]),
         }),
         namespace_manifests: Vec::new(),
+        ..Wiring::default()
     })
 }
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use crate::cmd::CmdError;
 use crate::kubectl::Kubectl;
-use crate::scenario::model::Provider;
+use crate::scenario::model::{Identity, Provider};
 
 pub use emulators::{EmulatorProcess, Endpoints};
 
@@ -67,6 +67,19 @@ pub struct Wiring {
     /// Objects applied in each scenario namespace before the scenario's own manifests
     /// (`${namespace}` is substituted), e.g. a ServiceAccount annotation or RBAC.
     pub namespace_manifests: Vec<serde_json::Value>,
+    /// The identity paths the provider can take here (a binding's `identity` picks one).
+    pub identities: BTreeMap<Identity, IdentityPath>,
+    /// The path a binding that names none takes.
+    pub default_identity: Option<Identity>,
+}
+
+/// What choosing one identity path means for a scenario.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdentityPath {
+    /// SecretProviderClass parameters that select it (merged after the wiring's own).
+    pub parameters: BTreeMap<String, String>,
+    /// Why the path cannot run on this cluster; its cases are skipped with this reason.
+    pub unavailable: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -139,17 +152,7 @@ pub async fn daemonset(
 /// Waits (with [`ROLLOUT_LIMIT`]) until every pod of DaemonSet `name` runs its current template.
 pub async fn rollout(kubectl: &Kubectl, namespace: &str, name: &str) -> Result<(), WiringError> {
     kubectl
-        .cmd([
-            "-n",
-            namespace,
-            "rollout",
-            "status",
-            &format!("daemonset/{name}"),
-            &format!("--timeout={}s", ROLLOUT_LIMIT.as_secs()),
-        ])
-        // kubectl's own deadline fires first; ours only catches a kubectl that hangs.
-        .timeout(ROLLOUT_LIMIT + std::time::Duration::from_secs(15))
-        .output()
+        .rollout_status(namespace, &format!("daemonset/{name}"), ROLLOUT_LIMIT)
         .await?;
     Ok(())
 }

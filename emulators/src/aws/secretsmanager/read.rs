@@ -9,6 +9,7 @@ use super::render;
 use super::store::{AWSCURRENT, Secret, Store, Version, secret_not_found};
 use crate::aws::AwsEmulator;
 use crate::aws::error::AwsError;
+use crate::aws::iam::IamState;
 use crate::aws::json_protocol::{Call, OpResult, Outcome, input, required};
 
 #[derive(Deserialize)]
@@ -57,6 +58,42 @@ fn select_version<'a>(
     }
 }
 
+/// The secret a read names, authorized the way IAM does it, before the secret is looked at:
+/// the policy is evaluated on the secret's ARN (with its 6-character suffix, so `Name-*` and
+/// `Name-??????` patterns match) and a refusal names the SecretId as the caller gave it. A
+/// SecretId that names no secret is evaluated on the ARN the name would have (no suffix), so a
+/// role scoped to `Name-??????` is refused (AccessDeniedException) rather than told the secret
+/// does not exist.
+fn authorized<'s>(
+    call: &Call<'_>,
+    iam: &IamState,
+    store: Option<&'s Store>,
+    id: &str,
+    now: time::OffsetDateTime,
+) -> Result<&'s Secret, AwsError> {
+    match store.map(|s| s.find(id, now)) {
+        Some(Ok(secret)) => {
+            call.authorize_as(iam, &secret.arn, id)?;
+            Ok(secret)
+        }
+        missing => {
+            let arn = if id.starts_with("arn:") {
+                id.to_owned()
+            } else {
+                format!(
+                    "arn:aws:secretsmanager:{}:{}:secret:{id}",
+                    call.region, call.account
+                )
+            };
+            call.authorize_as(iam, &arn, id)?;
+            Err(match missing {
+                Some(Err(e)) => e,
+                _ => secret_not_found(),
+            })
+        }
+    }
+}
+
 pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -> OpResult {
     let req: GetSecretValueInput = input(raw)?;
     let id = required(&req.secret_id, "secretId")?;
@@ -65,8 +102,7 @@ pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
     let (body, key, stale_access) = {
         let state = aws.read();
         let store = state.regions.get(&call.region).map(|r| &r.secrets);
-        let secret = store.ok_or_else(secret_not_found)?.find(id, now)?;
-        call.authorize(&state.iam, &secret.arn)?;
+        let secret = authorized(call, &state.iam, store, id, now)?;
         secret.ensure_active()?;
         let version = select_version(
             secret,
@@ -107,13 +143,8 @@ pub(super) fn describe_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value
     let id = required(&req.secret_id, "secretId")?;
     call.record.key("secretId", id.clone());
     let state = aws.read();
-    let store = state
-        .regions
-        .get(&call.region)
-        .map(|r| &r.secrets)
-        .ok_or_else(secret_not_found)?;
-    let secret = store.find(id, call.core.clock.now())?;
-    call.authorize(&state.iam, &secret.arn)?;
+    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let secret = authorized(call, &state.iam, store, id, call.core.clock.now())?;
     Ok(Outcome::read(render::description(
         secret,
         "VersionIdsToStages",

@@ -222,8 +222,15 @@ pub async fn remove_cgroups() -> Result<(), HostError> {
 
 /// Cluster data that does not survive `down`; PKI, kubeconfigs, logs and the containerd
 /// root (with the imported images, so the next `up` skips the import) are kept.
-pub const DROPPED_AT_DOWN: &[&str] =
-    &["etcd", "containerd/state", "cni/ipam", "pids", "up", "helm"];
+pub const DROPPED_AT_DOWN: &[&str] = &[
+    "etcd",
+    "containerd/state",
+    "cni/ipam",
+    "pids",
+    "up",
+    "helm",
+    "install",
+];
 
 pub async fn remove_cluster_data(state: &StateDir) {
     for rel in DROPPED_AT_DOWN {

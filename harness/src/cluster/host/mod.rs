@@ -5,7 +5,9 @@
 //! - [`config`]: containerd, CNI, kubelet, kube-proxy configs and kubeconfigs.
 //! - [`processes`]: daemons in their own sessions, pid files, stop by recorded PID only.
 //! - [`network`]: bridge `sbbr0` (node address) and iptables cleanup.
-//! - [`install`]: image import, the driver chart, the fake and Azure providers.
+//! - [`images`]: the stack's and a bundle's images, imported into containerd.
+//!
+//! The driver and providers go in through the install plan (`crate::install`), as on every backend.
 //! - [`cleanup`]: the bookkeeping taken at `up` and the undoing at `down`.
 //!
 //! State: `${SECRETBENCH_STATE:-${XDG_STATE_HOME:-$HOME/.local/state}/secretbench}/host`.
@@ -13,7 +15,7 @@
 
 pub mod cleanup;
 pub mod config;
-pub mod install;
+pub mod images;
 pub mod network;
 pub mod pki;
 pub mod processes;
@@ -21,8 +23,9 @@ pub mod processes;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::Progress;
+use super::{Progress, UpOptions};
 use crate::cmd::CmdError;
+use crate::install::{self, Bundle, ChartSources, Images, InstallError, Installer, Plan};
 use crate::kubectl::Kubectl;
 use crate::stack::{Built, Stack, StackError};
 use crate::wait;
@@ -59,6 +62,8 @@ pub enum HostError {
     Stack(#[from] StackError),
     #[error(transparent)]
     Timeout(#[from] wait::Timeout),
+    #[error(transparent)]
+    Install(#[from] InstallError),
     #[error("{0}")]
     Daemon(String),
 }
@@ -304,34 +309,33 @@ impl HostCluster {
     async fn healthy(&self, built: &Built) -> bool {
         DAEMONS.iter().all(|d| processes::running(&self.state, d))
             && self.kubectl(built).node_ready(NODE).await
-            && self
-                .kubectl(built)
-                .ok([
-                    "-n",
-                    "kube-system",
-                    "rollout",
-                    "status",
-                    install::DAEMONSETS[0],
-                    "--timeout=5s",
-                ])
-                .await
     }
 
-    /// Brings the cluster up; returns the admin kubeconfig. When a cluster from an earlier
-    /// `up` is still running and healthy, says so and returns; when a half-made one is
-    /// there, takes it down first.
-    pub async fn up(&self) -> Result<PathBuf, HostError> {
+    /// Brings the cluster up and installs the plan (the stack's charts and images, and a
+    /// bundle's); returns the admin kubeconfig. A cluster from an earlier `up` that is still
+    /// running and healthy is kept (only the plan is brought up to date); a half-made one is
+    /// taken down first.
+    pub async fn up(&self, opts: &UpOptions) -> Result<PathBuf, HostError> {
         if !rustix::process::geteuid().is_root() {
             return Err(HostError::NotRoot);
         }
         let mut pr = Progress::new("host up");
+        let plan = Plan::from_versions(self.stack.versions())?;
+        // A bad bundle is refused before anything starts.
+        let bundle = match &opts.bundle {
+            Some(dir) => Some(Bundle::open(dir, &plan).map_err(InstallError::from)?),
+            None => None,
+        };
         let built = self.stack.ensure_built().await?;
         let pause_image = self.stack.versions().get("PAUSE_IMAGE")?.to_owned();
         pr.step("stack binaries and images present");
 
         if self.state.up_marker().exists() {
             if self.healthy(&built).await {
-                pr.step("already up and healthy: nothing to do");
+                pr.step("already up and healthy: keeping it");
+                self.import_stack_images(&built, &mut pr).await?;
+                self.install(&built, &plan, bundle.as_ref(), &mut pr)
+                    .await?;
                 return Ok(self.kubeconfig());
             }
             pr.step("an earlier up is unfinished or broken: taking it down first");
@@ -366,12 +370,12 @@ impl HostCluster {
         .await?;
         wait::until("containerd", Duration::from_secs(60), POLL, || async {
             processes::check_running(s, "containerd")?;
-            Ok::<_, HostError>(install::ctr(s).arg("version").succeeds().await)
+            Ok::<_, HostError>(images::ctr(s).arg("version").succeeds().await)
         })
         .await?;
         pr.step("etcd, containerd, kube-apiserver started; containerd answers");
-        let n = install::import_images(s, &built.images).await?;
-        pr.step(format!("images: {n} imported"));
+        // Imported while the API server starts.
+        self.import_stack_images(&built, &mut pr).await?;
 
         let kubectl = self.kubectl(&built);
         wait::until(
@@ -430,19 +434,66 @@ impl HostCluster {
         .await?;
         pr.step(format!("node {NODE} Ready"));
 
-        install::driver(s, &built).await?;
-        pr.step("driver chart installed (helm --wait)");
-        install::providers(s, &built, &self.stack, &kubectl).await?;
-        install::wait_rollouts(&kubectl).await?;
-        pr.step("fake and azure providers installed; driver and providers Running");
+        self.install(&built, &plan, bundle.as_ref(), &mut pr)
+            .await?;
         for d in DAEMONS {
             processes::check_running(s, d)?;
         }
         eprintln!(
-            "[host up] node Ready, driver, fake and azure providers Running in {:.1}s",
+            "[host up] node Ready, driver and providers Running in {:.1}s",
             pr.elapsed_secs()
         );
         Ok(self.kubeconfig())
+    }
+
+    async fn import_stack_images(&self, built: &Built, pr: &mut Progress) -> Result<(), HostError> {
+        let n = images::import_images(&self.state, &built.images).await?;
+        pr.step(format!("stack images: {n} imported"));
+        Ok(())
+    }
+
+    /// The bundle's images into containerd, then the plan with the stack's and the bundle's
+    /// charts: every release whose chart and images are here.
+    async fn install(
+        &self,
+        built: &Built,
+        plan: &Plan,
+        bundle: Option<&Bundle>,
+        pr: &mut Progress,
+    ) -> Result<(), HostError> {
+        let s = &self.state;
+        let list = built.images.join("images.txt");
+        let text = tokio::fs::read_to_string(&list)
+            .await
+            .map_err(|e| io_err("reading", &list, e))?;
+        let mut loaded = images::stack_references(&text);
+        if let Some(b) = bundle {
+            let from_bundle = images::import_bundle(s, b).await?;
+            pr.step(format!(
+                "bundle {}: {} image(s) present",
+                b.dir.display(),
+                from_bundle.len()
+            ));
+            loaded.extend(from_bundle);
+        }
+        let kubectl = self.kubectl(built);
+        let helm = install::helm::Helm::new(&built.helm, s.root().join("helm"), &self.kubeconfig());
+        let installer = Installer {
+            plan,
+            helm: &helm,
+            kubectl: &kubectl,
+            work: s.root().join("install"),
+        };
+        let sources = ChartSources {
+            stack: built.charts(&self.stack),
+            bundle,
+            repositories: false,
+        };
+        let outcome = installer
+            .install(&sources, &Images::Loaded(loaded), false, pr)
+            .await?;
+        pr.step(outcome.summary());
+        Ok(())
     }
 
     /// Stops everything `up` started and removes everything it made outside the state dir.
@@ -499,7 +550,7 @@ impl HostCluster {
 /// SIGKILL every task, then delete tasks and containers (sandboxes included).
 async fn kill_containers(s: &StateDir) {
     let list = |what: &'static str| async move {
-        install::ctr(s)
+        images::ctr(s)
             .args([what, "ls", "-q"])
             .output()
             .await
@@ -512,19 +563,19 @@ async fn kill_containers(s: &StateDir) {
             .unwrap_or_default()
     };
     for t in list("tasks").await {
-        let _ = install::ctr(s)
+        let _ = images::ctr(s)
             .args(["tasks", "kill", "-s", "SIGKILL", &t])
             .succeeds()
             .await;
     }
     for t in list("tasks").await {
-        let _ = install::ctr(s)
+        let _ = images::ctr(s)
             .args(["tasks", "delete", "-f", &t])
             .succeeds()
             .await;
     }
     for c in list("containers").await {
-        let _ = install::ctr(s)
+        let _ = images::ctr(s)
             .args(["containers", "delete", &c])
             .succeeds()
             .await;

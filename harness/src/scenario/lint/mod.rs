@@ -34,11 +34,13 @@ use super::model::{Op, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, Style, load_file};
 
 /// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 6] = [
+pub const BUILTIN_VARS: [&str; 8] = [
     "namespace",
     "provider",
     "scenario",
     "awsRegion",
+    "awsAccountId",
+    "awsOidcIssuer",
     "azureTenantId",
     "vaultAddress",
 ];

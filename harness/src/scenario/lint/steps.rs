@@ -92,6 +92,21 @@ fn providers(cx: &mut Cx) {
             );
         }
     }
+    for (p, b) in &s.spec.bindings {
+        if let Some(identity) = b.identity
+            && !identity.providers().contains(p)
+        {
+            let others: Vec<&str> = identity.providers().iter().map(|q| q.as_str()).collect();
+            cx.push(
+                cx.at(
+                    &YamlPath::parse("spec.bindings").key(p.as_str()).key("identity"),
+                    format!("spec.bindings.{p}.identity: `{identity}` is not an identity path of the {p} provider"),
+                )
+                .label(format!("not a {p} identity"))
+                .help(format!("`{identity}` is for {}; remove it here", others.join(", "))),
+            );
+        }
+    }
     for p in s.spec.bindings.keys() {
         if !seen.contains(p) {
             cx.push(

@@ -27,6 +27,8 @@ pub(super) fn for_provider(cx: &Cx, provider: Provider, texts: &[&str]) -> Vars 
     vars.set("provider", provider.as_str());
     vars.set("scenario", name.as_str());
     vars.set("awsRegion", "us-east-1");
+    vars.set("awsAccountId", "111111111111");
+    vars.set("awsOidcIssuer", "https://oidc.example/cluster");
     vars.set("azureTenantId", "tenant");
     vars.set("vaultAddress", "https://vault.example:8200");
     if let Some(b) = cx.s.spec.bindings.get(&provider) {
