@@ -9,9 +9,27 @@ export CARGO_TARGET_DIR := env_var_or_default("CARGO_TARGET_DIR", cache_director
 default:
     @just --list --unsorted
 
+# Also checks the scenario snapshot workflow with the pinned cargo-insta.
 # Run every test (unit, SDK conformance, persistence, binary contract, the report in Chromium).
-test: browser-deps
+test: browser-deps cargo-insta
     cargo test --workspace --locked
+    cargo test --locked -p secretbench --test scenario_snapshots -- --ignored
+
+# `just snapshots` is `cargo insta review`; `just snapshots accept`, `just snapshots
+# pending-snapshots` and the rest pass through (plain `cargo insta ...` works the same).
+# Review the snapshots a scenario run left (`.snap.new`) with the pinned cargo-insta.
+snapshots *ARGS: cargo-insta
+    cargo insta {{ if ARGS == "" { "review" } else { ARGS } }}
+
+# Installs cargo-insta at the version pinned in stack/versions.env.
+[private]
+cargo-insta:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    source stack/versions.env
+    if [ "$(cargo insta --version 2>/dev/null | cut -d' ' -f2)" != "$CARGO_INSTA_VERSION" ]; then
+        cargo install --locked cargo-insta --version "$CARGO_INSTA_VERSION"
+    fi
 
 # Debian's Chromium, for opening run reports headless (installed when no Chromium or Chrome is there; root).
 [private]
@@ -55,7 +73,7 @@ vault-diff:
     stack/build.sh vault
     cargo test --locked -p secretbench --test vault_differential --test wiring_real_vault -- --include-ignored --nocapture
 
-# rustfmt, clippy with warnings as errors, shellcheck and actionlint.
+# rustfmt, clippy with warnings as errors, shellcheck, actionlint and `secretbench lint` of the scenarios.
 lint: lint-tools
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -63,6 +81,7 @@ lint: lint-tools
     cd stack && shellcheck -x *.sh
     cargo run --quiet --locked -p secretbench -- lint scenarios
     "$(go env GOPATH)/bin/actionlint" .github/workflows/*.yml
+    test "$(just _backend --backend=kind)" = kind && test "$(just _backend --backend existing x)" = existing && test "$(just _backend scenarios/mount)" = host
 
 # Installs the linters that are not Rust components (pinned in stack/versions.env).
 [private]
@@ -122,21 +141,34 @@ stack-smoke: host-deps
     "$sb" up --backend host
     "$sb" smoke
 
-# Every scenario for every provider: bring up (or reuse) the cluster, wire the providers to the
-# emulators, run, print the table; exits 1 if any case fails. The cluster stays up for the next run
-# (`just down` removes it). Examples: `just e2e`, `just e2e --provider azure scenarios/mount`,
+# Brings up (or reuses) the cluster, wires the providers to the emulators, runs, prints the table
+# and exits 1 if any case fails; the cluster stays up for the next run (`just down` removes it).
+# Examples: `just e2e`, `just e2e --provider azure scenarios/mount`,
 # `just e2e --backend kind --provider aws`.
+# Every scenario for every provider on a cluster (default backend: host).
 e2e *ARGS:
     #!/usr/bin/env bash
     set -euo pipefail
-    case " {{ARGS}} ${SECRETBENCH_BACKEND:-} " in
-        *"--backend kind"*|*"--backend existing"*|*" kind "*|*" existing "*) ;;
-        *) just host-deps ;;
-    esac
+    if [ "$(just _backend {{ARGS}})" = host ]; then just host-deps; fi
     cargo build --locked -p secretbench
     "$CARGO_TARGET_DIR/debug/secretbench" e2e {{ARGS}}
 
-# Tests that need the host cluster up (root): the kind backend's install path against a local
-# Helm repository. `.ci/run` runs them after `just e2e`.
+# The backend a command line asks for (`--backend X`, `--backend=X`, else SECRETBENCH_BACKEND, else host).
+[private]
+_backend *ARGS:
+    #!/usr/bin/env bash
+    set -euo pipefail
+    backend="${SECRETBENCH_BACKEND:-host}"
+    prev=""
+    for a in {{ARGS}}; do
+        case "$a" in --backend=*) backend="${a#--backend=}" ;; esac
+        if [ "$prev" = --backend ]; then backend="$a"; fi
+        prev="$a"
+    done
+    echo "$backend"
+
+# The kind backend's install path against a local Helm repository; `.ci/run` runs them after
+# `just e2e`.
+# Tests that need the host cluster up (root).
 test-cluster:
     cargo test --locked -p secretbench --test install_repo -- --ignored

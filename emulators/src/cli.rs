@@ -29,7 +29,8 @@ pub struct Args {
     /// Address of the Azure Key Vault + Entra ID listener (HTTPS, with a CA it writes out).
     #[arg(long, value_name = "ADDR")]
     pub azure: Option<SocketAddr>,
-    /// Address of the HashiCorp Vault listener.
+    /// Address of the HashiCorp Vault listener (KV v1/v2, token and Kubernetes auth, PKI,
+    /// database credentials, sys endpoints).
     #[arg(long, value_name = "ADDR")]
     pub vault: Option<SocketAddr>,
     /// Directory for state files; without it, state lives in memory only.

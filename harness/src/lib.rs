@@ -16,6 +16,7 @@ pub mod cmd;
 pub mod install;
 pub mod kubectl;
 pub mod realvault;
+pub mod project;
 pub mod report;
 pub mod runner;
 pub mod scenario;

@@ -139,10 +139,12 @@ enum Command {
     Run(RunArgs),
     /// `up` (or reuse), then `run` every scenario for every provider.
     E2e(RunArgs),
-    /// Check scenario files: the format, then manifests, bindings, snapshot names and step ids.
+    /// Check scenarios before any cluster: the format, manifests against the Kubernetes schema,
+    /// references, provider objects, variables, snapshots and repro placeholders.
     Lint(LintArgs),
-    /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json).
-    Schema,
+    /// Print the JSON Schema of scenario.yaml (committed as scenarios/scenario.schema.json), or
+    /// with --markdown the format reference (scenarios/FORMAT.md).
+    Schema(SchemaArgs),
     /// Reproduce an upstream bug: `repro new NAME` scaffolds a scenario folder to fill in.
     #[command(subcommand)]
     Repro(secretbench::scenario::scaffold::ReproCommand),
@@ -168,8 +170,8 @@ struct RunArgs {
     /// `e2e` only: what `up` installs.
     #[command(flatten)]
     install: InstallArgs,
-    /// Scenario files or folders (searched recursively for scenario.yaml).
-    #[arg(default_value = "scenarios")]
+    /// Scenario files or folders (searched recursively for scenario.yaml) [default: the
+    /// checkout's scenarios/].
     paths: Vec<std::path::PathBuf>,
     /// Only these providers (repeatable; default: every provider a scenario names).
     #[arg(long = "provider", value_enum)]
@@ -246,31 +248,81 @@ impl From<ProviderArg> for Provider {
 
 #[derive(Debug, clap::Args)]
 struct LintArgs {
-    /// Scenario files or folders (searched recursively for scenario.yaml).
-    #[arg(default_value = "scenarios")]
+    /// Scenario files or folders (searched recursively for scenario.yaml) [default: the
+    /// checkout's scenarios/].
     paths: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+struct SchemaArgs {
+    /// Print the format reference (Markdown) instead of the JSON Schema.
+    #[arg(long)]
+    markdown: bool,
+}
+
+/// The paths given, else the checkout's `scenarios/` (found from the working directory).
+fn scenario_paths(given: Vec<std::path::PathBuf>) -> anyhow::Result<Vec<std::path::PathBuf>> {
+    if !given.is_empty() {
+        return Ok(given);
+    }
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    Ok(vec![secretbench::project::default_scenarios(&cwd)])
 }
 
 use secretbench_emulators::cli::init_tracing;
 
+/// The command line's edge: a user's mistake (a bad scenario, an existing repro name, a missing
+/// cluster) prints its message and causes and exits 1; no backtrace, whatever RUST_BACKTRACE
+/// says (a panic, a bug, still has one).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> std::process::ExitCode {
+    match run_cli(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprint!("{}", error_chain(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// `error: ...` and one `caused by: ...` per cause that adds something (many errors already
+/// carry their source's text in their own message).
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut out = format!("error: {e}\n");
+    let mut said = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            out.push_str(&format!("  caused by: {text}\n"));
+            said.push_str(&text);
+        }
+    }
+    out
+}
+
+async fn run_cli(cli: Cli) -> anyhow::Result<()> {
     let (args, command, opts) = match cli.command {
         Command::Emulators(args) => {
             init_tracing();
             return secretbench_emulators::cli::run(args).await;
         }
         Command::Lint(a) => {
-            let report = secretbench::scenario::lint::lint_paths(&a.paths);
-            println!("{report}");
+            let report = secretbench::scenario::lint::lint_paths(&scenario_paths(a.paths)?);
+            println!(
+                "{}",
+                report.render(secretbench::scenario::Style::for_stdout())
+            );
             if !report.is_clean() {
-                std::process::exit(1);
+                anyhow::bail!("lint found {} problem(s)", report.problems());
             }
             return Ok(());
         }
-        Command::Schema => {
-            print!("{}", secretbench::scenario::schema::json());
+        Command::Schema(a) => {
+            if a.markdown {
+                print!("{}", secretbench::scenario::reference::markdown());
+            } else {
+                print!("{}", secretbench::scenario::schema::json());
+            }
             return Ok(());
         }
         Command::Run(a) => {
@@ -282,7 +334,8 @@ async fn main() -> anyhow::Result<()> {
             return run_scenarios(a, true).await;
         }
         Command::Repro(cmd) => {
-            println!("{}", secretbench::scenario::scaffold::run(cmd)?);
+            let cwd = std::env::current_dir().context("reading the current directory")?;
+            println!("{}", secretbench::scenario::scaffold::run(cmd, &cwd)?);
             return Ok(());
         }
         Command::Bundle(BundleCommand::Inspect { dir }) => return inspect_bundle(&dir),
@@ -363,7 +416,7 @@ fn inspect_bundle(dir: &std::path::Path) -> anyhow::Result<()> {
 async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
     use secretbench::runner::{self, matrix::Matrix, report, snapshot};
 
-    let scenarios = runner::load(&args.paths)?;
+    let scenarios = runner::load(&scenario_paths(args.paths.clone())?)?;
     // A bad history file is the user's mistake: say so before the run, not after it.
     let history = secretbench::report::history(&args.report_history)?;
     let started_at = runner::timeline::now();
@@ -441,4 +494,42 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
         std::process::exit(1);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn emulators_help_describes_every_listener() {
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("emulators")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--vault"), "{help}");
+        assert!(!help.contains("not built"), "{help}");
+    }
+
+    #[test]
+    fn errors_print_their_causes_once() {
+        let inner = std::io::Error::other("disk full");
+        let e = anyhow::Error::new(inner).context("writing x");
+        assert_eq!(
+            error_chain(&e),
+            "error: writing x\n  caused by: disk full\n"
+        );
+        let e = anyhow::anyhow!("writing x: disk full").context("saving");
+        assert_eq!(
+            error_chain(&e),
+            "error: saving\n  caused by: writing x: disk full\n"
+        );
+    }
 }

@@ -168,21 +168,32 @@ fn missing_manifest_is_rejected() {
     assert_eq!(d.line, Some(19));
     let d = one_problem("path: manifests/ }", "path: ../elsewhere }");
     assert!(d.message.contains("inside the scenario folder"), "{d}");
-    let d = one_problem(
+    // Applied into another namespace, the pod is also out of the steps' reach.
+    let diags = lint_text(&GOOD.replace(
         "path: manifests/ }",
         "path: manifests/, namespace: Other_NS }",
-    );
-    assert!(d.message.contains("apply namespace `Other_NS`"), "{d}");
+    ));
     assert!(
-        lint_text(&GOOD.replace("path: manifests/ }", "path: manifests/, namespace: other }"))
-            .is_empty()
+        diags[0].message.contains("apply namespace `Other_NS`"),
+        "{diags:#?}"
     );
+    assert!(
+        diags[1..]
+            .iter()
+            .all(|d| d.message.contains("which is applied only into")),
+        "{diags:#?}"
+    );
+    let twice = GOOD.replace(
+        "        - apply: { path: manifests/ }\n",
+        "        - apply: { path: manifests/ }\n        - apply: { path: manifests/, namespace: other }\n",
+    );
+    assert_eq!(lint_text(&twice), vec![]);
 }
 
 #[test]
 fn cross_references_are_checked() {
     let d = one_problem("run: seed", "run: sed");
-    assert!(d.message.contains("has no `sed`"), "{d}");
+    assert!(d.message.contains("`run: sed` names no action"), "{d}");
     assert_eq!(d.help.as_deref(), Some("did you mean `seed`?"));
 
     let d = one_problem("\"${file}\"", "\"${flie}\"");
@@ -258,7 +269,7 @@ fn manifests_must_be_kubernetes_objects_without_namespace() {
     std::fs::create_dir_all(dir.join("manifests")).unwrap();
     std::fs::write(
         dir.join("manifests/pod.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  namespace: default\n---\nkind: Pod\n",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: sample-app\n  namespace: default\n---\nkind: Pod\n",
     )
     .unwrap();
     std::fs::write(dir.join("scenario.yaml"), GOOD).unwrap();
@@ -298,6 +309,45 @@ fn every_committed_scenario_lints_clean() {
     let report = lint::lint_paths(&[scenarios]);
     assert!(report.files.len() >= 6, "{report}");
     assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn findings_point_at_their_node_not_at_the_first_matching_text() {
+    // `rotate` also appears in the description, before the step that names it.
+    let text = GOOD
+        .replacen(
+            "  description: a demo",
+            "  description: we rotate the secret",
+            1,
+        )
+        .replacen(
+            "        - backend: { run: seed }\n",
+            "        - backend: { run: seed }\n        - backend: { run: rotate }\n",
+            1,
+        );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(
+        (diags[0].line, diags[0].column),
+        (Some(19), Some(27)),
+        "{}",
+        diags[0]
+    );
+
+    // A duplicate snapshot name is reported at its second use.
+    let dup = GOOD.replacen(
+        "  catch:\n",
+        "    - id: again\n      try:\n        - files: { pod: sample-app, path: /x, snapshot: mounted }\n  catch:\n",
+        1,
+    );
+    let diags = lint_text(&dup);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains("already used at line 26"),
+        "{}",
+        diags[0]
+    );
+    assert_eq!(diags[0].line, Some(29), "{}", diags[0]);
 }
 
 #[test]

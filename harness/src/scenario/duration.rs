@@ -94,8 +94,17 @@ impl Serialize for Dur {
     }
 }
 
-const DURATION_PATTERN: &str = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$";
-const DEADLINE_PATTERN: &str = r"^(([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?|([0-9]+ \* )?rotation( \+ ([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)?)$";
+/// One or more `<digits><unit>` parts, largest unit first, never empty (written out per first
+/// unit because JSON Schema patterns have no lookahead in every validator).
+const DURATION_BODY: &str = "([0-9]+h([0-9]+m)?([0-9]+s)?([0-9]+ms)?|[0-9]+m([0-9]+s)?([0-9]+ms)?|[0-9]+s([0-9]+ms)?|[0-9]+ms)";
+
+fn duration_pattern() -> String {
+    format!("^{DURATION_BODY}$")
+}
+
+fn deadline_pattern() -> String {
+    format!("^({DURATION_BODY}|([0-9]+ \\* )?rotation( \\+ {DURATION_BODY})?)$")
+}
 
 impl JsonSchema for Dur {
     fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -105,7 +114,7 @@ impl JsonSchema for Dur {
         json_schema!({
             "type": "string",
             "description": "A duration: `500ms`, `30s`, `2m`, `1m30s` (units largest first).",
-            "pattern": DURATION_PATTERN,
+            "pattern": duration_pattern(),
         })
     }
 }
@@ -207,7 +216,7 @@ impl JsonSchema for Deadline {
         json_schema!({
             "type": "string",
             "description": "How long to poll: a duration (`60s`) or derived from the rotation poll interval (`rotation + 30s`, `2 * rotation + 30s`).",
-            "pattern": DEADLINE_PATTERN,
+            "pattern": deadline_pattern(),
         })
     }
 }
@@ -233,6 +242,32 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown unit `sec`")
         );
+    }
+
+    #[test]
+    fn schema_patterns_agree_with_the_parsers() {
+        let duration = regex_lite::Regex::new(&duration_pattern()).unwrap();
+        let deadline = regex_lite::Regex::new(&deadline_pattern()).unwrap();
+        for good in ["90s", "1m30s", "500ms", "1h", "2h5ms"] {
+            assert!(duration.is_match(good), "{good}");
+            assert!(deadline.is_match(good), "{good}");
+        }
+        for good in ["rotation", "rotation + 30s", "2 * rotation + 1m30s"] {
+            assert!(deadline.is_match(good), "{good}");
+        }
+        for bad in [
+            "",
+            "30",
+            "30 s",
+            "1s1m",
+            "rotation+30s",
+            "rotation + ",
+            "* rotation",
+        ] {
+            assert!(!duration.is_match(bad), "{bad:?}");
+            assert!(!deadline.is_match(bad), "{bad:?}");
+            assert!(bad.parse::<Deadline>().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -27,9 +27,13 @@ pub enum Kind {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Scenario {
+    /// Always `secretbench.dev/v1alpha1`.
     pub api_version: ApiVersion,
+    /// Always `Scenario`.
     pub kind: Kind,
+    /// Name, description, links and labels.
     pub metadata: Metadata,
+    /// What runs: providers, bindings, steps.
     pub spec: Spec,
 }
 
@@ -51,7 +55,9 @@ pub struct Metadata {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Link {
+    /// Address of the issue, pull request or page.
     pub url: String,
+    /// What it is, in a few words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
 }
@@ -89,6 +95,7 @@ pub struct Spec {
     /// The providers this scenario runs for; each needs an entry in `bindings`.
     pub providers: Vec<Provider>,
     /// Per provider: SecretProviderClass parameters, variables and backend actions.
+    #[schemars(transform = describe_provider_keys)]
     pub bindings: BTreeMap<Provider, Binding>,
     /// Expected outcome; `fail` marks a known-bug repro ("still reproduces").
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,6 +116,71 @@ pub struct Spec {
     /// Operations always run at the end, before the namespace is deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finally: Vec<Op>,
+    /// What `secretbench lint` should accept as intended (a scenario about a missing
+    /// reference names it here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lint: Option<LintSettings>,
+}
+
+/// Lint findings this scenario means to have.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LintSettings {
+    /// Each entry accepts one finding of a reference check; an entry that matches nothing is
+    /// itself an error, so the list cannot go stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<LintAllow>,
+}
+
+/// One intended finding: `{ check: missing-secret-provider-class, subject:
+/// SecretProviderClass/my-db-secret, reason: ... }`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LintAllow {
+    /// The check, as lint prints it after `secretbench::`.
+    pub check: ReferenceCheck,
+    /// What the finding is about, as lint prints it in `help` (e.g.
+    /// `SecretProviderClass/my-db-secret`).
+    pub subject: String,
+    /// Why the scenario wants it (say what the scenario checks with it).
+    pub reason: String,
+}
+
+/// The reference checks a scenario may declare intended (the format checks never are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReferenceCheck {
+    /// A pod's CSI volume names a SecretProviderClass that no manifest applied into the pod's
+    /// namespace defines.
+    MissingSecretProviderClass,
+    /// A workload runs as a ServiceAccount that no manifest defines (other than `default`).
+    MissingServiceAccount,
+    /// A pod reads a Secret (env, envFrom, volume, nodePublishSecretRef) that neither a
+    /// manifest nor a SecretProviderClass's `secretObjects` makes.
+    MissingSecret,
+    /// A Secret only `secretObjects` makes is used, but no pod mounts that class, so the
+    /// driver never syncs it.
+    SecretNeverSynced,
+    /// `secretObjects[].data[].objectName` names no file the class mounts (an object's
+    /// alias, or its name when it has none).
+    SyncObjectNotMounted,
+    /// A step names a pod or object (`files.pod`, `wait`, `event.object`, ...) that no manifest
+    /// defines.
+    MissingObject,
+}
+
+impl ReferenceCheck {
+    /// The code lint prints (`secretbench::<code>`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ReferenceCheck::MissingSecretProviderClass => "missing-secret-provider-class",
+            ReferenceCheck::MissingServiceAccount => "missing-service-account",
+            ReferenceCheck::MissingSecret => "missing-secret",
+            ReferenceCheck::SecretNeverSynced => "secret-never-synced",
+            ReferenceCheck::SyncObjectNotMounted => "sync-object-not-mounted",
+            ReferenceCheck::MissingObject => "missing-object",
+        }
+    }
 }
 
 /// What one provider needs to run the scenario.
@@ -172,6 +244,7 @@ impl std::fmt::Display for Identity {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Expect {
+    /// `pass` (the default when there is no `expect`) or `fail` (a known bug still there).
     pub outcome: Outcome,
     /// Why: required when `outcome: fail` (what the bug is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -184,7 +257,9 @@ pub struct Expect {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// Every step passes.
     Pass,
+    /// The step named by `step` fails while the bug is there.
     Fail,
 }
 
@@ -196,6 +271,7 @@ pub struct Versions {
     pub driver: Option<String>,
     /// Provider versions, e.g. `{ aws: v2.1.0 }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(transform = describe_provider_keys)]
     pub providers: BTreeMap<Provider, String>,
 }
 
@@ -207,12 +283,16 @@ pub struct Step {
     /// Unique within the scenario; referenced by `spec.expect.step`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// What the step does or shows, for the reader and the report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Operations run in order; the first failure stops the step.
     #[serde(rename = "try")]
     pub try_: Vec<Op>,
+    /// Operations run when `try` failed (to collect what went wrong).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub catch: Vec<Op>,
+    /// Operations always run after `try` (and `catch`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub finally: Vec<Op>,
 }
@@ -220,6 +300,7 @@ pub struct Step {
 /// One operation. Each list item has exactly one of these keys.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = describe_variant_properties)]
 pub enum Op {
     /// Act on an emulator through the service's API.
     Backend(BackendAction),
@@ -253,32 +334,80 @@ pub enum Op {
 
 /// Backend actions, named after the service API they call.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = describe_variant_properties)]
 pub enum BackendAction {
     /// Run the named action list of the current provider's binding.
     #[serde(rename = "run")]
     Run(String),
+    /// Secrets Manager `CreateSecret`.
     #[serde(rename = "aws.secretsmanager.createSecret")]
     AwsCreateSecret(AwsCreateSecret),
+    /// Secrets Manager `PutSecretValue` (a new `AWSCURRENT` version).
     #[serde(rename = "aws.secretsmanager.putSecretValue")]
     AwsPutSecretValue(AwsPutSecretValue),
+    /// Secrets Manager `DeleteSecret`.
     #[serde(rename = "aws.secretsmanager.deleteSecret")]
     AwsDeleteSecret(AwsDeleteSecret),
+    /// SSM Parameter Store `PutParameter`.
     #[serde(rename = "aws.ssm.putParameter")]
     AwsPutParameter(AwsPutParameter),
+    /// SSM Parameter Store `DeleteParameter`.
     #[serde(rename = "aws.ssm.deleteParameter")]
     AwsDeleteParameter(AwsDeleteParameter),
+    /// IAM `CreateRole` with a web-identity trust policy and an inline permission policy (IRSA).
     #[serde(rename = "aws.iam.createRole")]
     AwsCreateRole(AwsCreateRole),
+    /// Key Vault "Set Secret" (a new version when it exists).
     #[serde(rename = "azure.setSecret")]
     AzureSetSecret(AzureSetSecret),
+    /// Key Vault "Delete Secret".
     #[serde(rename = "azure.deleteSecret")]
     AzureDeleteSecret(AzureDeleteSecret),
+    /// Vault KV version 2: write a new version.
     #[serde(rename = "vault.kv2.put")]
     VaultKv2Put(VaultPut),
+    /// Vault KV version 2: delete the latest version.
     #[serde(rename = "vault.kv2.delete")]
     VaultKv2Delete(VaultDelete),
+    /// Vault KV version 1: write (replaces the value).
     #[serde(rename = "vault.kv1.put")]
     VaultKv1Put(VaultPut),
+}
+
+/// A map keyed by provider: each key's entry says it is for that provider.
+fn describe_provider_keys(schema: &mut schemars::Schema) {
+    if let Some(props) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+        for (key, prop) in props.iter_mut() {
+            if let Some(prop) = prop.as_object_mut() {
+                prop.entry("description")
+                    .or_insert(format!("For the `{key}` provider.").into());
+            }
+        }
+    }
+}
+
+/// schemars puts a variant's doc comment on its `oneOf` entry; editors and the format reference
+/// read a field's description from the property, so it is copied there.
+fn describe_variant_properties(schema: &mut schemars::Schema) {
+    let Some(variants) = schema.get_mut("oneOf").and_then(|v| v.as_array_mut()) else {
+        return;
+    };
+    for variant in variants {
+        let Some(description) = variant.get("description").cloned() else {
+            continue;
+        };
+        if let Some(props) = variant
+            .get_mut("properties")
+            .and_then(|p| p.as_object_mut())
+            .filter(|p| p.len() == 1)
+        {
+            for prop in props.values_mut() {
+                if let Some(prop) = prop.as_object_mut() {
+                    prop.entry("description").or_insert(description.clone());
+                }
+            }
+        }
+    }
 }
 
 impl BackendAction {
@@ -305,7 +434,9 @@ impl BackendAction {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsCreateSecret {
+    /// The secret's name (`Name`).
     pub name: String,
+    /// Its first value (`SecretString`).
     pub secret_string: String,
     /// Region (default: the binding's / emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -315,8 +446,11 @@ pub struct AwsCreateSecret {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsPutSecretValue {
+    /// Name or ARN of the secret (`SecretId`).
     pub secret_id: String,
+    /// The new value (`SecretString`); it becomes `AWSCURRENT`.
     pub secret_string: String,
+    /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
@@ -324,29 +458,40 @@ pub struct AwsPutSecretValue {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsDeleteSecret {
+    /// Name or ARN of the secret (`SecretId`).
     pub secret_id: String,
+    /// Delete at once instead of scheduling the deletion (`ForceDeleteWithoutRecovery`).
     #[serde(default)]
     pub force_delete_without_recovery: bool,
+    /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ParameterType {
+    /// Plain text.
     String,
+    /// Comma-separated values.
     StringList,
+    /// Encrypted text (decrypted for readers that ask, as the provider does).
     SecureString,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsPutParameter {
+    /// The parameter's name, e.g. `/sample-app/db/password` (`Name`).
     pub name: String,
+    /// Its value (`Value`).
     pub value: String,
+    /// `String` (default), `StringList` or `SecureString` (`Type`).
     #[serde(default = "default_parameter_type", rename = "type")]
     pub type_: ParameterType,
+    /// Replace an existing parameter, making a new version (`Overwrite`).
     #[serde(default)]
     pub overwrite: bool,
+    /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
@@ -358,7 +503,9 @@ fn default_parameter_type() -> ParameterType {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsDeleteParameter {
+    /// The parameter's name (`Name`).
     pub name: String,
+    /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
@@ -369,10 +516,12 @@ pub struct AwsDeleteParameter {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AwsCreateRole {
+    /// The role's name; its ARN is `arn:aws:iam::<accountId>:role/<roleName>`.
     pub role_name: String,
     /// Default: the emulator's account (`${awsAccountId}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// Who may assume the role (its trust policy).
     pub trust: AwsWebIdentityTrust,
     /// Permission statements; none: the role may do nothing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -400,7 +549,9 @@ pub struct AwsWebIdentityTrust {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
+    /// The statement grants the actions.
     Allow,
+    /// The statement refuses the actions (wins over any allow).
     Deny,
 }
 
@@ -412,7 +563,9 @@ pub struct AwsStatement {
     /// Default: allow.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub effect: Option<Effect>,
+    /// IAM actions, e.g. `secretsmanager:GetSecretValue` (`*` wildcards).
     pub actions: Vec<String>,
+    /// Resource ARN patterns the actions apply to (`*` wildcards).
     pub resources: Vec<String>,
 }
 
@@ -421,8 +574,11 @@ pub struct AwsStatement {
 pub struct AzureSetSecret {
     /// Vault name (the emulator tells vaults apart by host name).
     pub vault: String,
+    /// The secret's name in the vault.
     pub name: String,
+    /// Its value (a new version when the secret exists).
     pub value: String,
+    /// The secret's `contentType` attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
 }
@@ -430,7 +586,9 @@ pub struct AzureSetSecret {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AzureDeleteSecret {
+    /// Vault name.
     pub vault: String,
+    /// The secret's name (soft-deleted, as Key Vault does).
     pub name: String,
 }
 
@@ -439,20 +597,27 @@ pub struct AzureDeleteSecret {
 pub struct VaultPut {
     /// Secrets engine mount, e.g. `secret`.
     pub mount: String,
+    /// Path inside the mount, e.g. `sample-app/db` (read as `secret/data/sample-app/db` on KV v2).
     pub path: String,
+    /// Key/value pairs to write (a new version on KV v2).
     pub data: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VaultDelete {
+    /// Secrets engine mount, e.g. `secret`.
     pub mount: String,
+    /// Path inside the mount (on KV v2, its latest version is deleted).
     pub path: String,
 }
 
+/// Fault injection on the emulators.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(transform = describe_variant_properties)]
 pub enum Faults {
+    /// Add one rule.
     Add(FaultRule),
     /// Remove every rule (of one service when given).
     Clear(FaultClear),
@@ -463,8 +628,10 @@ pub enum Faults {
 pub struct FaultRule {
     /// `secretsmanager`, `ssm`, `keyvault`, `vault`, ...
     pub service: String,
+    /// Only this operation, e.g. `GetSecretValue` (default: every operation of the service).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
+    /// Only requests signed for this AWS region (default: every region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
     /// HTTP status to answer with.
@@ -484,6 +651,7 @@ pub struct FaultRule {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FaultClear {
+    /// Only this service's rules (default: every rule).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
 }
@@ -491,7 +659,9 @@ pub struct FaultClear {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct JournalAssert {
+    /// `secretsmanager`, `ssm`, `sts`, `podidentity`, `keyvault`, `entra`, `vault`, ...
     pub service: String,
+    /// The operation as the journal names it, e.g. `GetSecretValue`, `GetSecret`, `kv2.read`.
     pub operation: String,
     /// Only entries with this HTTP status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -505,6 +675,7 @@ pub struct JournalAssert {
     /// Snapshot the matching entries (redacted) under this name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<String>,
+    /// How long the journal is polled for the count to hold.
     pub within: Deadline,
 }
 
@@ -540,7 +711,9 @@ pub struct Delete {
 pub struct Scale {
     /// `Deployment` or `StatefulSet`.
     pub kind: String,
+    /// The object's `metadata.name` (from the scenario's manifests).
     pub name: String,
+    /// The replica count to set.
     pub replicas: u32,
     /// Deadline for the ready replica count to match.
     pub within: Deadline,
@@ -553,8 +726,11 @@ pub struct ObjectRef {
     /// Defaults from the kind for the core and secrets-store kinds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
+    /// The Kubernetes kind, as in manifests: `Pod`, `Secret`, `SecretProviderClassPodStatus`, ...
     pub kind: String,
+    /// The object's `metadata.name` (`${var}`s allowed).
     pub name: String,
+    /// How long to poll (required by `absent`; not used elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<Deadline>,
 }
@@ -564,6 +740,7 @@ pub struct ObjectRef {
 pub struct AssertObject {
     /// A partial object: apiVersion, kind, metadata.name and the fields that must match.
     pub object: serde_json::Value,
+    /// How long to poll until the object matches.
     pub within: Deadline,
 }
 
@@ -572,42 +749,56 @@ pub struct AssertObject {
 pub struct EventAssert {
     /// The object the event is about (`involvedObject`).
     pub object: EventObject,
+    /// The event's `reason`, e.g. `FailedMount`, `SecretRotationComplete`.
     pub reason: String,
     /// Regular expression the message must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// `Normal` or `Warning` (default: either).
     #[serde(default, skip_serializing_if = "Option::is_none", rename = "type")]
     pub type_: Option<EventType>,
+    /// How long to poll for the event.
     pub within: Deadline,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct EventObject {
+    /// The object's kind, e.g. `Pod`.
     pub kind: String,
+    /// The object's name.
     pub name: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum EventType {
+    /// An informational event.
     Normal,
+    /// A problem, e.g. `FailedMount`.
     Warning,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Wait {
+    /// A kind with status conditions: `Pod`, `Deployment`, `StatefulSet`, `DaemonSet`,
+    /// `ReplicaSet`, `Job`, ...
     pub kind: String,
+    /// The object's `metadata.name` (from the scenario's manifests).
     pub name: String,
-    /// A status condition type, e.g. `Ready` or `Available`.
+    /// A status condition type of that kind, e.g. `Ready` (Pod), `Available` (Deployment),
+    /// `Complete` (Job); it must become `True`.
     pub condition: String,
+    /// How long to wait.
     pub within: Deadline,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Files {
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
     pub pod: String,
+    /// The container to read in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     /// A directory in the container; its files are listed (recursively) with modes and contents.
@@ -626,6 +817,7 @@ pub struct Files {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FileExpect {
+    /// The file's exact contents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub contents: Option<String>,
     /// Octal permission bits, e.g. `"0644"`.
@@ -643,22 +835,29 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Exec {
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
     pub pod: String,
+    /// The container to run in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// The command and its arguments (no shell unless you run one, e.g. `[sh, -c, "..."]`).
     pub command: Vec<String>,
     /// Expected stdout (exact, after trimming one trailing newline).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
+    /// Snapshot name (unique in the scenario) for stdout.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<String>,
+    /// How long to retry until the command succeeds (and `stdout` matches).
     pub within: Deadline,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SnapshotObject {
+    /// Snapshot name, unique in the scenario: stored as `snapshots/<name>@<provider>.snap`.
     pub name: String,
+    /// The object to snapshot (redacted of uids, times and other per-run values).
     pub object: ObjectRef,
 }
 

@@ -61,7 +61,8 @@ pub struct NewArgs {
     /// host backend runs).
     #[arg(long = "provider", value_name = "PROVIDER", value_delimiter = ',', value_parser = parse_provider)]
     pub providers: Vec<Provider>,
-    /// Parent folder [default: scenarios/repro in this checkout].
+    /// Parent folder [default: scenarios/repro of the checkout around the current directory,
+    /// else the current directory].
     #[arg(long)]
     pub dir: Option<PathBuf>,
 }
@@ -74,32 +75,47 @@ pub fn parse_provider(s: &str) -> Result<Provider, String> {
         .ok_or_else(|| format!("unknown provider `{s}` (expected aws, azure or vault)"))
 }
 
-/// Runs a `repro` command; returns what to tell the user.
-pub fn run(cmd: ReproCommand) -> Result<String, ScaffoldError> {
+/// Runs a `repro` command from `cwd`; returns what to tell the user.
+///
+/// The folder goes into `--dir`; else, inside a checkout, into its `scenarios/repro`; else into
+/// `cwd`. The versions come from that checkout's `stack/versions.env` (else the stack
+/// [`Stack::locate`] finds).
+pub fn run(cmd: ReproCommand, cwd: &Path) -> Result<String, ScaffoldError> {
     match cmd {
         ReproCommand::New(args) => {
-            let stack = Stack::locate()?;
-            let (dir, shown) = match &args.dir {
-                Some(d) => (d.clone(), d.join(&args.name)),
-                None => {
-                    let checkout = stack.dir().parent().unwrap_or(stack.dir());
-                    (
-                        checkout.join(DEFAULT_DIR),
-                        Path::new(DEFAULT_DIR).join(&args.name),
-                    )
-                }
+            let root = crate::project::root_from(cwd);
+            let stack = match &root {
+                Some(r) => Stack::open(&r.join("stack"))?,
+                None => Stack::locate()?,
+            };
+            // `shown`: how the generated README names the folder (from where its commands run).
+            let (dir, shown) = match (&args.dir, &root) {
+                (Some(d), _) => (cwd.join(d), d.join(&args.name)),
+                (None, Some(r)) => (r.join(DEFAULT_DIR), Path::new(DEFAULT_DIR).join(&args.name)),
+                (None, None) => (cwd.to_owned(), PathBuf::from(&args.name)),
             };
             let versions = StackVersions::from_env(stack.versions())?;
             let shown = shown.display().to_string();
             let folder = create(&dir, &args.name, &args.providers, &versions, &shown)?;
-            tracing::debug!(folder = %folder.display(), "scaffolded repro");
-            Ok(format!(
-                "created {shown}/ (scenario.yaml, manifests/, README.md)\n\
-                 next: fill in the TODOs, then\n  \
-                 secretbench lint {shown}\n  \
-                 just e2e {shown}   # or: secretbench run {shown}\n\
-                 and attach the folder to the upstream issue"
-            ))
+            let here = crate::project::display_from(cwd, &folder);
+            let mut out = format!(
+                "created {}/ (scenario.yaml, manifests/, README.md)\n",
+                here.display()
+            );
+            if root.is_none() && args.dir.is_none() {
+                out.push_str(&format!(
+                    "(not inside a secretbench checkout, so in the current directory: {})\n",
+                    folder.display()
+                ));
+            }
+            out.push_str(&format!(
+                "next: fill in the TODOs (`secretbench lint` lists them), then\n  \
+                 secretbench lint {here}\n  \
+                 just e2e {here}   # or: secretbench run {here}\n\
+                 and attach the folder to the upstream issue",
+                here = here.display()
+            ));
+            Ok(out)
         }
     }
 }
@@ -364,7 +380,7 @@ mod tests {
     }
 
     #[test]
-    fn the_scaffold_lints_clean_for_every_provider_combination() {
+    fn the_scaffold_lints_clean_once_filled_in_for_every_provider_combination() {
         let combos: [&[Provider]; 5] = [
             &[],
             &[Provider::Aws],
@@ -375,8 +391,36 @@ mod tests {
         for combo in combos {
             let tmp = tempfile::tempdir().unwrap();
             let folder = create(tmp.path(), "my-bug", combo, &versions(), SHOWN).unwrap();
+            // As scaffolded, lint names every placeholder, and nothing else.
             let report = lint::lint_paths(std::slice::from_ref(&folder));
             assert_eq!(report.files.len(), 1, "{report}");
+            let diags = &report.files[0].1;
+            assert!(diags.len() >= 5, "{combo:?}:\n{report}");
+            assert!(
+                diags.iter().all(|d| d.code == Some("unfilled-placeholder")),
+                "{combo:?}:\n{report}"
+            );
+            assert!(
+                diags
+                    .iter()
+                    .any(|d| d.message.contains("OWNER/REPO/NUMBER")),
+                "{report}"
+            );
+            assert!(
+                diags.iter().any(|d| d.file.ends_with("README.md")),
+                "{report}"
+            );
+            // Filled in, it is clean.
+            for rel in ["scenario.yaml", "README.md"] {
+                let filled = read(&folder, rel)
+                    .replace(
+                        "OWNER/REPO/issues/NUMBER",
+                        "kubernetes-sigs/secrets-store-csi-driver/issues/1",
+                    )
+                    .replace("TODO", "Filled");
+                std::fs::write(folder.join(rel), filled).unwrap();
+            }
+            let report = lint::lint_paths(std::slice::from_ref(&folder));
             assert!(report.is_clean(), "{combo:?}:\n{report}");
             // No machine's path in what gets committed: the folder is named as `shown`.
             let tmp_path = tmp.path().display().to_string();

@@ -1,0 +1,610 @@
+//! Checks on scenario.yaml alone: metadata, providers and bindings, binding actions, step ids,
+//! the known-bug expectation, snapshot names, and each operation's own rules (kinds, wait
+//! conditions, modes, patterns).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::super::load::suggest;
+use super::super::located::YamlPath;
+use super::super::model::{BackendAction, ObjectRef, Op, Outcome};
+use super::{Cx, is_dns_label, kinds};
+
+pub(super) fn check(cx: &mut Cx) {
+    metadata(cx);
+    providers(cx);
+    actions(cx);
+    steps(cx);
+    operations(cx);
+}
+
+fn metadata(cx: &mut Cx) {
+    let s = cx.s;
+    let name = &s.metadata.name;
+    let at = YamlPath::parse("metadata.name");
+    if !is_dns_label(name) {
+        cx.push(
+            cx.at(
+                &at,
+                format!(
+                    "metadata.name `{name}` must be lowercase letters, digits and '-' (at most 63)"
+                ),
+            )
+            .label("not a DNS label")
+            .help("use lowercase letters, digits and '-', e.g. `my-scenario`"),
+        );
+    }
+    if let Some(folder) = cx.loaded.dir.file_name().and_then(|f| f.to_str())
+        && folder != name
+    {
+        cx.push(
+            cx.at(
+                &at,
+                format!("metadata.name `{name}` differs from the folder name `{folder}`"),
+            )
+            .label(format!("folder is `{folder}`"))
+            .help("rename one of them; the folder is the scenario's identity"),
+        );
+    }
+    if s.metadata.description.trim().is_empty() {
+        cx.push(
+            cx.at(
+                &YamlPath::parse("metadata.description"),
+                "metadata.description is empty",
+            )
+            .help("say in a sentence or two what the scenario shows"),
+        );
+    }
+}
+
+fn providers(cx: &mut Cx) {
+    let s = cx.s;
+    let at = YamlPath::parse("spec.providers");
+    if s.spec.providers.is_empty() {
+        cx.push(
+            cx.at_key(&at, "spec.providers is empty")
+                .help("list aws, azure and/or vault"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    for (i, p) in s.spec.providers.iter().enumerate() {
+        if !seen.insert(*p) {
+            cx.push(
+                cx.at(
+                    &at.index(i),
+                    format!("provider `{p}` is listed twice in spec.providers"),
+                )
+                .label("again")
+                .help("list each provider once"),
+            );
+        }
+        if !s.spec.bindings.contains_key(p) {
+            cx.push(
+                cx.at(
+                    &at.index(i),
+                    format!(
+                        "provider `{p}` is in spec.providers but has no entry in spec.bindings"
+                    ),
+                )
+                .label("no binding")
+                .help(format!(
+                    "add `bindings: {{ {p}: {{ parameters: ..., vars: ... }} }}`"
+                )),
+            );
+        }
+    }
+    for (p, b) in &s.spec.bindings {
+        if let Some(identity) = b.identity
+            && !identity.providers().contains(p)
+        {
+            let others: Vec<&str> = identity.providers().iter().map(|q| q.as_str()).collect();
+            cx.push(
+                cx.at(
+                    &YamlPath::parse("spec.bindings").key(p.as_str()).key("identity"),
+                    format!("spec.bindings.{p}.identity: `{identity}` is not an identity path of the {p} provider"),
+                )
+                .label(format!("not a {p} identity"))
+                .help(format!("`{identity}` is for {}; remove it here", others.join(", "))),
+            );
+        }
+    }
+    for p in s.spec.bindings.keys() {
+        if !seen.contains(p) {
+            cx.push(
+                cx.at_key(
+                    &YamlPath::parse("spec.bindings").key(p.as_str()),
+                    format!("spec.bindings.{p} is not used: `{p}` is not in spec.providers"),
+                )
+                .label("unused")
+                .help(format!(
+                    "add `{p}` to spec.providers, or remove this binding"
+                )),
+            );
+        }
+    }
+    if let Some(v) = &s.spec.versions {
+        for p in v.providers.keys() {
+            if !seen.contains(p) {
+                cx.push(
+                    cx.at_key(
+                        &YamlPath::parse("spec.versions.providers").key(p.as_str()),
+                        format!("spec.versions.providers.{p}: `{p}` is not in spec.providers"),
+                    )
+                    .label("not a provider of this scenario")
+                    .help(format!(
+                        "add `{p}` to spec.providers, or remove this version"
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// Binding actions act on their own provider only, and never nest `run`.
+fn actions(cx: &mut Cx) {
+    let s = cx.s;
+    for (p, b) in &s.spec.bindings {
+        for (action, list) in &b.actions {
+            let at = YamlPath::parse("spec.bindings")
+                .key(p.as_str())
+                .key("actions")
+                .key(action.clone());
+            if list.is_empty() {
+                cx.push(
+                    cx.at_key(&at, format!("spec.bindings.{p}.actions.{action} is empty"))
+                        .help("list the backend calls it makes, or remove it"),
+                );
+            }
+            for (i, a) in list.iter().enumerate() {
+                match a.provider() {
+                    None => cx.push(
+                        cx.at_key(&at.index(i).key("run"), "`run` cannot be nested in an action")
+                            .help("list the calls themselves"),
+                    ),
+                    Some(q) if q != *p => cx.push(
+                        cx.at(
+                            &at.index(i),
+                            format!(
+                                "spec.bindings.{p}.actions.{action} talks to the {q} backend; a {p} binding can only act on {p}"
+                            ),
+                        )
+                        .label(format!("a {q} call"))
+                        .help(format!("move it to spec.bindings.{q}.actions")),
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
+    }
+}
+
+fn steps(cx: &mut Cx) {
+    let s = cx.s;
+    let at = YamlPath::parse("spec.steps");
+    if s.spec.steps.is_empty() {
+        cx.push(
+            cx.at_key(&at, "spec.steps is empty")
+                .help("add a step: `- id: check\n  try: [...]`"),
+        );
+    }
+    let mut step_ids = BTreeSet::new();
+    for (i, step) in s.spec.steps.iter().enumerate() {
+        if let Some(id) = &step.id {
+            let id_at = at.index(i).key("id");
+            if !is_dns_label(id) {
+                cx.push(
+                    cx.at(
+                        &id_at,
+                        format!("step id `{id}` must be lowercase letters, digits and '-'"),
+                    )
+                    .label("not a DNS label")
+                    .help("e.g. `deploy`, `check-rotated`"),
+                );
+            }
+            if !step_ids.insert(id.clone()) {
+                cx.push(
+                    cx.at(&id_at, format!("step id `{id}` is used twice"))
+                        .label("again")
+                        .help("step ids are unique: `spec.expect.step` and the report name steps by id"),
+                );
+            }
+        }
+        if step.try_.is_empty() {
+            cx.push(
+                cx.at_key(
+                    &at.index(i).key("try"),
+                    format!("spec.steps[{i}].try is empty"),
+                )
+                .help("list the step's operations under `try`"),
+            );
+        }
+    }
+    if let Some(expect) = &s.spec.expect {
+        if expect.outcome == Outcome::Fail
+            && expect.reason.as_deref().is_none_or(|r| r.trim().is_empty())
+        {
+            cx.push(
+                cx.at(
+                    &YamlPath::parse("spec.expect.outcome"),
+                    "spec.expect.outcome is `fail` without a `reason`",
+                )
+                .help("add `reason:` saying which bug this reproduces"),
+            );
+        }
+        if let Some(step) = &expect.step
+            && !step_ids.contains(step)
+        {
+            let ids: Vec<&str> = step_ids.iter().map(String::as_str).collect();
+            let mut d = cx
+                .at(
+                    &YamlPath::parse("spec.expect.step"),
+                    format!("spec.expect.step `{step}` does not name a step (no step has this id)"),
+                )
+                .label("no such step");
+            d = match suggest(step, &ids) {
+                Some(s) => d.help(format!("did you mean `{s}`?")),
+                None => d.help(format!("step ids: {}", ids.join(", "))),
+            };
+            cx.push(d);
+        }
+    }
+}
+
+/// A kind as a scenario writes it (`Pod`, not `pod`): known, and consistent with an apiVersion.
+fn check_kind(cx: &mut Cx, at: &YamlPath, kind: &str, api_version: Option<&str>) {
+    let Some(info) = kinds::find(kind) else {
+        let mut d = cx
+            .at(at, format!("unknown kind `{kind}`"))
+            .label("not a kind lint knows")
+            .code("unknown-kind");
+        d = match suggest(kind, &kinds::names()) {
+            Some(s) => d.help(format!(
+                "did you mean `{s}`? (kinds are written as in manifests)"
+            )),
+            None => d.help(format!("kinds: {}", kinds::names().join(", "))),
+        };
+        cx.push(d);
+        return;
+    };
+    if let Some(av) = api_version
+        && av != info.api_version
+    {
+        cx.push(
+            cx.at(
+                &at.parent().key("apiVersion"),
+                format!(
+                    "`{kind}` is in apiVersion `{}`, not `{av}`",
+                    info.api_version
+                ),
+            )
+            .label("wrong apiVersion")
+            .help(format!(
+                "write `apiVersion: {}`, or leave it out",
+                info.api_version
+            )),
+        );
+    }
+}
+
+fn check_object_ref(cx: &mut Cx, at: &YamlPath, o: &ObjectRef) {
+    check_kind(cx, &at.key("kind"), &o.kind, o.api_version.as_deref());
+}
+
+fn operations(cx: &mut Cx) {
+    let mut snapshots: BTreeMap<String, YamlPath> = BTreeMap::new();
+    let ops: Vec<(YamlPath, &Op)> = cx.ops.iter().map(|o| (o.path.clone(), o.op)).collect();
+    for (at, op) in ops {
+        let mut snapshot = |cx: &mut Cx, field: YamlPath, name: &str| {
+            if !is_snapshot_name(name) {
+                cx.push(
+                    cx.at(
+                        &field,
+                        format!(
+                            "snapshot name `{name}` must be lowercase letters, digits, '-' and '_'"
+                        ),
+                    )
+                    .label("not a snapshot name")
+                    .help("it becomes a file name: use lowercase letters, digits, '-' and '_'"),
+                );
+            }
+            if let Some(first) = snapshots.get(name) {
+                let first = cx.loaded.tree.find(first);
+                cx.push(
+                    cx.at(&field, format!("snapshot name `{name}` is already used at line {}", first.line))
+                        .label("second use")
+                        .help("snapshot names are unique in a scenario: each is a file, snapshots/<name>@<provider>.snap"),
+                );
+            } else {
+                snapshots.insert(name.to_owned(), field);
+            }
+        };
+        match op {
+            Op::Backend(a) => check_backend(cx, &at.key("backend"), a),
+            Op::Apply(a) => {
+                if let Some(ns) = &a.namespace
+                    && (!is_dns_label(ns) || ns.len() > 20)
+                {
+                    cx.push(
+                        cx.at(
+                            &at.key("apply").key("namespace"),
+                            format!("apply namespace `{ns}` must be a short DNS label (at most 20 of a-z, 0-9, '-'): it is appended to the scenario namespace"),
+                        )
+                        .label("not a short DNS label")
+                        .help("e.g. `namespace: other`"),
+                    );
+                }
+            }
+            Op::Delete(d) => {
+                if d.path.is_some() == d.object.is_some() {
+                    cx.push(
+                        cx.at_key(&at.key("delete"), "delete needs exactly one of `path` or `object`")
+                            .help("`delete: { path: manifests/pod, within: 60s }` or `delete: { object: { kind: Pod, name: x }, within: 60s }`"),
+                    );
+                }
+                if let Some(o) = &d.object {
+                    check_object_ref(cx, &at.key("delete").key("object"), o);
+                }
+            }
+            Op::Absent(o) => {
+                check_object_ref(cx, &at.key("absent"), o);
+                if o.within.is_none() {
+                    cx.push(
+                        cx.at_key(
+                            &at.key("absent"),
+                            format!(
+                                "`absent` needs `within` (how long to wait for `{}` to go)",
+                                o.name
+                            ),
+                        )
+                        .help("add e.g. `within: 30s`"),
+                    );
+                }
+            }
+            Op::Wait(w) => {
+                let wat = at.key("wait");
+                check_kind(cx, &wat.key("kind"), &w.kind, None);
+                if let Some(info) = kinds::find(&w.kind) {
+                    if info.conditions.is_empty() {
+                        cx.push(
+                            cx.at(&wat.key("kind"), format!("a {} has no status conditions to wait for", w.kind))
+                                .label("no conditions")
+                                .help("wait for its pods, or use `scale` (which waits for ready replicas) or `assert`"),
+                        );
+                    } else if !info.conditions.contains(&w.condition.as_str()) {
+                        let mut d = cx
+                            .at(
+                                &wat.key("condition"),
+                                format!("a {} has no condition `{}`", w.kind, w.condition),
+                            )
+                            .label("unknown condition")
+                            .code("unknown-condition");
+                        d = match suggest(&w.condition, info.conditions) {
+                            Some(s) => d.help(format!("did you mean `{s}`?")),
+                            None => d.help(format!(
+                                "{} conditions: {}",
+                                w.kind,
+                                info.conditions.join(", ")
+                            )),
+                        };
+                        cx.push(d);
+                    }
+                }
+            }
+            Op::Scale(sc) => {
+                let sat = at.key("scale").key("kind");
+                if !matches!(
+                    sc.kind.as_str(),
+                    "Deployment" | "StatefulSet" | "ReplicaSet"
+                ) {
+                    let mut d = cx
+                        .at(&sat, format!("cannot scale a `{}`", sc.kind))
+                        .label("not scalable");
+                    let options = ["Deployment", "StatefulSet", "ReplicaSet"];
+                    d = match suggest(&sc.kind, &options) {
+                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                        None => d.help("scale a Deployment, StatefulSet or ReplicaSet"),
+                    };
+                    cx.push(d);
+                }
+            }
+            Op::Event(e) => {
+                let eat = at.key("event");
+                check_kind(cx, &eat.key("object").key("kind"), &e.object.kind, None);
+                if let Some(m) = &e.message
+                    && let Err(err) = regex_lite::Regex::new(m)
+                {
+                    cx.push(
+                        cx.at(
+                            &eat.key("message"),
+                            format!("event message is not a valid pattern: {err}"),
+                        )
+                        .label("not a regular expression")
+                        .help("escape `.`, `(`, `[` and the like with `\\` (in single quotes)"),
+                    );
+                }
+            }
+            Op::Files(f) => {
+                let fat = at.key("files");
+                if f.snapshot.is_none() && f.expect.is_empty() {
+                    cx.push(
+                        cx.at_key(&fat, "`files` needs `snapshot`, `expect` or both")
+                            .help("`expect` checks names, modes and contents; `snapshot` records them"),
+                    );
+                }
+                if !f.expect.is_empty() && f.within.is_none() {
+                    cx.push(
+                        cx.at_key(
+                            &fat.key("expect"),
+                            "`files` with `expect` needs `within` (its deadline)",
+                        )
+                        .help("add e.g. `within: 10s`"),
+                    );
+                }
+                for (file, e) in &f.expect {
+                    if let Some(mode) = &e.mode
+                        && !(mode.len() == 4
+                            && mode.starts_with('0')
+                            && mode.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+                    {
+                        cx.push(
+                            cx.at(
+                                &fat.key("expect").key(file.clone()).key("mode"),
+                                format!("mode `{mode}` of `{file}` must be 4 octal digits"),
+                            )
+                            .help("write it quoted, like \"0644\""),
+                        );
+                    }
+                }
+                if let Some(n) = &f.snapshot {
+                    snapshot(cx, fat.key("snapshot"), n);
+                }
+            }
+            Op::Exec(e) => {
+                let eat = at.key("exec");
+                if e.command.is_empty() {
+                    cx.push(cx.at(&eat.key("command"), "exec `command` is empty").help(
+                        "give the command and its arguments, e.g. `[cat, /mnt/secrets-store/x]`",
+                    ));
+                }
+                if e.stdout.is_none() && e.snapshot.is_none() {
+                    cx.push(
+                        cx.at_key(
+                            &eat,
+                            "`exec` needs `stdout`, `snapshot` or both (what does it check?)",
+                        )
+                        .help(
+                            "add `stdout:` with the expected output, or `snapshot:` to record it",
+                        ),
+                    );
+                }
+                if let Some(n) = &e.snapshot {
+                    snapshot(cx, eat.key("snapshot"), n);
+                }
+            }
+            Op::Journal(j) => {
+                let jat = at.key("journal");
+                if let (Some(lo), Some(hi)) = (j.at_least, j.at_most)
+                    && lo > hi
+                {
+                    cx.push(
+                        cx.at(
+                            &jat.key("atLeast"),
+                            format!("journal atLeast {lo} is more than atMost {hi}"),
+                        )
+                        .label("no count satisfies both")
+                        .help("lower atLeast or raise atMost"),
+                    );
+                }
+                if let Some(n) = &j.snapshot {
+                    snapshot(cx, jat.key("snapshot"), n);
+                }
+            }
+            Op::Snapshot(sn) => {
+                let sat = at.key("snapshot");
+                check_object_ref(cx, &sat.key("object"), &sn.object);
+                snapshot(cx, sat.key("name"), &sn.name);
+            }
+            Op::Assert(a) => {
+                let aat = at.key("assert").key("object");
+                let kind = a.object.get("kind").and_then(|k| k.as_str());
+                let named = a
+                    .object
+                    .pointer("/metadata/name")
+                    .is_some_and(|n| n.is_string());
+                match kind {
+                    Some(k) if named => check_kind(
+                        cx,
+                        &aat.key("kind"),
+                        k,
+                        a.object.get("apiVersion").and_then(|v| v.as_str()),
+                    ),
+                    _ => cx.push(
+                        cx.at_key(&aat, "assert.object needs at least `kind` and `metadata.name`")
+                            .help("e.g. `object: { apiVersion: v1, kind: Secret, metadata: { name: x }, data: {...} }`"),
+                    ),
+                }
+            }
+            Op::Collect(c) if c.is_empty() => {
+                cx.push(
+                    cx.at_key(&at.key("collect"), "collect is empty")
+                        .help("list what to collect: events, logs, journal, describe"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn check_backend(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
+    let s = cx.s;
+    match a {
+        BackendAction::Run(name) => {
+            let lacking: Vec<_> = s
+                .spec
+                .providers
+                .iter()
+                .filter(|p| {
+                    s.spec
+                        .bindings
+                        .get(p)
+                        .is_some_and(|b| !b.actions.contains_key(name))
+                })
+                .collect();
+            if lacking.is_empty() {
+                return;
+            }
+            let mut known: Vec<&str> = s
+                .spec
+                .bindings
+                .values()
+                .flat_map(|b| b.actions.keys().map(String::as_str))
+                .collect();
+            known.sort_unstable();
+            known.dedup();
+            let list: Vec<String> = lacking.iter().map(|p| p.to_string()).collect();
+            let mut d = cx
+                .at(
+                    &at.key("run"),
+                    format!(
+                        "`run: {name}` names no action of spec.bindings.<provider>.actions for {}",
+                        list.join(", ")
+                    ),
+                )
+                .label("no such action");
+            d = match suggest(name, &known) {
+                Some(sug) => d.help(format!("did you mean `{sug}`?")),
+                None => d.help(format!(
+                    "add `{name}` to spec.bindings.{}.actions (actions: {})",
+                    list[0],
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                )),
+            };
+            cx.push(d);
+        }
+        other => {
+            if let Some(q) = other.provider()
+                && s.spec.providers.iter().any(|p| *p != q)
+            {
+                cx.push(
+                    cx.at_key(
+                        at,
+                        format!(
+                            "this action talks to the {q} backend, but the scenario also runs for other providers"
+                        ),
+                    )
+                    .label(format!("{q} only"))
+                    .help("put provider-specific actions in spec.bindings.<provider>.actions and call them with `backend: { run: NAME }`"),
+                );
+            }
+        }
+    }
+}
+
+pub(super) fn is_snapshot_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
