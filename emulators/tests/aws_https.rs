@@ -188,15 +188,18 @@ async fn sts_answers_over_https_in_its_xml_wire_format_for_the_dialled_region() 
         ),
         "{body}"
     );
-    let entries: serde_json::Value = reqwest::get(format!(
-        "{}/_secretbench/journal?service=sts",
-        running.url("aws").unwrap()
-    ))
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let entries: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/_secretbench/journal?service=sts",
+            running.url("aws").unwrap()
+        ))
+        .bearer_auth(running.admin_token().expect("admin token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     // Unsigned, so the region comes from the host name the client dialled.
     assert_eq!(entries["entries"][0]["region"], "eu-west-3", "{entries}");
     assert_eq!(entries["entries"][0]["error"], "InvalidIdentityToken");

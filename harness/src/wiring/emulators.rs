@@ -189,6 +189,16 @@ impl Endpoints {
     }
 }
 
+/// A `map_err` for an I/O failure of `action` on `path`.
+fn io_error(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WiringError {
+    let path = path.to_owned();
+    move |source| WiringError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
 fn https_port_free(ip: IpAddr) -> std::io::Result<()> {
     std::net::TcpListener::bind((ip, AWS_HTTPS_PORT)).map(drop)
 }
@@ -210,46 +220,57 @@ impl EmulatorProcess {
         state_dir: &Path,
         log: &Path,
     ) -> Result<Self, WiringError> {
-        let io = |action, path: &Path| {
-            let path = path.to_owned();
-            move |source| WiringError::Io {
-                action,
-                path,
-                source,
-            }
-        };
-        std::fs::create_dir_all(state_dir).map_err(io("creating", state_dir))?;
-        let log_file = std::fs::File::create(log).map_err(io("creating", log))?;
+        std::fs::create_dir_all(state_dir).map_err(io_error("creating", state_dir))?;
         let addr = |fixed, usual| {
             SocketAddr::new(listen, EmulatorPorts::pick(fixed, usual, listen)).to_string()
         };
-        let mut command = Command::new(program);
-        command
-            .arg("emulators")
-            .args(["--aws", &addr(ports.aws, AWS_PORT)]);
+        let mut args = vec![
+            "emulators".to_owned(),
+            "--aws".to_owned(),
+            addr(ports.aws, AWS_PORT),
+            "--azure".to_owned(),
+            addr(ports.azure, AZURE_PORT),
+            "--vault".to_owned(),
+            addr(ports.vault, VAULT_PORT),
+            "--state-dir".to_owned(),
+            state_dir.display().to_string(),
+        ];
+        let https = SocketAddr::new(listen, AWS_HTTPS_PORT);
         match https_port_free(listen) {
-            Ok(()) => {
-                command.args([
-                    "--aws-https",
-                    &SocketAddr::new(listen, AWS_HTTPS_PORT).to_string(),
-                ]);
-            }
+            Ok(()) => args.extend(["--aws-https".to_owned(), https.to_string()]),
             Err(e) => tracing::warn!(
                 %listen, error = %e,
                 "no HTTPS listener for AWS on port {AWS_HTTPS_PORT}: IRSA cases will be skipped"
             ),
         }
-        let mut child = command
-            .args(["--azure", &addr(ports.azure, AZURE_PORT)])
-            .args(["--vault", &addr(ports.vault, VAULT_PORT)])
-            .arg("--state-dir")
-            .arg(state_dir)
+        match Self::spawn(program, &args, log).await {
+            // Port 443 was free when probed but taken before the emulators bound it (another
+            // run starting at the same moment): the rest still works, without IRSA.
+            Err(WiringError::Emulators(why))
+                if why.contains(&format!("cannot listen on {https} for aws")) =>
+            {
+                tracing::warn!(
+                    %listen,
+                    "port {AWS_HTTPS_PORT} was taken meanwhile: no HTTPS listener for AWS, IRSA cases will be skipped"
+                );
+                args.truncate(args.len() - 2);
+                Self::spawn(program, &args, log).await
+            }
+            other => other,
+        }
+    }
+
+    /// Runs `program args...` and reads its ready line.
+    async fn spawn(program: &Path, args: &[String], log: &Path) -> Result<Self, WiringError> {
+        let log_file = std::fs::File::create(log).map_err(io_error("creating", log))?;
+        let mut child = Command::new(program)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()
-            .map_err(io("starting", program))?;
+            .map_err(io_error("starting", program))?;
         let stdout = child
             .stdout
             .take()
@@ -258,7 +279,7 @@ impl EmulatorProcess {
         let line = tokio::time::timeout(Duration::from_secs(15), lines.next_line())
             .await
             .map_err(|_| WiringError::Emulators("no ready line within 15 s".into()))?
-            .map_err(io("reading the ready line of", program))?;
+            .map_err(io_error("reading the ready line of", program))?;
         let Some(line) = line else {
             let status = tokio::time::timeout(Duration::from_secs(5), child.wait())
                 .await
