@@ -347,7 +347,7 @@ cmd_mods() {
   [[ ${#mods[@]} -gt 0 ]] || mods=(k8s etcd csi-driver provider-azure helm fake-provider csi-sidecars vault)
   for m in "${mods[@]}"; do
     case $m in
-    k8s) gen_k8s_mod ;;
+    k8s) gen_k8s_mod "$STACK_DIR/k8s" ;;
     etcd) gen_etcd_mod ;;
     fake-provider) gen_fake_provider_mod ;;
     csi-sidecars) gen_sidecars_mod ;;

@@ -15,8 +15,12 @@
 # shellcheck source=versions.env
 source "$STACK_DIR/versions.env"
 
+# Read by build.sh and images.sh, which source this file.
+# shellcheck disable=SC2034
 PINNED_CSI_DRIVER_VERSION=$CSI_DRIVER_VERSION
+# shellcheck disable=SC2034
 PINNED_KUBERNETES_VERSION=$KUBERNETES_VERSION
+# shellcheck disable=SC2034
 PINNED_AZURE_PROVIDER_VERSION=$AZURE_PROVIDER_VERSION
 
 # A release tag as the module proxy and the image registries spell it.
@@ -36,7 +40,9 @@ if [[ -n ${SECRETBENCH_AZURE_PROVIDER_VERSION:-} ]]; then
   AZURE_PROVIDER_IMAGE=${AZURE_PROVIDER_IMAGE%:*}:$AZURE_PROVIDER_VERSION
 fi
 if [[ -n ${SECRETBENCH_KUBERNETES_VERSION:-} ]]; then
-  valid_release "$SECRETBENCH_KUBERNETES_VERSION" && [[ $SECRETBENCH_KUBERNETES_VERSION == v1.* ]] ||
-    { printf '[stack] error: Kubernetes version %q is not a release tag like v1.33.8\n' "$SECRETBENCH_KUBERNETES_VERSION" >&2; exit 2; }
+  if ! valid_release "$SECRETBENCH_KUBERNETES_VERSION" || [[ $SECRETBENCH_KUBERNETES_VERSION != v1.* ]]; then
+    printf '[stack] error: Kubernetes version %q is not a release tag like v1.33.8\n' "$SECRETBENCH_KUBERNETES_VERSION" >&2
+    exit 2
+  fi
   KUBERNETES_VERSION=$SECRETBENCH_KUBERNETES_VERSION
 fi
