@@ -653,11 +653,11 @@ async fn an_api_version_key_vault_never_shipped_is_refused() {
         assert_eq!(
             body["error"]["message"],
             format!(
-                "The specified version ({version}) is not recognized. Consider using the latest supported version (2025-07-01)."
+                "The specified version ({version}) is not recognized. Consider using the latest supported version (2026-04-01)."
             )
         );
     }
-    for version in ["7.4", "2025-07-01", "7.6-preview.2"] {
+    for version in ["7.4", "2025-07-01", "2026-04-01", "7.6-preview.2"] {
         let (status, _, _) = get_json(
             &az,
             &format!("{}/secrets?api-version={version}", az.vault_url()),

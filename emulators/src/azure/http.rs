@@ -186,8 +186,9 @@ fn json_response(
 
 /// The api-versions of Key Vault's data plane (the REST API specs,
 /// `specification/keyvault/data-plane/Microsoft.KeyVault/{stable,preview}/<version>`), plus the
-/// preview the Rust SDK's main branch sends. Key Vault refuses any other.
-pub(crate) const API_VERSIONS: [&str; 22] = [
+/// preview the Rust SDK's main branch sends, and 2026-04-01, the default of the Python SDKs
+/// azure-keyvault-secrets and azure-keyvault-certificates 4.12.0. Key Vault refuses any other.
+pub(crate) const API_VERSIONS: [&str; 23] = [
     "2015-06-01",
     "2016-10-01",
     "7.0",
@@ -210,7 +211,11 @@ pub(crate) const API_VERSIONS: [&str; 22] = [
     "2025-07-01-preview",
     "2026-01-01-preview",
     "2026-03-01-preview",
+    "2026-04-01",
 ];
+
+/// The newest stable api-version, which Key Vault names when it refuses an unknown one.
+const LATEST_API_VERSION: &str = "2026-04-01";
 
 pub(crate) fn api_version_ok(v: &str) -> bool {
     API_VERSIONS.contains(&v)
@@ -412,7 +417,7 @@ async fn serve(
         Some(v) if !api_version_ok(v) => {
             return (
                 Err(KvError::bad_parameter(format!(
-                    "The specified version ({v}) is not recognized. Consider using the latest supported version (2025-07-01)."
+                    "The specified version ({v}) is not recognized. Consider using the latest supported version ({LATEST_API_VERSION})."
                 ))),
                 None,
             );
@@ -543,6 +548,7 @@ mod tests {
             "2016-10-01",
             "2025-07-01",
             "2026-03-01-preview",
+            "2026-04-01",
         ] {
             assert!(api_version_ok(ok), "{ok}");
         }
