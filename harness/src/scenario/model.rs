@@ -1070,7 +1070,8 @@ pub struct MetricSource {
     /// The endpoint's path (default `/metrics`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The metric's name as the endpoint writes it, e.g. `total_node_publish`.
+    /// The metric's name as the endpoint writes it, e.g. `node_publish_total` (the driver's
+    /// count of publishes; its docs call it `total_node_publish`).
     pub name: String,
     /// Only series with these labels (others may be there too), e.g. `{ provider: azure }`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
