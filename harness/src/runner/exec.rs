@@ -17,7 +17,7 @@ use crate::kubectl::Kubectl;
 use crate::report::model::Seen;
 use crate::scenario::duration::Deadline;
 use crate::scenario::model::{self as m, Binding, Op};
-use crate::wait::{Broken, Poll, Timeout, holds, until_poll};
+use crate::wait::{Broken, Poll, Timeout, until_poll};
 
 /// How often polls look again.
 const EVERY: Duration = Duration::from_millis(500);
@@ -701,24 +701,15 @@ impl Case<'_> {
         let source = one_source(c.sources())?;
         let expect = values::Expectations::new(c).map_err(Failure::new)?;
         let what = format!("{} {}", describe_source(&source), expect.describe());
-        let look = || async {
-            Ok::<_, Failure>(match self.read_source(&source).await? {
-                Poll::Done(actual) => match expect.test(&actual) {
-                    Ok(()) => Poll::Done(()),
-                    Err(why) => Poll::NotYet(why),
-                },
-                Poll::NotYet(why) => Poll::NotYet(why),
-            })
+        let timing = match (c.within, c.for_) {
+            (Some(_), Some(_)) => {
+                return Err(Failure::new("check has both `within` and `for`; give one"));
+            }
+            (Some(d), None) => values::Timing::Within(self.within(d)),
+            (None, Some(d)) => values::Timing::For(self.within(d)),
+            (None, None) => values::Timing::Once,
         };
-        match (c.within, c.for_) {
-            (Some(_), Some(_)) => Err(Failure::new("check has both `within` and `for`; give one")),
-            (Some(d), None) => until_poll(&what, self.within(d), EVERY, look).await,
-            (None, Some(d)) => holds(&what, self.within(d), EVERY, look).await,
-            (None, None) => match look().await? {
-                Poll::Done(()) => Ok(()),
-                Poll::NotYet(why) => Err(Failure::new(format!("{what}: {why}"))),
-            },
-        }
+        values::run_check(&what, timing, EVERY, &expect, || self.read_source(&source)).await
     }
 
     /// One look at a source: its value, or why it cannot be read yet.

@@ -2,10 +2,63 @@
 //! them, and the Prometheus text format a `metric` source reads.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
 
 use regex_lite::Regex;
 
+use super::exec::Failure;
 use crate::scenario::model as m;
+use crate::wait::{Poll, holds, until_poll};
+
+/// When a check looks at its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timing {
+    /// Polled until the expectations hold, at most this long.
+    Within(Duration),
+    /// The expectations must hold at every look for this long.
+    For(Duration),
+    /// One look.
+    Once,
+}
+
+/// Runs a check: `read` looks at the value (or says why it cannot yet), every `every`, as
+/// `timing` says, through the one wait mechanism ([`until_poll`], [`holds`]).
+pub async fn run_check<F, Fut>(
+    what: &str,
+    timing: Timing,
+    every: Duration,
+    expect: &Expectations,
+    mut read: F,
+) -> Result<(), Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<String>, Failure>>,
+{
+    let look = || {
+        let value = read();
+        async move {
+            Ok::<_, Failure>(match value.await? {
+                Poll::Done(actual) => match expect.test(&actual) {
+                    Ok(()) => Poll::Done(()),
+                    Err(why) => Poll::NotYet(why),
+                },
+                Poll::NotYet(why) => Poll::NotYet(why),
+            })
+        }
+    };
+    match timing {
+        Timing::Within(limit) => until_poll(what, limit, every, look).await,
+        Timing::For(period) => holds(what, period, every, look).await,
+        Timing::Once => {
+            let mut look = look;
+            match look().await? {
+                Poll::Done(()) => Ok(()),
+                Poll::NotYet(why) => Err(Failure::new(format!("{what}: {why}"))),
+            }
+        }
+    }
+}
 
 /// A check's expectations, parsed (patterns compiled, numbers read).
 #[derive(Debug)]
@@ -382,6 +435,93 @@ mod tests {
         }))
         .unwrap_err();
         assert_eq!(bad, "check `atLeast`: `${x}` is not a number");
+    }
+
+    /// A fake source: the values it returns, one per look, the last repeated.
+    fn source(seq: &[&str]) -> (std::sync::Arc<std::sync::Mutex<usize>>, Vec<String>) {
+        (
+            std::sync::Arc::new(std::sync::Mutex::new(0)),
+            seq.iter().map(|s| (*s).to_owned()).collect(),
+        )
+    }
+
+    async fn run(
+        timing: Timing,
+        expect: &Expectations,
+        seq: &[&str],
+    ) -> (Result<(), Failure>, usize) {
+        let (looks, values) = source(seq);
+        let result = run_check("file x", timing, Duration::from_millis(5), expect, || {
+            let mut n = looks.lock().unwrap();
+            let v = values[(*n).min(values.len() - 1)].clone();
+            *n += 1;
+            async move {
+                Ok(if v == "-" {
+                    Poll::NotYet("x does not exist".into())
+                } else {
+                    Poll::Done(v)
+                })
+            }
+        })
+        .await;
+        let n = *looks.lock().unwrap();
+        (result, n)
+    }
+
+    #[tokio::test]
+    async fn for_fails_at_the_first_change_and_within_waits_for_it() {
+        let same = Expectations::new(&check(|c| c.equals = Some("old".into()))).unwrap();
+        // Held: the value never changes; the check looks several times over the period.
+        let (r, looks) = run(Timing::For(Duration::from_millis(40)), &same, &["old"]).await;
+        assert!(r.is_ok(), "{r:?}");
+        assert!(looks >= 3, "{looks} looks");
+        // Broken on the third look: fails at once, long before the 30s are over.
+        let t0 = std::time::Instant::now();
+        let (r, looks) = run(
+            Timing::For(Duration::from_secs(30)),
+            &same,
+            &["old", "old", "new"],
+        )
+        .await;
+        assert!(t0.elapsed() < Duration::from_secs(5));
+        assert_eq!(looks, 3);
+        let e = r.unwrap_err().to_string();
+        assert!(e.starts_with("file x stopped holding after"), "{e}");
+        assert!(
+            e.ends_with("of 30s: the value is \"new\", want \"old\""),
+            "{e}"
+        );
+        // A source that cannot be read breaks `for` too.
+        let (r, _) = run(Timing::For(Duration::from_secs(30)), &same, &["old", "-"]).await;
+        assert!(r.unwrap_err().to_string().ends_with("x does not exist"));
+        // `within`: polled until the value differs from the captured one.
+        let changed = Expectations::new(&check(|c| c.differs = Some("old".into()))).unwrap();
+        let (r, looks) = run(
+            Timing::Within(Duration::from_secs(5)),
+            &changed,
+            &["-", "old", "old", "new"],
+        )
+        .await;
+        assert!(r.is_ok(), "{r:?}");
+        assert_eq!(looks, 4);
+        let (r, _) = run(
+            Timing::Within(Duration::from_millis(20)),
+            &changed,
+            &["old"],
+        )
+        .await;
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.ends_with("waiting for file x; last seen: the value is still \"old\""),
+            "{e}"
+        );
+        // Once: one look.
+        let (r, looks) = run(Timing::Once, &changed, &["old", "new"]).await;
+        assert_eq!(looks, 1);
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "file x: the value is still \"old\""
+        );
     }
 
     const METRICS: &str = r#"# HELP total_node_publish Total number of node publish calls
