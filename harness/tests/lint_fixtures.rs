@@ -60,6 +60,13 @@ const CASES: &[Case] = &[
         "did you mean `secret`?",
     ),
     case(
+        "capture-before-use",
+        "scenario.yaml",
+        38,
+        "`${before}` is used before it is captured (at line 42)",
+        "move the `capture` before this step",
+    ),
+    case(
         "csi-driver-name",
         "manifests/pod.yaml",
         19,

@@ -398,3 +398,140 @@ fn identity_paths_belong_to_their_provider() {
         diags[0]
     );
 }
+
+/// `GOOD` with these operations appended to its `deploy` step's `try`.
+fn with_ops(ops: &str) -> String {
+    let anchor = "            snapshot: mounted\n";
+    assert!(GOOD.contains(anchor));
+    GOOD.replacen(anchor, &format!("{anchor}{ops}"), 1)
+}
+
+#[test]
+fn captured_variables_are_usable_after_their_capture() {
+    let text = with_ops(
+        "        - capture: { as: before, file: { pod: sample-app, path: /mnt/secrets-store/x } }
+        - check: { file: { pod: sample-app, path: /mnt/secrets-store/x }, differs: '${before}', within: rotation + 30s }
+        - check: { value: '${before}', matches: '^h', for: 5s }
+",
+    );
+    assert!(lint_text(&text).is_empty(), "{:#?}", lint_text(&text));
+}
+
+#[test]
+fn a_variable_used_before_its_capture_is_located() {
+    let text = with_ops(
+        "        - check: { value: '${before}', equals: x }
+        - capture: { as: before, file: { pod: sample-app, path: /mnt/secrets-store/x } }
+",
+    );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let d = &diags[0];
+    assert!(
+        d.message
+            .starts_with("`${before}` is used before it is captured (at line"),
+        "{}",
+        d.message
+    );
+    assert!(d.span.is_some() && d.line.is_some());
+    // A misspelt captured name gets a did-you-mean among the captures.
+    let text = with_ops(
+        "        - capture: { as: before, file: { pod: sample-app, path: /mnt/secrets-store/x } }
+        - check: { value: '${befor}', equals: x }
+",
+    );
+    let diags = lint_text(&text);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert_eq!(diags[0].help.as_deref(), Some("did you mean `${before}`?"));
+}
+
+#[test]
+fn capture_and_check_are_checked() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - check: { file: { pod: sample-app, path: /x }, within: 5s }\n",
+            "`check` needs an expectation",
+        ),
+        ("        - check: { equals: x }\n", "`check` needs a source"),
+        (
+            "        - check: { value: a, exec: { pod: sample-app, command: [cat, /x] }, equals: x }\n",
+            "`check` has several sources",
+        ),
+        (
+            "        - check: { value: a, equals: a, within: 5s, for: 5s }\n",
+            "`check` has both `within` and `for`",
+        ),
+        (
+            "        - check: { value: a, matches: '(' }\n",
+            "check `matches` is not a valid pattern",
+        ),
+        (
+            "        - check: { value: '1', atLeast: lots }\n",
+            "check `atLeast`: `lots` is not a number",
+        ),
+        (
+            "        - capture: { as: 1st, file: { pod: sample-app, path: /x } }\n",
+            "capture name `1st` is not a variable name",
+        ),
+        (
+            "        - capture: { as: namespace, file: { pod: sample-app, path: /x } }\n",
+            "would redefine a built-in variable",
+        ),
+        (
+            "        - capture: { as: file, file: { pod: sample-app, path: /x } }\n",
+            "would redefine spec.bindings.aws.vars.file",
+        ),
+        (
+            "        - capture: { as: v, object: { kind: SecretProviderClassPodStatus, name: x, jsonPath: 'status.x' } }\n",
+            "jsonPath `status.x`: unexpected `s`",
+        ),
+        (
+            "        - capture: { as: v, object: { kind: secret, name: x, jsonPath: .data } }\n",
+            "unknown kind `secret`",
+        ),
+        (
+            "        - check: { logs: { container: secrets-store }, notMatches: x }\n",
+            "`logs` needs exactly one of `pod` and `selector`",
+        ),
+        (
+            "        - check: { metric: { pod: sample-app, selector: b, port: 8095, name: total_node_publish }, atLeast: 1 }\n",
+            "`metric` needs exactly one of `pod` and `selector`",
+        ),
+        (
+            "        - check: { file: { pod: sample-ap, path: /x }, equals: x }\n",
+            "`check` names Pod `sample-ap`",
+        ),
+        (
+            "        - capture: { as: v, value: x }\n",
+            "unknown field `value`",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: want {want:?}, got {:?}",
+            diags[0].message
+        );
+        assert!(diags[0].line.is_some(), "{ops}: located");
+    }
+}
+
+#[test]
+fn logs_and_metrics_in_other_namespaces_parse() {
+    let text = with_ops(
+        "        - check:
+            logs: { selector: app=secrets-store-csi-driver, namespace: kube-system, container: secrets-store }
+            notMatches: '^E.*failed to clean and unmount target path.*$'
+            for: 10s
+        - capture: { as: publishes, metric: { selector: app=secrets-store-csi-driver, namespace: kube-system, port: 8095, name: total_node_publish, labels: { provider: aws } } }
+        - check:
+            metric: { selector: app=secrets-store-csi-driver, namespace: kube-system, port: 8095, name: total_node_publish }
+            greaterThan: '${publishes}'
+            within: 30s
+",
+    );
+    let diags = lint_text(&text);
+    assert!(diags.is_empty(), "{diags:#?}");
+}

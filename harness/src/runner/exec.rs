@@ -11,12 +11,13 @@ use serde_json::{Value, json};
 use super::backend::Backend;
 use super::manifests::{self, Shaping};
 use super::snapshot::{self, Redactor, Snapshots};
+use super::values;
 use super::vars::Vars;
 use crate::kubectl::Kubectl;
 use crate::report::model::Seen;
 use crate::scenario::duration::Deadline;
 use crate::scenario::model::{self as m, Binding, Op};
-use crate::wait::{Poll, Timeout, until_poll};
+use crate::wait::{Broken, Poll, Timeout, until_poll};
 
 /// How often polls look again.
 const EVERY: Duration = Duration::from_millis(500);
@@ -29,6 +30,12 @@ pub struct Failure(pub String);
 impl Failure {
     pub fn new(msg: impl Into<String>) -> Self {
         Self(msg.into())
+    }
+}
+
+impl From<Broken> for Failure {
+    fn from(b: Broken) -> Self {
+        Self(b.to_string())
     }
 }
 
@@ -196,6 +203,8 @@ impl Case<'_> {
             Op::Files(f) => self.files(f).await,
             Op::Exec(e) => self.exec(e).await,
             Op::Snapshot(s) => self.snapshot_object(s).await,
+            Op::Capture(c) => self.capture(c).await,
+            Op::Check(c) => self.check(c).await,
             Op::Collect(what) => {
                 super::artifacts::collect(self, what).await;
                 Ok(())
@@ -669,6 +678,265 @@ impl Case<'_> {
         .await?;
         let obj = self.redactor.object(&found);
         self.snapshot(&s.name, &obj)
+    }
+
+    /// Stores a value under `c.as_` once its source can be read.
+    async fn capture(&mut self, c: &m::Capture) -> Result<(), Failure> {
+        let source = one_source(c.sources())?;
+        let limit = c
+            .within
+            .map(|d| self.within(d))
+            .unwrap_or(Duration::from_secs(10));
+        let what = format!("{} to capture as ${{{}}}", describe_source(&source), c.as_);
+        let value = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            self.read_source(&source).await
+        })
+        .await?;
+        self.vars.set(&c.as_, value);
+        Ok(())
+    }
+
+    /// Checks a value against expectations: polled (`within`), held (`for`) or once.
+    async fn check(&mut self, c: &m::Check) -> Result<(), Failure> {
+        let source = one_source(c.sources())?;
+        let expect = values::Expectations::new(c).map_err(Failure::new)?;
+        let what = format!("{} {}", describe_source(&source), expect.describe());
+        let timing = match (c.within, c.for_) {
+            (Some(_), Some(_)) => {
+                return Err(Failure::new("check has both `within` and `for`; give one"));
+            }
+            (Some(d), None) => values::Timing::Within(self.within(d)),
+            (None, Some(d)) => values::Timing::For(self.within(d)),
+            (None, None) => values::Timing::Once,
+        };
+        values::run_check(&what, timing, EVERY, &expect, || self.read_source(&source)).await
+    }
+
+    /// One look at a source: its value, or why it cannot be read yet.
+    async fn read_source(&self, source: &m::Source<'_>) -> Result<Poll<String>, Failure> {
+        Ok(match source {
+            m::Source::Value(v) => Poll::Done((*v).to_owned()),
+            m::Source::File(f) => {
+                let (dir, name) = match f.path.trim_end_matches('/').rsplit_once('/') {
+                    Some(("", name)) => ("/", name),
+                    Some((dir, name)) => (dir, name),
+                    None => {
+                        return Err(Failure::new(format!(
+                            "file path `{}` is not absolute",
+                            f.path
+                        )));
+                    }
+                };
+                match list_files(self.kubectl, self.ns(), &f.pod, f.container.as_deref(), dir).await
+                {
+                    Err(e) => Poll::NotYet(e.to_string()),
+                    Ok(listing) => match listing.get(name) {
+                        Some(file) => Poll::Done(file.contents.clone()),
+                        None => Poll::NotYet(format!("{} does not exist", f.path)),
+                    },
+                }
+            }
+            m::Source::Object(o) => {
+                let path = crate::scenario::jsonpath::JsonPath::parse(&o.json_path)
+                    .map_err(|e| Failure::new(format!("jsonPath `{}`: {e}", o.json_path)))?;
+                let res = resource(o.api_version.as_deref(), &o.kind);
+                match self
+                    .kubectl
+                    .get_json(Some(self.ns()), &res, Some(&o.name))
+                    .await?
+                {
+                    None => Poll::NotYet(format!("{} {} does not exist", o.kind, o.name)),
+                    Some(obj) => match path.select(&obj) {
+                        Ok(v) => Poll::Done(crate::scenario::jsonpath::text(v)),
+                        Err(why) => Poll::NotYet(why),
+                    },
+                }
+            }
+            m::Source::Secret(s) => {
+                use base64::Engine as _;
+                match self
+                    .kubectl
+                    .get_json(Some(self.ns()), "secret", Some(&s.name))
+                    .await?
+                {
+                    None => Poll::NotYet(format!("Secret {} does not exist", s.name)),
+                    Some(obj) => match obj["data"][&s.key].as_str() {
+                        None => {
+                            let keys: Vec<&String> = obj["data"]
+                                .as_object()
+                                .map(|d| d.keys().collect())
+                                .unwrap_or_default();
+                            Poll::NotYet(format!(
+                                "Secret {} has no key {} (keys: {keys:?})",
+                                s.name, s.key
+                            ))
+                        }
+                        Some(b64) => {
+                            let bytes = base64::engine::general_purpose::STANDARD
+                                .decode(b64.as_bytes())
+                                .map_err(|e| {
+                                    Failure::new(format!("Secret {} key {}: {e}", s.name, s.key))
+                                })?;
+                            Poll::Done(String::from_utf8_lossy(&bytes).into_owned())
+                        }
+                    },
+                }
+            }
+            m::Source::Exec(e) => {
+                let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+                if let Some(c) = &e.container {
+                    args.extend(["-c", c]);
+                }
+                args.push("--");
+                args.extend(e.command.iter().map(String::as_str));
+                match self.kubectl.run(args).await {
+                    Ok(o) => Poll::Done(o.strip_suffix('\n').unwrap_or(&o).to_owned()),
+                    Err(err) => Poll::NotYet(err.to_string()),
+                }
+            }
+            m::Source::Logs(l) => {
+                let ns = l.namespace.as_deref().unwrap_or(self.ns());
+                let pods = match self
+                    .pods(ns, l.pod.as_deref(), l.selector.as_deref())
+                    .await?
+                {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                let mut text = String::new();
+                for pod in &pods {
+                    let mut args: Vec<&str> = vec!["-n", ns, "logs", pod];
+                    if let Some(c) = &l.container {
+                        args.extend(["-c", c]);
+                    }
+                    match self.kubectl.run(args).await {
+                        Ok(out) => text.push_str(&out),
+                        Err(e) => return Ok(Poll::NotYet(e.to_string())),
+                    }
+                }
+                Poll::Done(text)
+            }
+            m::Source::Metric(mt) => {
+                let ns = mt.namespace.as_deref().unwrap_or(self.ns());
+                let pods = match self
+                    .pods(ns, mt.pod.as_deref(), mt.selector.as_deref())
+                    .await?
+                {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                let path = mt.path.as_deref().unwrap_or("/metrics");
+                let mut sum = 0.0;
+                for pod in &pods {
+                    let url = format!(
+                        "/api/v1/namespaces/{ns}/pods/{pod}:{}/proxy/{}",
+                        mt.port,
+                        path.trim_start_matches('/')
+                    );
+                    let text = match self.kubectl.run(["get", "--raw", &url]).await {
+                        Ok(t) => t,
+                        Err(e) => return Ok(Poll::NotYet(e.to_string())),
+                    };
+                    let samples = values::parse_metrics(&text)
+                        .map_err(|e| Failure::new(format!("pod {pod}: {e}")))?;
+                    match values::metric_value(&samples, &mt.name, &mt.labels) {
+                        Ok(v) => sum += v,
+                        Err(why) => return Ok(Poll::NotYet(format!("pod {pod}: {why}"))),
+                    }
+                }
+                Poll::Done(values::format_number(sum))
+            }
+        })
+    }
+
+    /// The pods a `logs` or `metric` source names: one by name, or those of a selector
+    /// (`Ok(Err(why))` when there is none yet).
+    async fn pods(
+        &self,
+        ns: &str,
+        pod: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Result<Vec<String>, String>, Failure> {
+        match (pod, selector) {
+            (Some(p), None) => Ok(Ok(vec![p.to_owned()])),
+            (None, Some(sel)) => {
+                let out = self
+                    .kubectl
+                    .run([
+                        "-n",
+                        ns,
+                        "get",
+                        "pods",
+                        "-l",
+                        sel,
+                        "-o",
+                        "jsonpath={.items[*].metadata.name}",
+                    ])
+                    .await?;
+                let pods: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+                Ok(if pods.is_empty() {
+                    Err(format!("no pod in {ns} matches `{sel}`"))
+                } else {
+                    Ok(pods)
+                })
+            }
+            _ => Err(Failure::new("give exactly one of `pod` and `selector`")),
+        }
+    }
+}
+
+/// The one source of a `capture` or `check` (lint says the same ahead of the run).
+fn one_source(sources: Vec<m::Source<'_>>) -> Result<m::Source<'_>, Failure> {
+    match sources.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(Failure::new(format!(
+            "no source: give one of {}",
+            m::SOURCE_KEYS.join(", ")
+        ))),
+        many => Err(Failure::new(format!(
+            "several sources ({}); give one",
+            many.iter().map(|s| s.key()).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
+/// A source in words, without its value (`file /mnt/x in pod app`).
+pub fn describe_source(source: &m::Source<'_>) -> String {
+    let pods = |pod: &Option<String>, sel: &Option<String>, ns: &Option<String>| {
+        let who = match (pod, sel) {
+            (Some(p), _) => format!("pod {p}"),
+            (None, Some(s)) => format!("pods {s}"),
+            (None, None) => "no pod".to_owned(),
+        };
+        match ns {
+            Some(ns) => format!("{who} in {ns}"),
+            None => who,
+        }
+    };
+    match source {
+        m::Source::File(f) => format!("file {} in pod {}", f.path, f.pod),
+        m::Source::Object(o) => format!("{} {} {}", o.kind, o.name, o.json_path),
+        m::Source::Secret(s) => format!("Secret {} key {}", s.name, s.key),
+        m::Source::Exec(e) => format!("`{}` in pod {}", e.command.join(" "), e.pod),
+        m::Source::Logs(l) => format!(
+            "logs of {}{}",
+            pods(&l.pod, &l.selector, &l.namespace),
+            l.container
+                .as_ref()
+                .map(|c| format!(" container {c}"))
+                .unwrap_or_default()
+        ),
+        m::Source::Metric(mt) => format!(
+            "metric {}{} of {}",
+            mt.name,
+            if mt.labels.is_empty() {
+                String::new()
+            } else {
+                format!("{:?}", mt.labels)
+            },
+            pods(&mt.pod, &mt.selector, &mt.namespace)
+        ),
+        m::Source::Value(_) => "the value".to_owned(),
     }
 }
 

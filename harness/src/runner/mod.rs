@@ -6,6 +6,7 @@
 //! - [`manifests`]: manifests → objects for one provider (namespace, SPC parameters, credentials).
 //! - [`backend`]: calls to the emulators (service APIs and the admin API).
 //! - [`exec`]: the operations of a step.
+//! - [`values`]: what `capture` and `check` compare, and the Prometheus text format.
 //! - [`snapshot`]: redaction and `.snap` files.
 //! - [`artifacts`]: diagnostics collected on failure.
 //! - [`report`]: the table and JUnit.
@@ -19,6 +20,7 @@ pub mod matrix;
 pub mod report;
 pub mod snapshot;
 pub mod timeline;
+pub mod values;
 pub mod vars;
 
 use std::collections::BTreeMap;

@@ -388,6 +388,34 @@ pub fn describe(op: &Op) -> (&'static str, String) {
             "snapshot",
             format!("{} of {}/{}", s.name, s.object.kind, s.object.name),
         ),
+        Op::Capture(c) => (
+            "capture",
+            format!(
+                "${{{}}} from {}",
+                c.as_,
+                c.sources()
+                    .first()
+                    .map(super::exec::describe_source)
+                    .unwrap_or_default()
+            ),
+        ),
+        Op::Check(c) => {
+            let timing = match (c.within, c.for_) {
+                (_, Some(d)) => format!(" for {d}"),
+                (Some(d), None) => format!(" within {d}"),
+                (None, None) => String::new(),
+            };
+            (
+                "check",
+                format!(
+                    "{}{timing}",
+                    c.sources()
+                        .first()
+                        .map(super::exec::describe_source)
+                        .unwrap_or_default()
+                ),
+            )
+        }
         Op::Collect(what) => (
             "collect",
             what.iter()

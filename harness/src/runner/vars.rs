@@ -141,4 +141,33 @@ mod tests {
             .unwrap();
         assert_eq!(got, serde_json::json!({"a/b": ["sb-mount-azure", 3]}));
     }
+
+    #[test]
+    fn captured_values_reach_later_operations_as_typed_values() {
+        use crate::scenario::model::{Number, Op};
+        let op: Op = serde_json::from_value(serde_json::json!({"check": {
+            "secret": {"name": "${scenario}-synced", "key": "username"},
+            "differs": "${before}",
+            "greaterThan": "${count}",
+            "for": "rotation + 5s"
+        }}))
+        .unwrap();
+        let mut v = vars();
+        v.set("scenario", "rot");
+        v.set("count", "3");
+        // Before the capture, the operation cannot run.
+        assert!(
+            matches!(v.expand_typed(&op), Err(ExpandError::Undefined(UndefinedVar(n))) if n == "before")
+        );
+        // What a capture stores is a plain value: no re-expansion of `${` inside it.
+        v.set("before", "old ${namespace}");
+        let Op::Check(c) = v.expand_typed(&op).unwrap() else {
+            panic!("still a check")
+        };
+        assert_eq!(c.secret.unwrap().name, "rot-synced");
+        assert_eq!(c.differs.as_deref(), Some("old ${namespace}"));
+        assert_eq!(c.greater_than, Some(Number::Text("3".into())));
+        assert_eq!(c.greater_than.unwrap().value(), Ok(3.0));
+        assert_eq!(c.for_.unwrap().to_string(), "rotation + 5s");
+    }
 }

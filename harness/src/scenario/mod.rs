@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod jsonpath;
 pub mod lint;
 pub mod load;
 pub mod located;

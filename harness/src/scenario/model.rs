@@ -328,6 +328,13 @@ pub enum Op {
     Exec(Exec),
     /// Snapshot an object (redacted) as a YAML insta snapshot.
     Snapshot(SnapshotObject),
+    /// Capture a value (a file's contents, an object's field, a Secret's key, ...) into a
+    /// variable, `${as}` in the later steps and in manifests applied after it.
+    Capture(Box<Capture>),
+    /// Check a value (a file, an object's field, a Secret's key, command output, container
+    /// logs, a Prometheus metric, or text with captured variables) against expectations:
+    /// polled until they hold (`within`), held throughout a period (`for`), or checked once.
+    Check(Box<Check>),
     /// Collect diagnostics into the artifacts folder.
     Collect(Vec<Collect>),
 }
@@ -850,6 +857,298 @@ pub struct Exec {
     pub snapshot: Option<String>,
     /// How long to retry until the command succeeds (and `stdout` matches).
     pub within: Deadline,
+}
+
+/// `capture: { as: NAME, <one source>, within }`: reads a value once it can be read and keeps it
+/// as the variable `${NAME}` for the rest of the case.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Capture {
+    /// The variable's name (letters, digits and `_`, not starting with a digit); later steps
+    /// and manifests use it as `${NAME}`. It may not redefine a built-in or binding variable.
+    #[serde(rename = "as")]
+    pub as_: String,
+    /// Source: a file's contents in a pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileSource>,
+    /// Source: a field of a Kubernetes object, by a JSONPath.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectField>,
+    /// Source: one key of a Secret, decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretKey>,
+    /// Source: a command's stdout in a pod (one trailing newline trimmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecSource>,
+    /// Source: a container's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogsSource>,
+    /// Source: a Prometheus metric's value (the sum of the matching series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricSource>,
+    /// How long to retry until the source can be read (the file exists, the object has the
+    /// field); default 10s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Deadline>,
+}
+
+/// `check: { <one source>, <expectations>, within | for }`. Every expectation given must
+/// hold. With `within` the check is polled until they hold; with `for` they must hold at
+/// every look for the whole period and the check fails at the first look where one does
+/// not ("still holds after"); with neither it is checked once.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Check {
+    /// Source: a file's contents in a pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileSource>,
+    /// Source: a field of a Kubernetes object, by a JSONPath.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectField>,
+    /// Source: one key of a Secret, decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<SecretKey>,
+    /// Source: a command's stdout in a pod (one trailing newline trimmed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecSource>,
+    /// Source: a container's logs (all lines; `matches` / `notMatches` look at each line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs: Option<LogsSource>,
+    /// Source: a Prometheus metric's value (the sum of the matching series).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<MetricSource>,
+    /// Source: this text, e.g. a captured variable (`"${before}"`) to compare with another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// The value equals this exactly (e.g. `"${before}"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
+    /// The value is not this (e.g. `"${before}"`: it changed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub differs: Option<String>,
+    /// A regular expression some line of the value matches (`^` and `$` match at line ends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub matches: Option<String>,
+    /// A regular expression no line of the value matches (e.g. an error in a log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_matches: Option<String>,
+    /// The value, as a number, is at least this (a number, or text such as `"${before}"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_least: Option<Number>,
+    /// The value, as a number, is at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at_most: Option<Number>,
+    /// The value, as a number, is more than this (e.g. a counter that went up since a capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub greater_than: Option<Number>,
+    /// The value, as a number, is less than this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub less_than: Option<Number>,
+    /// Poll until every expectation holds, at most this long.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Deadline>,
+    /// Every expectation must hold at every look for this long (looked at every 500ms, the
+    /// last look at the end of the period); fails at the first look where one does not.
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "for")]
+    pub for_: Option<Deadline>,
+}
+
+/// A number, or text that is one after variable substitution (`"${before}"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Number {
+    /// A number, e.g. `1` or `0.5`.
+    Number(f64),
+    /// Text holding a number once `${var}`s are substituted.
+    Text(String),
+}
+
+impl Number {
+    /// The number, or why the text is not one.
+    pub fn value(&self) -> Result<f64, String> {
+        match self {
+            Number::Number(n) => Ok(*n),
+            Number::Text(t) => t
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{t}` is not a number")),
+        }
+    }
+}
+
+/// A file in a pod of the scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FileSource {
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
+    pub pod: String,
+    /// The container to read in (default: the pod's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The file's absolute path, e.g. `/mnt/secrets-store/db-password`.
+    pub path: String,
+}
+
+/// One field of an object in the scenario's namespace (or cluster-scoped).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectField {
+    /// Defaults from the kind for the core and secrets-store kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// The Kubernetes kind, e.g. `SecretProviderClassPodStatus`, `Secret`, `Pod`.
+    pub kind: String,
+    /// The object's `metadata.name` (`${var}`s allowed), e.g. the pod status
+    /// `<pod>-${namespace}-<class>`.
+    pub name: String,
+    /// Which field, as kubectl's JSONPath: `.status.objects[0].version`,
+    /// `.status.objects[?(@.id=="secret/joke")].version`, `.metadata.labels['app']`. A string
+    /// is taken as it is; a number, boolean, object or list as JSON.
+    pub json_path: String,
+}
+
+/// One key of a Secret in the scenario's namespace (e.g. one the driver syncs).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretKey {
+    /// The Secret's name.
+    pub name: String,
+    /// The key in its `data`; the value is base64-decoded.
+    pub key: String,
+}
+
+/// A command run in a pod of the scenario.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ExecSource {
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
+    pub pod: String,
+    /// The container to run in (default: the pod's first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// The command and its arguments (no shell unless you run one, e.g. `[printenv, X]`).
+    pub command: Vec<String>,
+}
+
+/// The logs of one container of the pods chosen by `pod` or `selector`.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LogsSource {
+    /// One pod by name (in the scenario's namespace unless `namespace` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or every pod matching this label selector, e.g. `app=secrets-store-csi-driver`
+    /// (their logs one after the other).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// The pods' namespace, e.g. `kube-system` for the driver and the providers (default: the
+    /// scenario's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The container, e.g. `secrets-store` (the driver's); required when a pod has several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+}
+
+/// A metric read from a pod's Prometheus endpoint through the API server's pod proxy
+/// (`/api/v1/namespaces/NS/pods/POD:PORT/proxy/metrics`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MetricSource {
+    /// One pod by name (in the scenario's namespace unless `namespace` says otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or every pod matching this label selector (their values are added up), e.g.
+    /// `app=secrets-store-csi-driver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// The pods' namespace, e.g. `kube-system` (default: the scenario's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The metrics port, e.g. `8095` (the driver's `--metrics-addr`).
+    pub port: u16,
+    /// The endpoint's path (default `/metrics`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The metric's name as the endpoint writes it, e.g. `node_publish_total` (the driver's
+    /// count of publishes; its docs call it `total_node_publish`).
+    pub name: String,
+    /// Only series with these labels (others may be there too), e.g. `{ provider: azure }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Where a `capture` or a `check` reads its value: exactly one source.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    File(&'a FileSource),
+    Object(&'a ObjectField),
+    Secret(&'a SecretKey),
+    Exec(&'a ExecSource),
+    Logs(&'a LogsSource),
+    Metric(&'a MetricSource),
+    Value(&'a str),
+}
+
+impl Source<'_> {
+    /// The key that names it in `scenario.yaml`.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Source::File(_) => "file",
+            Source::Object(_) => "object",
+            Source::Secret(_) => "secret",
+            Source::Exec(_) => "exec",
+            Source::Logs(_) => "logs",
+            Source::Metric(_) => "metric",
+            Source::Value(_) => "value",
+        }
+    }
+}
+
+/// The keys a source is given by, in the order the format reference lists them.
+pub const SOURCE_KEYS: [&str; 7] = [
+    "file", "object", "secret", "exec", "logs", "metric", "value",
+];
+
+impl Capture {
+    /// Every source given (exactly one is valid).
+    pub fn sources(&self) -> Vec<Source<'_>> {
+        let mut out = Vec::new();
+        out.extend(self.file.as_ref().map(Source::File));
+        out.extend(self.object.as_ref().map(Source::Object));
+        out.extend(self.secret.as_ref().map(Source::Secret));
+        out.extend(self.exec.as_ref().map(Source::Exec));
+        out.extend(self.logs.as_ref().map(Source::Logs));
+        out.extend(self.metric.as_ref().map(Source::Metric));
+        out
+    }
+}
+
+impl Check {
+    /// Every source given (exactly one is valid).
+    pub fn sources(&self) -> Vec<Source<'_>> {
+        let mut out = Vec::new();
+        out.extend(self.file.as_ref().map(Source::File));
+        out.extend(self.object.as_ref().map(Source::Object));
+        out.extend(self.secret.as_ref().map(Source::Secret));
+        out.extend(self.exec.as_ref().map(Source::Exec));
+        out.extend(self.logs.as_ref().map(Source::Logs));
+        out.extend(self.metric.as_ref().map(Source::Metric));
+        out.extend(self.value.as_deref().map(Source::Value));
+        out
+    }
+
+    /// Whether any expectation is given.
+    pub fn expects_anything(&self) -> bool {
+        self.equals.is_some()
+            || self.differs.is_some()
+            || self.matches.is_some()
+            || self.not_matches.is_some()
+            || self.at_least.is_some()
+            || self.at_most.is_some()
+            || self.greater_than.is_some()
+            || self.less_than.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::super::Diagnostic;
 use super::super::load::suggest;
 use super::super::located::YamlPath;
-use super::super::model::{Op, Provider, ReferenceCheck};
+use super::super::model::{Op, Provider, ReferenceCheck, Source};
 use super::manifests::{Inventory, ManifestFile};
 use super::{Cx, kinds, vars};
 use crate::runner::manifests::CSI_DRIVER;
@@ -546,6 +546,35 @@ fn from_manifests(kind: &str) -> bool {
     )
 }
 
+/// The objects a `capture` or `check` source names in the scenario's namespace.
+fn source_refs<'a>(
+    at: &YamlPath,
+    sources: &[Source<'a>],
+    op: &'static str,
+) -> Vec<(YamlPath, &'a str, &'a str, &'static str)> {
+    sources
+        .iter()
+        .filter_map(|src| {
+            let sat = at.key(src.key());
+            match *src {
+                Source::File(f) => Some((sat.key("pod"), "Pod", f.pod.as_str(), op)),
+                Source::Exec(e) => Some((sat.key("pod"), "Pod", e.pod.as_str(), op)),
+                Source::Object(ob) => {
+                    Some((sat.key("name"), ob.kind.as_str(), ob.name.as_str(), op))
+                }
+                Source::Secret(se) => Some((sat.key("name"), "Secret", se.name.as_str(), op)),
+                Source::Logs(l) if l.namespace.is_none() => {
+                    l.pod.as_deref().map(|p| (sat.key("pod"), "Pod", p, op))
+                }
+                Source::Metric(mt) if mt.namespace.is_none() => {
+                    mt.pod.as_deref().map(|p| (sat.key("pod"), "Pod", p, op))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 /// The pods and objects the steps name.
 fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
     let mut texts: Vec<&str> = world.iter().map(|o| o.file.source.as_ref()).collect();
@@ -617,6 +646,8 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
                 )],
                 _ => vec![],
             },
+            Op::Capture(c) => source_refs(&o.path.key("capture"), &c.sources(), "capture"),
+            Op::Check(c) => source_refs(&o.path.key("check"), &c.sources(), "check"),
             _ => vec![],
         };
         for (at, kind, raw, op) in refs {

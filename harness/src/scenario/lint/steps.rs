@@ -4,9 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::super::jsonpath::JsonPath;
 use super::super::load::suggest;
 use super::super::located::YamlPath;
-use super::super::model::{BackendAction, ObjectRef, Op, Outcome};
+use super::super::model::{
+    BackendAction, LogsSource, MetricSource, Number, ObjectRef, Op, Outcome, SOURCE_KEYS, Source,
+};
 use super::{Cx, is_dns_label, kinds};
 
 pub(super) fn check(cx: &mut Cx) {
@@ -523,10 +526,182 @@ fn operations(cx: &mut Cx) {
                     ),
                 }
             }
+            Op::Capture(c) => {
+                let cat = at.key("capture");
+                check_sources(cx, &cat, "capture", &c.sources());
+                let name = &c.as_;
+                let valid = name
+                    .chars()
+                    .next()
+                    .is_some_and(|ch| ch.is_ascii_alphabetic() || ch == '_')
+                    && name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || ch == '_');
+                if !valid {
+                    cx.push(
+                        cx.at(
+                            &cat.key("as"),
+                            format!("capture name `{name}` is not a variable name"),
+                        )
+                        .label("not a variable name")
+                        .help(
+                            "use letters, digits and `_`, not starting with a digit, e.g. `before`",
+                        ),
+                    );
+                } else if super::BUILTIN_VARS.contains(&name.as_str()) {
+                    cx.push(
+                        cx.at(
+                            &cat.key("as"),
+                            format!("capture name `{name}` would redefine a built-in variable"),
+                        )
+                        .label("built in")
+                        .help("choose another name, e.g. `captured_{name}`"),
+                    );
+                } else if let Some(p) =
+                    cx.s.spec
+                        .bindings
+                        .iter()
+                        .find_map(|(p, b)| b.vars.contains_key(name).then_some(*p))
+                {
+                    cx.push(
+                        cx.at(&cat.key("as"), format!("capture name `{name}` would redefine spec.bindings.{p}.vars.{name}"))
+                            .label("already a variable")
+                            .help("choose another name: a binding variable keeps its value for the whole run"),
+                    );
+                }
+            }
+            Op::Check(c) => {
+                let cat = at.key("check");
+                check_sources(cx, &cat, "check", &c.sources());
+                if !c.expects_anything() {
+                    cx.push(
+                        cx.at_key(&cat, "`check` needs an expectation")
+                            .help("add `equals`, `differs`, `matches`, `notMatches`, `atLeast`, `atMost`, `greaterThan` or `lessThan`"),
+                    );
+                }
+                if c.within.is_some() && c.for_.is_some() {
+                    cx.push(
+                        cx.at_key(&cat.key("for"), "`check` has both `within` and `for`")
+                            .label("one or the other")
+                            .help("`within`: poll until it holds; `for`: it must keep holding that long"),
+                    );
+                }
+                for (field, pattern) in [("matches", &c.matches), ("notMatches", &c.not_matches)] {
+                    if let Some(p) = pattern
+                        && !p.contains("${")
+                        && let Err(err) = regex_lite::Regex::new(p)
+                    {
+                        cx.push(
+                            cx.at(
+                                &cat.key(field),
+                                format!("check `{field}` is not a valid pattern: {err}"),
+                            )
+                            .label("not a regular expression")
+                            .help("escape `.`, `(`, `[` and the like with `\\` (in single quotes)"),
+                        );
+                    }
+                }
+                for (field, n) in [
+                    ("atLeast", &c.at_least),
+                    ("atMost", &c.at_most),
+                    ("greaterThan", &c.greater_than),
+                    ("lessThan", &c.less_than),
+                ] {
+                    if let Some(Number::Text(t)) = n
+                        && !t.contains("${")
+                        && let Err(e) = Number::Text(t.clone()).value()
+                    {
+                        cx.push(
+                            cx.at(&cat.key(field), format!("check `{field}`: {e}"))
+                                .label("not a number")
+                                .help(
+                                    "write a number, or a captured variable such as \"${before}\"",
+                                ),
+                        );
+                    }
+                }
+            }
             Op::Collect(c) if c.is_empty() => {
                 cx.push(
                     cx.at_key(&at.key("collect"), "collect is empty")
                         .help("list what to collect: events, logs, journal, describe"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A `capture` or `check` reads exactly one source, and each source is well formed.
+fn check_sources(cx: &mut Cx, at: &YamlPath, op: &str, sources: &[Source]) {
+    let keys: Vec<&str> = if op == "capture" {
+        SOURCE_KEYS
+            .iter()
+            .copied()
+            .filter(|k| *k != "value")
+            .collect()
+    } else {
+        SOURCE_KEYS.to_vec()
+    };
+    match sources {
+        [] => cx.push(
+            cx.at_key(at, format!("`{op}` needs a source"))
+                .help(format!(
+                    "give one of {}, e.g. `file: {{ pod: app, path: /mnt/secrets-store/x }}`",
+                    keys.join(", ")
+                )),
+        ),
+        [_] => {}
+        [_, second, ..] => cx.push(
+            cx.at_key(
+                &at.key(second.key()),
+                format!(
+                    "`{op}` has several sources ({}); it reads one",
+                    sources
+                        .iter()
+                        .map(|s| s.key())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .label("a second source")
+            .help(format!("split it into one `{op}` per source")),
+        ),
+    }
+    for src in sources {
+        let sat = at.key(src.key());
+        match src {
+            Source::File(f) if !f.path.starts_with('/') && !f.path.starts_with("${") => {
+                cx.push(
+                    cx.at(
+                        &sat.key("path"),
+                        format!("file path `{}` is not absolute", f.path),
+                    )
+                    .label("relative")
+                    .help("give the path in the container, e.g. `/mnt/secrets-store/db-password`"),
+                );
+            }
+            Source::Object(o) => {
+                check_kind(cx, &sat.key("kind"), &o.kind, o.api_version.as_deref());
+                if let Err(e) = JsonPath::parse(&o.json_path) {
+                    cx.push(
+                        cx.at(&sat.key("jsonPath"), format!("jsonPath `{}`: {e}", o.json_path))
+                            .label("not a path to one field")
+                            .help("write it as kubectl does, e.g. `.status.objects[0].version` or `.status.objects[?(@.id==\"secret/x\")].version`"),
+                    );
+                }
+            }
+            Source::Exec(e) if e.command.is_empty() => cx
+                .push(cx.at(&sat.key("command"), "exec `command` is empty").help(
+                    "give the command and its arguments, e.g. `[printenv, SECRET_USERNAME]`",
+                )),
+            Source::Logs(LogsSource { pod, selector, .. })
+            | Source::Metric(MetricSource { pod, selector, .. })
+                if pod.is_some() == selector.is_some() =>
+            {
+                cx.push(
+                    cx.at_key(&sat, format!("`{}` needs exactly one of `pod` and `selector`", src.key()))
+                        .help("`pod: NAME`, or `selector: app=secrets-store-csi-driver` with `namespace: kube-system`"),
                 );
             }
             _ => {}

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::super::Diagnostic;
 use super::super::load::suggest;
-use super::super::located::Node;
-use super::super::model::Provider;
+use super::super::located::{Node, Seg, YamlPath};
+use super::super::model::{Op, Provider};
 use super::manifests::Inventory;
 use super::{BUILTIN_VARS, Cx};
 use crate::runner::vars::Vars;
@@ -48,25 +48,76 @@ pub(super) fn expand_str(vars: &Vars, s: &str) -> String {
     vars.expand(s).unwrap_or_else(|_| s.to_owned())
 }
 
+/// Where a `${var}` is written: scenario.yaml at a path, or a manifest.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Scenario(&'a YamlPath),
+    Manifest,
+}
+
+/// Whether a captured variable can be used at `place`: after the `capture` that sets it. In
+/// scenario.yaml, the operation that holds the reference runs after one of its captures (run
+/// order: the steps' try, catch, finally, then spec.catch and spec.finally), or the reference
+/// is in a binding action (run by a later `backend: { run }`). A manifest may use any captured
+/// variable (the run refuses it when the manifest is applied before the capture).
+fn captured_before(cx: &Cx, captures: &[(usize, &str)], var: &str, place: Place) -> bool {
+    let mut of_var = captures.iter().filter(|(_, n)| *n == var).peekable();
+    if of_var.peek().is_none() {
+        return false;
+    }
+    let path = match place {
+        Place::Manifest => return true,
+        Place::Scenario(p) => p,
+    };
+    let actions = |p: &YamlPath| {
+        matches!(p.0.as_slice(), [Seg::Key(a), Seg::Key(b), _, Seg::Key(c), ..]
+            if a == "spec" && b == "bindings" && c == "actions")
+    };
+    if actions(path) {
+        return true;
+    }
+    let Some(user) = cx.ops.iter().position(|o| path.0.starts_with(&o.path.0)) else {
+        return false;
+    };
+    of_var.any(|(i, _)| *i < user)
+}
+
 pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
-    let mut sources: Vec<(&Path, &Arc<str>, &Node)> =
-        vec![(&cx.loaded.file, &cx.loaded.source, &cx.loaded.tree)];
+    let captures: Vec<(usize, &str)> = cx
+        .ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match o.op {
+            Op::Capture(c) => Some((i, c.as_.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut sources: Vec<(&Path, &Arc<str>, &Node, bool)> =
+        vec![(&cx.loaded.file, &cx.loaded.source, &cx.loaded.tree, true)];
     for f in &inventory.files {
         for d in &f.docs {
-            sources.push((&f.path, &f.source, &d.tree));
+            sources.push((&f.path, &f.source, &d.tree, false));
         }
     }
     let mut found = Vec::new();
-    for (file, source, tree) in sources {
+    for (file, source, tree, is_scenario) in sources {
         let keys = tree.keys_with_paths();
-        let texts = tree
-            .scalars()
-            .into_iter()
-            .filter_map(|(_, n)| Some((n.as_str()?, n.pos)))
-            .chain(keys.iter().map(|(_, k)| (k.name.as_str(), k.pos)));
-        for (text, start) in texts {
+        let scalars = tree.scalars();
+        let texts = scalars
+            .iter()
+            .filter_map(|(p, n)| Some((n.as_str()?, n.pos, p)))
+            .chain(keys.iter().map(|(p, k)| (k.name.as_str(), k.pos, p)));
+        for (text, start, path) in texts {
+            let place = if is_scenario {
+                Place::Scenario(path)
+            } else {
+                Place::Manifest
+            };
             for (_, _, var) in var_refs(text) {
                 if BUILTIN_VARS.contains(&var.as_str()) {
+                    continue;
+                }
+                if captured_before(cx, &captures, &var, place) {
                     continue;
                 }
                 let missing: Vec<String> =
@@ -98,6 +149,20 @@ pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
                     pos.offset = offset;
                     pos.len = needle.len();
                 }
+                let later = captures.iter().find(|(_, n)| *n == var);
+                if let Some((i, _)) = later {
+                    let line = cx.loaded.tree.find(&cx.ops[*i].path).line;
+                    found.push(
+                        Diagnostic::new(
+                            file,
+                            format!("`${{{var}}}` is used before it is captured (at line {line})"),
+                        )
+                        .pos(source, pos)
+                        .label("not captured yet")
+                        .help("move the `capture` before this step, or use the variable after it"),
+                    );
+                    continue;
+                }
                 let mut d = Diagnostic::new(
                     file,
                     format!(
@@ -111,12 +176,13 @@ pub(super) fn check(cx: &mut Cx, inventory: &Inventory) {
                 for b in cx.s.spec.bindings.values() {
                     known.extend(b.vars.keys().map(String::as_str));
                 }
+                known.extend(captures.iter().map(|(_, n)| *n));
                 known.sort_unstable();
                 known.dedup();
                 d = match suggest(&var, &known) {
                     Some(sug) => d.help(format!("did you mean `${{{sug}}}`?")),
                     None => d.help(format!(
-                        "define it in spec.bindings.<provider>.vars, or use a built-in: {}",
+                        "define it in spec.bindings.<provider>.vars, capture it with `capture: {{ as: {var}, ... }}`, or use a built-in: {}",
                         BUILTIN_VARS.join(", ")
                     )),
                 };
