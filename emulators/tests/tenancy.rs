@@ -544,6 +544,18 @@ async fn vault_tokens_and_logins_belong_to_their_namespace() {
     )
     .await;
     assert_eq!(status, 400);
+    // Changed at the root, it changes in every namespace: the old one stops working there too.
+    let (status, _) = admin(&env, Method::POST, "/seed", "vault:\n  rootToken: other\n").await;
+    assert_eq!(status, 200);
+    let old = vault_client(&url, "root", Some("case-a"));
+    assert!(
+        vaultrs::kv2::read::<Value>(&old, "secret", "db")
+            .await
+            .is_err()
+    );
+    let new = vault_client(&url, "other", Some("case-a"));
+    let read = vaultrs::kv2::read::<Value>(&new, "secret", "db").await;
+    assert_eq!(read.expect("read")["password"], "alpha");
     env.running.shutdown().await;
 }
 

@@ -269,7 +269,7 @@ async fn serve(
             .ok_or_else(VaultError::invalid_token)?;
         record.identity = Some(caller.display_name.clone());
         if !caller.root && !router::token_only(&target) {
-            let needed = router::required(&state, &target, &req);
+            let needed = router::required(state, &target, &req);
             let acl = Acl::new(caller.policies.iter().filter_map(|p| state.policies.get(p)));
             if !acl.allows(&req.path, needed) {
                 return Err(VaultError::acl_denied());
