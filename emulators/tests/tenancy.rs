@@ -418,6 +418,19 @@ async fn vault_namespaces_keep_their_own_secrets_faults_and_journal() {
     let (status, text) = vault_raw(&url, "/v1/case-b/secret/data/db", None).await;
     assert_eq!(status, 200);
     assert!(text.contains("bravo"));
+    // Vault echoes the header, and keeps some sys endpoints to the root namespace.
+    let response = reqwest::Client::new()
+        .get(format!("{url}/v1/sys/health"))
+        .header("X-Vault-Namespace", "case-a")
+        .send()
+        .await
+        .expect("health");
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.headers()["x-vault-namespace"], "case-a");
+    assert_eq!(
+        response.text().await.unwrap().trim(),
+        r#"{"errors":["operation unavailable in namespaces"]}"#
+    );
     // A namespace that does not exist is refused as Vault refuses it.
     let (status, text) = vault_raw(&url, "/v1/secret/data/db", Some("nope")).await;
     assert_eq!(

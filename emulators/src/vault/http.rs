@@ -77,7 +77,39 @@ async fn handle(
     vault
         .core
         .journal_request(record, started, status.as_u16(), error);
-    json_response(status, body.as_ref())
+    let mut response = json_response(status, body.as_ref());
+    // Vault echoes the namespace header in its answer (http/handler.go, wrapGenericHandler).
+    if let Some(ns) = headers.get(NAMESPACE_HEADER).filter(|v| !v.is_empty()) {
+        response.headers_mut().insert(NAMESPACE_HEADER, ns.clone());
+    }
+    response
+}
+
+/// The `sys/` endpoints Vault serves in the root namespace only; asked for with a namespace
+/// header, they are refused before anything else (`restrictedSysAPIsNonLogical`).
+const ROOT_ONLY_SYS: [&str; 14] = [
+    "raw",
+    "generate-recovery-token",
+    "init",
+    "seal",
+    "step-down",
+    "unseal",
+    "health",
+    "rekey-recovery-key",
+    "rekey",
+    "storage",
+    "generate-root",
+    "metrics",
+    "pprof",
+    "in-flight-req",
+];
+
+fn root_only(headers: &HeaderMap, path: &str) -> bool {
+    headers.get(NAMESPACE_HEADER).is_some_and(|v| !v.is_empty())
+        && path
+            .strip_prefix("sys/")
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|first| ROOT_ONLY_SYS.contains(&first))
 }
 
 async fn read_body(
@@ -153,6 +185,11 @@ async fn serve(
     let Some(path) = uri.path().strip_prefix("/v1/") else {
         return Err(VaultError::not_found());
     };
+    if root_only(headers, path) {
+        return Err(VaultError::bad_request(
+            "operation unavailable in namespaces",
+        ));
+    }
     let mut path = path.trim_start_matches('/').to_owned();
     let query: BTreeMap<String, String> = uri
         .query()
