@@ -268,6 +268,48 @@ async fn aws_accounts_keep_their_own_secrets_faults_and_journal() {
     );
     let (status, body) = admin(&env, Method::DELETE, "/tenants/aws/123456789012", "").await;
     assert_eq!(status, 409, "{body}");
+
+    // STS too: a role assumed in account B yields credentials that act in B.
+    let mut claims = serde_json::from_slice::<Value>(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+            pod_token("case-b").split('.').nth(1).unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    claims["aud"] = json!(["sts.amazonaws.com"]);
+    let assumed = env
+        .sts("us-east-1")
+        .await
+        .assume_role_with_web_identity()
+        .role_arn(format!("arn:aws:iam::{ACCOUNT_B}:role/ci"))
+        .role_session_name("ci")
+        .web_identity_token(common::unsigned_jwt(&claims))
+        .send()
+        .await
+        .expect("assume");
+    assert_eq!(
+        assumed.assumed_role_user().unwrap().arn(),
+        format!("arn:aws:sts::{ACCOUNT_B}:assumed-role/ci/ci")
+    );
+    let c = assumed.credentials().unwrap();
+    let creds = Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "sts",
+    );
+    let sts_b =
+        aws_sdk_sts::Client::new(&common::sdk_config(&env.url, "us-east-1", creds.clone()).await);
+    let me = sts_b.get_caller_identity().send().await.expect("who am I");
+    assert_eq!(me.account(), Some(ACCOUNT_B));
+    let via_sts = secrets_as(&env, creds).await;
+    assert_eq!(
+        read(via_sts).await.expect("B's secret").secret_string(),
+        Some("bravo")
+    );
     env.running.shutdown().await;
 }
 
