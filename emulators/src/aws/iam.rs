@@ -228,6 +228,9 @@ impl WebIdentitySeed {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     pub arn: String,
+    /// The account the caller acts in: its role's or user's, else the emulator's own. Secrets
+    /// Manager and SSM serve the caller that account's state ([`super::accounts`]).
+    pub account: String,
     /// `None`: the caller has no policy attached, so permissive mode lets it do anything.
     pub policy: Option<Vec<Statement>>,
     /// The key the signature must verify with (strict signatures), when known.
@@ -238,6 +241,7 @@ impl Identity {
     pub fn anonymous(account: &str) -> Self {
         Self {
             arn: format!("arn:aws:iam::{account}:root"),
+            account: account.to_owned(),
             policy: None,
             secret_key: None,
         }
@@ -265,14 +269,23 @@ impl IamState {
                 ));
             }
             let policy = self.roles.get(&issued.role_arn).map(|r| r.policy.clone());
+            // Credentials act in their role's account, as an assumed role does in AWS.
+            let account = super::accounts::account_of_arn(&issued.role_arn).unwrap_or(account);
             return Ok(Identity {
                 arn: assumed_role_arn(account, &issued.role_arn, &issued.session_name),
+                account: account.to_owned(),
                 policy: policy.filter(|p| !p.is_empty()),
                 secret_key: Some(issued.secret_access_key.clone()),
             });
         }
         if let Some(user) = self.users.get(access_key_id) {
+            let account = user
+                .arn
+                .as_deref()
+                .and_then(super::accounts::account_of_arn)
+                .unwrap_or(account);
             return Ok(Identity {
+                account: account.to_owned(),
                 arn: user
                     .arn
                     .clone()

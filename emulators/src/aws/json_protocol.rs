@@ -16,7 +16,9 @@ use super::iam::{IamState, Identity, Mode};
 use super::validate::{self, Table};
 use super::{AwsEmulator, DEFAULT_REGION, MAX_BODY_BYTES, secretsmanager, sigv4, ssm, sts};
 use crate::core::Core;
+use crate::core::faults::Scope;
 use crate::core::journal::Record;
+use crate::core::tenant::RequestTenant;
 
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
 
@@ -80,9 +82,19 @@ pub(crate) fn required<'a, T>(value: &'a Option<T>, member: &str) -> Result<&'a 
 
 /// Who is calling and in which region, from the SigV4 Authorization header.
 pub(crate) struct Caller {
+    /// The account whose state the call sees: the credentials' ([`super::accounts`]).
     pub account: String,
     pub region: String,
     pub identity: Identity,
+    /// Whether `account` is the emulator's own (the default tenant).
+    pub default_account: bool,
+}
+
+impl Caller {
+    /// The tenant of the call, for the journal and fault rules.
+    pub fn tenant(&self) -> RequestTenant {
+        RequestTenant::new("aws", &self.account, self.default_account)
+    }
 }
 
 pub(crate) struct Signed<'a> {
@@ -111,6 +123,7 @@ pub(crate) fn resolve_caller(
             identity: Identity::anonymous(&account),
             account,
             region: DEFAULT_REGION.to_owned(),
+            default_account: true,
         });
     };
     let text = value.to_str().map_err(|_| {
@@ -148,7 +161,8 @@ pub(crate) fn resolve_caller(
         )?;
     }
     Ok(Caller {
-        account,
+        default_account: identity.account == account,
+        account: identity.account.clone(),
         region: auth.region,
         identity,
     })
@@ -371,10 +385,17 @@ async fn serve_json(
     let caller = resolve_caller(aws, &signed, service.name())?;
     record.region = Some(caller.region.clone());
     record.identity = Some(caller.identity.arn.clone());
+    let tenant = caller.tenant();
+    record.tenant = Some(tenant.clone());
 
     if let Some(injected) = aws
         .core
-        .inject_faults(service.name(), operation, Some(&caller.region))
+        .inject_faults(
+            service.name(),
+            operation,
+            Some(&caller.region),
+            Scope::Request(Some(&tenant.id)),
+        )
         .await
     {
         return Err(AwsError::new(

@@ -7,6 +7,7 @@
 //! be pointed at another endpoint (the CSI provider's IRSA STS client) reach it through a
 //! redirected name.
 
+pub mod accounts;
 pub mod error;
 pub mod iam;
 mod json_protocol;
@@ -33,6 +34,7 @@ use std::sync::{Arc, OnceLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::shared_state::SharedState;
+use crate::core::tenant::{TenantError, TenantView};
 use crate::core::tls::{ServingCa, TlsError};
 use crate::core::{Core, Service};
 
@@ -46,8 +48,13 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 #[serde(rename_all = "camelCase")]
 pub struct AwsState {
     pub account_id: String,
+    /// The partitions of `account_id`, the emulator's own account.
     pub regions: BTreeMap<String, RegionState>,
     pub iam: iam::IamState,
+    /// Every other account's partitions ([`accounts`]); absent while there are none, so a
+    /// single-account state file reads as it always did.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, accounts::AccountState>,
 }
 
 impl Default for AwsState {
@@ -56,6 +63,7 @@ impl Default for AwsState {
             account_id: DEFAULT_ACCOUNT.to_owned(),
             regions: BTreeMap::new(),
             iam: iam::IamState::default(),
+            accounts: BTreeMap::new(),
         }
     }
 }
@@ -67,21 +75,6 @@ pub struct RegionState {
     pub secrets: secretsmanager::Store,
     #[serde(default)]
     pub parameters: ssm::Store,
-}
-
-impl AwsState {
-    /// The region's partition, created on first use as AWS regions always exist.
-    pub fn region_mut(&mut self, region: &str) -> &mut RegionState {
-        self.regions.entry(region.to_owned()).or_default()
-    }
-
-    /// The IAM state beside one region's partition, so a handler can authorize while it writes.
-    pub fn iam_and_region(&mut self, region: &str) -> (&iam::IamState, &mut RegionState) {
-        (
-            &self.iam,
-            self.regions.entry(region.to_owned()).or_default(),
-        )
-    }
 }
 
 #[derive(Debug)]
@@ -197,11 +190,45 @@ impl Service for AwsEmulator {
     fn seed(&self, section: serde_json::Value) -> Result<(), SeedError> {
         let seed: seed::AwsSeed = crate::core::seed::section("aws", section)?;
         let mut state = self.write();
-        seed.apply(&mut state, &self.core)
+        seed.apply(&mut state, &self.core, None)
             .map_err(|message| SeedError::Invalid {
                 service: "aws",
                 message,
             })
+    }
+
+    fn tenants(&self) -> Vec<TenantView> {
+        self.read().tenant_views()
+    }
+
+    fn tenant_name(&self, name: &str) -> Result<String, TenantError> {
+        accounts::tenant_name(name)
+    }
+
+    fn create_tenant(&self, name: &str) -> Result<bool, TenantError> {
+        Ok(self.write().create_account(name))
+    }
+
+    fn reset_tenant(&self, name: &str) -> Result<(), TenantError> {
+        self.write().reset_account(name);
+        Ok(())
+    }
+
+    fn drop_tenant(&self, name: &str) -> Result<(), TenantError> {
+        self.write().drop_account(name)
+    }
+
+    fn seed_tenant(&self, name: &str, section: serde_json::Value) -> Result<(), TenantError> {
+        let seed: seed::AwsSeed = crate::core::seed::section("aws", section)
+            .map_err(|e| TenantError::Seed(e.to_string()))?;
+        let mut state = self.write();
+        state.create_account(name);
+        seed.apply(&mut state, &self.core, Some(name))
+            .map_err(TenantError::Seed)
+    }
+
+    fn dump_tenant(&self, name: &str) -> Result<serde_json::Value, TenantError> {
+        self.read().dump_account(name)
     }
 
     fn persister(&self) -> &Persister {

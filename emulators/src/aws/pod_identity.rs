@@ -28,6 +28,7 @@ use time::Duration;
 use super::error::AwsError;
 use super::sts::{self, jwt};
 use super::{AwsEmulator, iam};
+use crate::core::faults::Scope;
 use crate::core::journal::Record;
 
 /// What EKS Auth requires in the token's `aud`.
@@ -99,7 +100,7 @@ async fn serve(
     // The agent has no region of its own in the request, so rules match it by service alone.
     if let Some(injected) = aws
         .core
-        .inject_faults("pod-identity", "GetCredentials", None)
+        .inject_faults("pod-identity", "GetCredentials", None, Scope::Request(None))
         .await
     {
         return Err(AwsError::new(
@@ -165,6 +166,26 @@ async fn serve(
         ));
     };
     record.key("roleArn", role_arn.clone());
+    // The credentials act in the role's account: that is the request's tenant, and its own fault
+    // rules apply now (the rules for every tenant were checked first, before the token).
+    let tenant = sts::role_tenant(aws, &role_arn);
+    record.tenant = Some(tenant.clone());
+    if let Some(injected) = aws
+        .core
+        .inject_faults(
+            "pod-identity",
+            "GetCredentials",
+            None,
+            Scope::TenantOnly(&tenant.id),
+        )
+        .await
+    {
+        return Err(AwsError::new(
+            injected.status_code(),
+            injected.code,
+            injected.message,
+        ));
+    }
 
     let session = session_name(
         token.claims.pod_name.as_deref().unwrap_or(service_account),

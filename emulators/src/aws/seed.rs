@@ -41,12 +41,29 @@ pub struct AwsSeed {
 }
 
 impl AwsSeed {
-    pub fn apply(self, state: &mut AwsState, core: &Core) -> Result<(), String> {
+    /// Applies the section; secrets and parameters go to `tenant` (an account) when given, else
+    /// to the emulator's own account. IAM entries are shared by all accounts (their ARNs name
+    /// the account they belong to).
+    pub fn apply(
+        self,
+        state: &mut AwsState,
+        core: &Core,
+        tenant: Option<&str>,
+    ) -> Result<(), String> {
         if let Some(account) = self.account_id {
-            if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            if !super::accounts::is_account_id(&account) {
                 return Err(format!("accountId must be 12 digits, got '{account}'"));
             }
-            state.account_id = account;
+            match tenant {
+                // The tenant is the account: naming it again is harmless, naming another is not.
+                Some(t) if t == account => {}
+                Some(t) => {
+                    return Err(format!(
+                        "accountId {account} in a seed for tenant aws/{t}: a tenant's seed cannot change the emulator's account"
+                    ));
+                }
+                None => state.set_default_account(account),
+            }
         }
         if let Some(mode) = self.authorization {
             state.iam.authorization = mode;
@@ -91,14 +108,14 @@ impl AwsSeed {
         if let Some(web_identity) = self.web_identity {
             state.iam.jwks = Some(web_identity.load()?);
         }
-        let account = state.account_id.clone();
+        let account = tenant.map_or_else(|| state.account_id.clone(), str::to_owned);
         for secret in self.secrets {
             let region = secret
                 .region
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REGION.to_owned());
             secretsmanager::seed_secret(
-                &mut state.region_mut(&region).secrets,
+                &mut state.partition_mut(&account, &region).secrets,
                 core,
                 &account,
                 &region,
@@ -111,7 +128,7 @@ impl AwsSeed {
                 .clone()
                 .unwrap_or_else(|| DEFAULT_REGION.to_owned());
             ssm::seed_parameter(
-                &mut state.region_mut(&region).parameters,
+                &mut state.partition_mut(&account, &region).parameters,
                 core,
                 &account,
                 &region,

@@ -31,7 +31,9 @@ use super::error::{self, AwsError, xml_escape};
 use super::iam::{self, Issued, Mode};
 use super::json_protocol::{Caller, Signed, read_body, resolve_caller};
 use super::{AwsEmulator, DEFAULT_REGION};
+use crate::core::faults::Scope;
 use crate::core::journal::Record;
+use crate::core::tenant::RequestTenant;
 
 pub use jwt::check_jwks;
 
@@ -192,7 +194,15 @@ async fn dispatch(
             let caller = resolve_caller(aws, req, "sts").map_err(query_auth_error)?;
             record.region = Some(caller.region.clone());
             record.identity = Some(caller.identity.arn.clone());
-            apply_faults(aws, action, &caller.region).await?;
+            let tenant = caller.tenant();
+            record.tenant = Some(tenant.clone());
+            apply_faults(
+                aws,
+                action,
+                &caller.region,
+                Scope::Request(Some(&tenant.id)),
+            )
+            .await?;
             Ok(get_caller_identity(aws, req.headers, &caller, request_id))
         }
         _ => {
@@ -200,10 +210,15 @@ async fn dispatch(
             // (`sts.<region>.amazonaws.com` when names are redirected to the emulator).
             let region = region_from_host(req.headers).unwrap_or_else(|| DEFAULT_REGION.to_owned());
             record.region = Some(region.clone());
-            apply_faults(aws, action, &region).await?;
+            // Rules for every tenant first, where they always fired; the tenant's own once the
+            // role (whose account the credentials will act in) is known.
+            apply_faults(aws, action, &region, Scope::Request(None)).await?;
             let request = WebIdentityRequest::from_params(&params)?;
             record.key("roleArn", request.role_arn.clone());
             record.key("roleSessionName", request.session_name.clone());
+            let tenant = role_tenant(aws, &request.role_arn);
+            record.tenant = Some(tenant.clone());
+            apply_faults(aws, action, &region, Scope::TenantOnly(&tenant.id)).await?;
             let xml = assume_role_with_web_identity(aws, &request, record, request_id)?;
             aws.state.persister().commit().await.map_err(|e| {
                 tracing::error!(error = %e, "cannot persist state");
@@ -214,8 +229,24 @@ async fn dispatch(
     }
 }
 
-async fn apply_faults(aws: &AwsEmulator, action: &str, region: &str) -> Result<(), AwsError> {
-    if let Some(injected) = aws.core.inject_faults("sts", action, Some(region)).await {
+/// The tenant of credentials for `role_arn`: the role's account, else the emulator's own.
+pub(crate) fn role_tenant(aws: &AwsEmulator, role_arn: &str) -> RequestTenant {
+    let own = aws.read().account_id.clone();
+    let account = super::accounts::account_of_arn(role_arn).unwrap_or(&own);
+    RequestTenant::new("aws", account, account == own)
+}
+
+async fn apply_faults(
+    aws: &AwsEmulator,
+    action: &str,
+    region: &str,
+    scope: Scope<'_>,
+) -> Result<(), AwsError> {
+    if let Some(injected) = aws
+        .core
+        .inject_faults("sts", action, Some(region), scope)
+        .await
+    {
         return Err(AwsError::new(
             injected.status_code(),
             injected.code,
@@ -646,7 +677,7 @@ fn assume_role_with_web_identity(
             req.session_name
         )),
         xml_escape(&iam::assumed_role_arn(
-            &account,
+            role_account,
             &req.role_arn,
             &req.session_name
         )),

@@ -156,7 +156,11 @@ async fn serve(
     record: &mut Record,
     op: &str,
 ) -> Result<Value, EntraError> {
-    if let Some(injected) = az.core.inject_faults("entra", op, None).await {
+    if let Some(injected) = az
+        .core
+        .inject_faults("entra", op, None, crate::core::faults::Scope::Request(None))
+        .await
+    {
         return Err(EntraError {
             status: injected.status_code(),
             error: "temporarily_unavailable",

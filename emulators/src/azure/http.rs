@@ -17,7 +17,9 @@ use super::error::KvError;
 use super::route::{self, Route};
 use super::state::Vault;
 use super::{AzureEmulator, MAX_BODY_BYTES, entra, objects};
+use crate::core::faults::Scope;
 use crate::core::journal::Record;
+use crate::core::tenant::RequestTenant;
 
 /// What a handler returns: status, body (none for 204) and whether state changed.
 #[derive(Debug)]
@@ -236,7 +238,14 @@ async fn keyvault(
     let request_id = az.core.request_id();
     let route = route::parse(&method, uri.path());
     let mut record = Record::new("keyvault", route.op);
-    record.key("vault", vault_host.split('.').next().unwrap_or_default());
+    let vault_name = vault_host.split('.').next().unwrap_or_default();
+    record.key("vault", vault_name);
+    // Each vault is a tenant; the dev vault is the default one.
+    record.tenant = Some(RequestTenant::new(
+        "azure",
+        vault_name,
+        vault_name == super::state::DEV_VAULT,
+    ));
     if let Some(name) = &route.name {
         record.key("name", name.clone());
     }
@@ -425,7 +434,17 @@ async fn serve(
         Some(_) => {}
     }
 
-    if let Some(injected) = az.core.inject_faults("keyvault", route.op, None).await {
+    let tenant = record.tenant.as_ref().map(|t| t.id.clone());
+    if let Some(injected) = az
+        .core
+        .inject_faults(
+            "keyvault",
+            route.op,
+            None,
+            Scope::Request(tenant.as_deref()),
+        )
+        .await
+    {
         return (
             Err(KvError::new(
                 injected.status_code(),

@@ -19,6 +19,7 @@ pub mod secrets;
 pub mod seed;
 pub mod state;
 pub mod store;
+pub mod tenancy;
 pub mod tls;
 
 use axum::Router;
@@ -29,6 +30,7 @@ use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::shared_state::SharedState;
+use crate::core::tenant::{TenantError, TenantView};
 use crate::core::{Core, Service};
 use state::{AzureState, Dev};
 
@@ -199,6 +201,66 @@ impl Service for AzureEmulator {
                 .map_err(|e| invalid(format!("cannot re-issue the serving certificate: {e}")))?;
         }
         Ok(())
+    }
+
+    fn tenants(&self) -> Vec<TenantView> {
+        self.read().tenant_views()
+    }
+
+    fn tenant_name(&self, name: &str) -> Result<String, TenantError> {
+        tenancy::tenant_name(name)
+    }
+
+    fn create_tenant(&self, name: &str) -> Result<bool, TenantError> {
+        Ok(self.write().create_vault(name))
+    }
+
+    fn reset_tenant(&self, name: &str) -> Result<(), TenantError> {
+        self.write().reset_vault(name)
+    }
+
+    fn drop_tenant(&self, name: &str) -> Result<(), TenantError> {
+        self.write().drop_vault(name)
+    }
+
+    /// A tenant's seed may name only its own vault (and principals, which Entra shares); with
+    /// no `vaults` entry, the vault is created as [`AzureState::create_vault`] makes it.
+    fn seed_tenant(&self, name: &str, section: serde_json::Value) -> Result<(), TenantError> {
+        let seed: seed::AzureSeed = crate::core::seed::section("azure", section)
+            .map_err(|e| TenantError::Seed(e.to_string()))?;
+        if seed.login_host.is_some() {
+            return Err(TenantError::Seed(
+                "loginHost is shared by every vault and cannot be set by a tenant's seed".into(),
+            ));
+        }
+        if let Some(other) = seed
+            .vaults
+            .iter()
+            .find(|v| !v.name.eq_ignore_ascii_case(name))
+        {
+            return Err(TenantError::Seed(format!(
+                "a seed for tenant azure/{name} cannot hold vault '{}'",
+                other.name
+            )));
+        }
+        let hosts = {
+            let mut state = self.write();
+            if seed.vaults.is_empty() {
+                state.create_vault(name);
+            }
+            seed.apply(&mut state, &self.core)
+                .map_err(TenantError::Seed)?
+        };
+        for host in hosts {
+            self.pki.cover(&host).map_err(|e| {
+                TenantError::Seed(format!("cannot re-issue the serving certificate: {e}"))
+            })?;
+        }
+        Ok(())
+    }
+
+    fn dump_tenant(&self, name: &str) -> Result<serde_json::Value, TenantError> {
+        self.read().dump_vault(name)
     }
 
     fn persister(&self) -> &Persister {

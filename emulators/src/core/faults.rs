@@ -33,6 +33,10 @@ pub struct RuleSpec {
     pub operation: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// Only requests of this tenant (`aws/111122223333`, `vault/team-a`, `azure/case-1`);
+    /// unset, requests of every tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<InjectedError>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -73,11 +77,26 @@ impl RuleSpec {
         Ok(())
     }
 
-    fn matches(&self, service: &str, operation: &str, region: Option<&str>) -> bool {
+    fn matches(&self, service: &str, operation: &str, region: Option<&str>, scope: Scope) -> bool {
         self.service == service
             && self.operation.as_deref().is_none_or(|o| o == operation)
             && self.region.as_deref().is_none_or(|r| Some(r) == region)
+            && match scope {
+                Scope::Request(tenant) => self.tenant.as_deref().is_none_or(|t| Some(t) == tenant),
+                Scope::TenantOnly(tenant) => self.tenant.as_deref() == Some(tenant),
+            }
     }
+}
+
+/// Which rules a request is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// The rules for every tenant, and those of this tenant when it is known.
+    Request(Option<&'a str>),
+    /// Only the rules of this tenant: the second check of a request whose tenant is learnt only
+    /// after its first check (the Pod Identity agent and STS find the account in the role they
+    /// are asked for), so rules for every tenant keep firing where they always did.
+    TenantOnly(&'a str),
 }
 
 #[derive(Debug, Serialize)]
@@ -143,11 +162,20 @@ impl Faults {
         self.any.store(false, Ordering::Release);
     }
 
-    pub fn list(&self) -> Vec<RuleView> {
+    /// Removes the rules of one tenant, keeping the others'.
+    pub fn clear_tenant(&self, tenant: &str) {
+        let mut rules = self.rules.write().unwrap_or_else(|p| p.into_inner());
+        rules.retain(|r| r.spec.tenant.as_deref() != Some(tenant));
+        self.any.store(!rules.is_empty(), Ordering::Release);
+    }
+
+    /// The rules, or with `tenant` only that tenant's.
+    pub fn list(&self, tenant: Option<&str>) -> Vec<RuleView> {
         self.rules
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
+            .filter(|r| tenant.is_none_or(|t| r.spec.tenant.as_deref() == Some(t)))
             .map(|r| RuleView {
                 id: r.id,
                 spec: r.spec.clone(),
@@ -157,14 +185,21 @@ impl Faults {
     }
 
     /// The first rule that matches and fires decides the effect; later rules are not consulted.
-    pub fn check(&self, ids: &Ids, service: &str, operation: &str, region: Option<&str>) -> Effect {
+    pub fn check(
+        &self,
+        ids: &Ids,
+        service: &str,
+        operation: &str,
+        region: Option<&str>,
+        scope: Scope,
+    ) -> Effect {
         if !self.any.load(Ordering::Acquire) {
             return Effect::default();
         }
         let rules = self.rules.read().unwrap_or_else(|p| p.into_inner());
         for rule in rules
             .iter()
-            .filter(|r| r.spec.matches(service, operation, region))
+            .filter(|r| r.spec.matches(service, operation, region, scope))
         {
             let nth = rule.matched.fetch_add(1, Ordering::Relaxed) + 1;
             if rule.spec.first_n.is_some_and(|n| nth > n) {
@@ -192,6 +227,7 @@ mod tests {
             service: "secretsmanager".into(),
             operation: Some("GetSecretValue".into()),
             region: region.map(Into::into),
+            tenant: None,
             error: Some(InjectedError {
                 code: "InternalServiceError".into(),
                 status: 500,
@@ -210,13 +246,19 @@ mod tests {
         let ids = Ids::Random;
         let fired: Vec<bool> = (0..4)
             .map(|_| {
-                f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1"))
-                    .error
-                    .is_some()
+                f.check(
+                    &ids,
+                    "secretsmanager",
+                    "GetSecretValue",
+                    Some("us-east-1"),
+                    Scope::Request(None),
+                )
+                .error
+                .is_some()
             })
             .collect();
         assert_eq!(fired, [true, true, false, false]);
-        assert_eq!(f.list()[0].hits, 2);
+        assert_eq!(f.list(None)[0].hits, 2);
     }
 
     #[test]
@@ -227,25 +269,49 @@ mod tests {
             .expect("valid rule");
         let ids = Ids::Random;
         assert!(
-            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-east-1"))
-                .error
-                .is_none()
+            f.check(
+                &ids,
+                "secretsmanager",
+                "GetSecretValue",
+                Some("us-east-1"),
+                Scope::Request(None)
+            )
+            .error
+            .is_none()
         );
         assert!(
-            f.check(&ids, "secretsmanager", "DescribeSecret", Some("us-west-2"))
-                .error
-                .is_none()
+            f.check(
+                &ids,
+                "secretsmanager",
+                "DescribeSecret",
+                Some("us-west-2"),
+                Scope::Request(None)
+            )
+            .error
+            .is_none()
         );
         assert!(
-            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2"))
-                .error
-                .is_some()
+            f.check(
+                &ids,
+                "secretsmanager",
+                "GetSecretValue",
+                Some("us-west-2"),
+                Scope::Request(None)
+            )
+            .error
+            .is_some()
         );
         assert!(f.remove(id));
         assert!(
-            f.check(&ids, "secretsmanager", "GetSecretValue", Some("us-west-2"))
-                .error
-                .is_none()
+            f.check(
+                &ids,
+                "secretsmanager",
+                "GetSecretValue",
+                Some("us-west-2"),
+                Scope::Request(None)
+            )
+            .error
+            .is_none()
         );
     }
 
@@ -273,9 +339,41 @@ mod tests {
         f.add(r).expect("valid rule");
         let ids = Ids::deterministic(1);
         assert!((0..100).all(|_| {
-            f.check(&ids, "secretsmanager", "GetSecretValue", None)
-                .error
-                .is_none()
+            f.check(
+                &ids,
+                "secretsmanager",
+                "GetSecretValue",
+                None,
+                Scope::Request(None),
+            )
+            .error
+            .is_none()
         }));
+    }
+
+    #[test]
+    fn tenant_rules_fire_only_for_their_tenant() {
+        let f = Faults::default();
+        let mut rule = error_rule(None, None);
+        rule.tenant = Some("aws/111122223333".into());
+        f.add(rule).expect("valid rule");
+        let ids = Ids::Random;
+        let fires = |scope| {
+            f.check(&ids, "secretsmanager", "GetSecretValue", None, scope)
+                .error
+                .is_some()
+        };
+        assert!(fires(Scope::Request(Some("aws/111122223333"))));
+        assert!(fires(Scope::TenantOnly("aws/111122223333")));
+        assert!(!fires(Scope::Request(Some("aws/123456789012"))));
+        assert!(!fires(Scope::Request(None)));
+        assert_eq!(f.list(Some("aws/111122223333")).len(), 1);
+        assert!(f.list(Some("aws/123456789012")).is_empty());
+        // A rule for every tenant fires in the first check only.
+        f.add(error_rule(None, None)).expect("valid rule");
+        assert!(!fires(Scope::TenantOnly("aws/123456789012")));
+        assert!(fires(Scope::Request(Some("aws/123456789012"))));
+        f.clear_tenant("aws/111122223333");
+        assert_eq!(f.list(None).len(), 1);
     }
 }

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
+use super::tenant::RequestTenant;
+
 pub const DEFAULT_CAPACITY: usize = 10_000;
 /// What the entries may hold together (approximately: the bytes of their strings plus a fixed
 /// overhead each).
@@ -32,6 +34,13 @@ pub struct Entry {
     pub region: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub identity: Option<String>,
+    /// The tenant (`aws/111122223333`, `vault/team-a`...) when it is not the service's default,
+    /// so a single user's entries read as they did before tenants existed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub tenant: Option<String>,
+    /// The tenant whatever it is, default or not: what tenant-scoped queries select on.
+    #[serde(skip)]
+    pub scope: Option<String>,
     /// The fields that say what was touched (secret id, parameter names, role...).
     #[serde(skip_serializing_if = "BTreeMap::is_empty", default)]
     pub keys: BTreeMap<String, String>,
@@ -48,6 +57,8 @@ pub struct Record {
     pub operation: String,
     pub region: Option<String>,
     pub identity: Option<String>,
+    /// The tenant the request was served in, once the service knows it.
+    pub tenant: Option<RequestTenant>,
     pub keys: BTreeMap<String, String>,
 }
 
@@ -72,6 +83,8 @@ pub struct Query {
     pub operation: Option<String>,
     /// Only entries with a sequence number greater than this.
     pub since: Option<u64>,
+    /// Only entries of this tenant (`<service>/<name>`, the default tenant included).
+    pub tenant: Option<String>,
 }
 
 #[derive(Debug)]
@@ -110,6 +123,8 @@ impl Entry {
             + self.operation.len()
             + self.region.as_ref().map_or(0, String::len)
             + self.identity.as_ref().map_or(0, String::len)
+            + self.tenant.as_ref().map_or(0, String::len)
+            + self.scope.as_ref().map_or(0, String::len)
             + self.error.as_ref().map_or(0, String::len)
             + self
                 .keys
@@ -148,6 +163,12 @@ impl Journal {
             operation: bounded(record.operation),
             region: record.region.map(bounded),
             identity: record.identity.map(bounded),
+            tenant: record
+                .tenant
+                .as_ref()
+                .filter(|t| !t.default)
+                .map(|t| bounded(t.id.clone())),
+            scope: record.tenant.map(|t| bounded(t.id)),
             keys: record
                 .keys
                 .into_iter()
@@ -188,6 +209,11 @@ impl Journal {
             .filter(|e| q.since.is_none_or(|s| e.seq > s))
             .filter(|e| q.service.as_deref().is_none_or(|s| e.service == s))
             .filter(|e| q.operation.as_deref().is_none_or(|o| e.operation == o))
+            .filter(|e| {
+                q.tenant
+                    .as_deref()
+                    .is_none_or(|t| e.scope.as_deref() == Some(t))
+            })
             .cloned()
             .collect()
     }
@@ -196,6 +222,20 @@ impl Journal {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.entries.clear();
         inner.bytes = 0;
+    }
+
+    /// Forgets the entries of one tenant (`<service>/<name>`), keeping everyone else's.
+    pub fn clear_tenant(&self, tenant: &str) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut freed = 0;
+        inner.entries.retain(|(e, cost)| {
+            let theirs = e.scope.as_deref() == Some(tenant);
+            if theirs {
+                freed += cost;
+            }
+            !theirs
+        });
+        inner.bytes -= freed;
     }
 }
 
@@ -231,6 +271,7 @@ mod tests {
             service: Some("aws".into()),
             operation: Some("GetSecretValue".into()),
             since: Some(1),
+            tenant: None,
         };
         let hits = j.query(&q);
         assert_eq!(hits.len(), 1);
@@ -272,5 +313,33 @@ mod tests {
         }
         j.push(r, "t".into(), 200, None, 1);
         assert_eq!(j.query(&Query::default())[0].keys.len(), MAX_KEYS);
+    }
+
+    #[test]
+    fn tenants_are_shown_unless_default_and_scope_queries_and_clearing() {
+        let j = Journal::new(10, DEFAULT_BYTES);
+        for (name, default) in [("123456789012", true), ("111122223333", false)] {
+            let mut r = Record::new("secretsmanager", "GetSecretValue");
+            r.tenant = Some(RequestTenant::new("aws", name, default));
+            j.push(r, "t".into(), 200, None, 1);
+        }
+        push(&j, "entra", "token");
+        let all = j.query(&Query::default());
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].tenant, None, "the default tenant is not written");
+        assert_eq!(all[1].tenant.as_deref(), Some("aws/111122223333"));
+        let json = serde_json::to_value(&all[0]).expect("serializes");
+        assert!(json.get("tenant").is_none() && json.get("scope").is_none());
+        let only = |t: &str| Query {
+            tenant: Some(t.into()),
+            ..Query::default()
+        };
+        assert_eq!(j.query(&only("aws/123456789012")).len(), 1);
+        assert_eq!(j.query(&only("aws/111122223333"))[0].seq, 2);
+        let before = j.bytes();
+        j.clear_tenant("aws/111122223333");
+        assert!(j.query(&only("aws/111122223333")).is_empty());
+        assert_eq!(j.query(&Query::default()).len(), 2);
+        assert!(j.bytes() < before);
     }
 }

@@ -10,6 +10,7 @@ pub mod journal;
 pub mod persist;
 pub mod seed;
 pub mod shared_state;
+pub mod tenant;
 pub mod tls;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -119,8 +120,11 @@ impl Core {
         service: &str,
         operation: &str,
         region: Option<&str>,
+        scope: faults::Scope<'_>,
     ) -> Option<faults::InjectedError> {
-        let effect = self.faults.check(&self.ids, service, operation, region);
+        let effect = self
+            .faults
+            .check(&self.ids, service, operation, region, scope);
         if let Some(delay) = effect.delay {
             tokio::time::sleep(delay).await;
         }
@@ -167,6 +171,25 @@ pub trait Service: Send + Sync + 'static {
     /// Told the bound address before [`Service::ready_info`] is asked (so URLs can carry an
     /// ephemeral port).
     fn bound(&self, _local: std::net::SocketAddr) {}
+    /// The tenants this service holds now, its default one first.
+    fn tenants(&self) -> Vec<tenant::TenantView>;
+    /// `name` in the form this service keys its tenants by (Azure vault names are lowercase,
+    /// Vault namespaces lose their slashes at either end), or why it cannot name a tenant.
+    fn tenant_name(&self, name: &str) -> Result<String, tenant::TenantError>;
+    /// Creates tenant `name` (a canonical name); `true` when it did not exist.
+    fn create_tenant(&self, name: &str) -> Result<bool, tenant::TenantError>;
+    /// Empties tenant `name`, as if it had just been created; other tenants are untouched.
+    fn reset_tenant(&self, name: &str) -> Result<(), tenant::TenantError>;
+    /// Removes tenant `name` and everything in it. The default tenant cannot be removed.
+    fn drop_tenant(&self, name: &str) -> Result<(), tenant::TenantError>;
+    /// Loads this service's section of a seed document into tenant `name`, creating it.
+    fn seed_tenant(
+        &self,
+        name: &str,
+        section: serde_json::Value,
+    ) -> Result<(), tenant::TenantError>;
+    /// Tenant `name`'s state, for the admin API.
+    fn dump_tenant(&self, name: &str) -> Result<serde_json::Value, tenant::TenantError>;
     /// The answer to an admin API request without the admin token, in this service's own error
     /// shape, so the refusal reads like the service's refusal of any unauthenticated call.
     fn refuse_admin(&self, message: &str) -> axum::response::Response;

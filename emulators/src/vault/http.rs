@@ -16,11 +16,17 @@ use std::time::Instant;
 use super::envelope::Reply;
 use super::error::{VaultError, VaultResult};
 use super::mounts::AuthMethod;
+use super::namespaces::{self, Resolved};
 use super::policy::Acl;
 use super::router::{self, AuthKind, Ctx, Op, Req, Target};
 use super::tokens::Spec;
-use super::{MAX_BODY_BYTES, VaultEmulator, k8s_auth};
+use super::{MAX_BODY_BYTES, VaultEmulator, VaultState, k8s_auth};
+use crate::core::faults::Scope;
 use crate::core::journal::Record;
+use crate::core::tenant::RequestTenant;
+
+/// The header that names a request's namespace (Vault Enterprise's `consts.NamespaceHeaderName`).
+const NAMESPACE_HEADER: &str = "x-vault-namespace";
 
 pub fn router(vault: Arc<VaultEmulator>) -> Router {
     Router::new()
@@ -71,7 +77,39 @@ async fn handle(
     vault
         .core
         .journal_request(record, started, status.as_u16(), error);
-    json_response(status, body.as_ref())
+    let mut response = json_response(status, body.as_ref());
+    // Vault echoes the namespace header in its answer (http/handler.go, wrapGenericHandler).
+    if let Some(ns) = headers.get(NAMESPACE_HEADER).filter(|v| !v.is_empty()) {
+        response.headers_mut().insert(NAMESPACE_HEADER, ns.clone());
+    }
+    response
+}
+
+/// The `sys/` endpoints Vault serves in the root namespace only; asked for with a namespace
+/// header, they are refused before anything else (`restrictedSysAPIsNonLogical`).
+const ROOT_ONLY_SYS: [&str; 14] = [
+    "raw",
+    "generate-recovery-token",
+    "init",
+    "seal",
+    "step-down",
+    "unseal",
+    "health",
+    "rekey-recovery-key",
+    "rekey",
+    "storage",
+    "generate-root",
+    "metrics",
+    "pprof",
+    "in-flight-req",
+];
+
+fn root_only(headers: &HeaderMap, path: &str) -> bool {
+    headers.get(NAMESPACE_HEADER).is_some_and(|v| !v.is_empty())
+        && path
+            .strip_prefix("sys/")
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|first| ROOT_ONLY_SYS.contains(&first))
 }
 
 async fn read_body(
@@ -147,6 +185,11 @@ async fn serve(
     let Some(path) = uri.path().strip_prefix("/v1/") else {
         return Err(VaultError::not_found());
     };
+    if root_only(headers, path) {
+        return Err(VaultError::bad_request(
+            "operation unavailable in namespaces",
+        ));
+    }
     let mut path = path.trim_start_matches('/').to_owned();
     let query: BTreeMap<String, String> = uri
         .query()
@@ -197,6 +240,24 @@ async fn serve(
     } else {
         super::json_body::decode(&bytes).map_err(VaultError::bad_request)?
     };
+    let header = headers
+        .get(NAMESPACE_HEADER)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let resolved = vault.read().resolve(header.as_deref(), &path);
+    let Resolved { namespace, path } = resolved.map_err(|refusal| {
+        record.key("namespace", refusal.0.clone());
+        record.key("refused", refusal.to_string());
+        VaultError::from(refusal)
+    })?;
+    if !namespace.is_empty() {
+        record.key("namespace", namespace.clone());
+    }
+    let tenant = RequestTenant::new(
+        "vault",
+        &namespaces::tenant_name(&namespace),
+        namespace.is_empty(),
+    );
+    record.tenant = Some(tenant.clone());
     let req = Req {
         op,
         path,
@@ -205,13 +266,18 @@ async fn serve(
         head: method == Method::HEAD,
     };
 
-    let target = router::classify(&vault.read(), &req.path);
+    let target = router::classify(space(&vault.read(), &namespace)?, &req.path);
     record.operation = router::operation(&target, req.op);
     record.key("path", req.path.clone());
 
     if let Some(injected) = vault
         .core
-        .inject_faults("vault", &record.operation, None)
+        .inject_faults(
+            "vault",
+            &record.operation,
+            None,
+            Scope::Request(Some(&tenant.id)),
+        )
         .await
     {
         let status = injected.status_code();
@@ -227,17 +293,20 @@ async fn serve(
     let caller = if router::unauthenticated(&target) {
         None
     } else {
-        let state = vault.read();
+        let guard = vault.read();
+        let state = space(&guard, &namespace)?;
         let Some(token) = token_of(headers) else {
             return Err(VaultError::permission_denied());
         };
+        // The root namespace's root token works in every namespace, as in Vault.
         let caller = state
             .tokens
             .resolve(&token, now)
+            .or_else(|| guard.tokens.resolve(&token, now).filter(|c| c.root))
             .ok_or_else(VaultError::invalid_token)?;
         record.identity = Some(caller.display_name.clone());
         if !caller.root && !router::token_only(&target) {
-            let needed = router::required(&state, &target, &req);
+            let needed = router::required(state, &target, &req);
             let acl = Acl::new(caller.policies.iter().filter_map(|p| state.policies.get(p)));
             if !acl.allows(&req.path, needed) {
                 return Err(VaultError::acl_denied());
@@ -259,7 +328,7 @@ async fn serve(
         && rest == "login"
         && req.op == Op::Write
     {
-        let reply = kubernetes_login(vault, &ctx, mount, &req, record).await?;
+        let reply = kubernetes_login(vault, &ctx, &namespace, mount, &req, record).await?;
         return commit(vault, reply).await;
     }
 
@@ -267,9 +336,14 @@ async fn serve(
     // bug, but it must still produce a well-formed 500 rather than a dropped connection.
     let reply = std::panic::catch_unwind(AssertUnwindSafe(|| {
         if req.op.is_read() {
-            router::dispatch_read(&vault.read(), &ctx, &target, &req)
+            router::dispatch_read(space(&vault.read(), &namespace)?, &ctx, &target, &req)
         } else {
-            router::dispatch_write(&mut vault.write(), &ctx, &target, &req)
+            router::dispatch_write(
+                space_mut(&mut vault.write(), &namespace)?,
+                &ctx,
+                &target,
+                &req,
+            )
         }
     }))
     .unwrap_or_else(|_| {
@@ -291,9 +365,24 @@ async fn commit(vault: &VaultEmulator, reply: Reply) -> VaultResult<Reply> {
 
 /// Login: claims and bindings under the read lock, the TokenReview call with no lock held, then
 /// the token minted under the write lock.
+/// A namespace's state; gone (deleted while the request was on its way) reads as Vault's refusal
+/// of a namespace that does not exist.
+fn space<'a>(state: &'a VaultState, namespace: &str) -> VaultResult<&'a VaultState> {
+    state
+        .space(namespace)
+        .ok_or_else(VaultError::permission_denied)
+}
+
+fn space_mut<'a>(state: &'a mut VaultState, namespace: &str) -> VaultResult<&'a mut VaultState> {
+    state
+        .space_mut(namespace)
+        .ok_or_else(VaultError::permission_denied)
+}
+
 async fn kubernetes_login(
     vault: &VaultEmulator,
     ctx: &Ctx<'_>,
+    namespace: &str,
     mount: &str,
     req: &Req,
     record: &mut Record,
@@ -302,7 +391,8 @@ async fn kubernetes_login(
         record.key("role", role);
     }
     let plan = {
-        let state = vault.read();
+        let guard = vault.read();
+        let state = space(&guard, namespace)?;
         match state.auth.get(mount).map(|m| &m.method) {
             Some(AuthMethod::Kubernetes(store)) => k8s_auth::prepare_login(store, mount, req)?,
             _ => return Err(VaultError::no_route(&req.path)),
@@ -348,7 +438,9 @@ async fn kubernetes_login(
         parent: None,
         entity_id: ctx.core.ids.uuid(),
     };
-    let token = vault.write().tokens.mint(ctx.core, ctx.now, spec);
+    let token = space_mut(&mut vault.write(), namespace)?
+        .tokens
+        .mint(ctx.core, ctx.now, spec);
     // A login answer names no mount type (Vault's login requests carry none).
     Ok(Reply {
         auth: Some(token.auth_block(ctx.now)),

@@ -16,6 +16,7 @@ mod k8s_auth;
 mod kv1;
 mod kv2;
 mod mounts;
+pub mod namespaces;
 mod pki;
 pub mod policy;
 mod review;
@@ -33,6 +34,7 @@ use std::sync::{Arc, RwLockReadGuard, RwLockWriteGuard};
 use crate::core::persist::{PersistError, Persister};
 use crate::core::seed::SeedError;
 use crate::core::shared_state::SharedState;
+use crate::core::tenant::{TenantError, TenantView};
 use crate::core::{Core, Service};
 
 pub use mounts::{AuthMethod, AuthMount, Engine, Mount};
@@ -65,6 +67,11 @@ pub struct VaultState {
     /// ACL policies by name; `root` is implicit and never stored.
     pub policies: BTreeMap<String, policy::Policy>,
     pub tokens: tokens::TokenStore,
+    /// Child namespaces by path (`team-a`, `team-a/app`), each a Vault of its own
+    /// ([`namespaces`]); absent while there are none, so a state file without them reads as it
+    /// always did.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub namespaces: BTreeMap<String, VaultState>,
 }
 
 impl VaultState {
@@ -77,6 +84,7 @@ impl VaultState {
             auth: BTreeMap::new(),
             policies: BTreeMap::new(),
             tokens: tokens::TokenStore::default(),
+            namespaces: BTreeMap::new(),
         };
         for (path, kind, description) in [
             (
@@ -173,6 +181,53 @@ impl Service for VaultEmulator {
                 service: "vault",
                 message,
             })
+    }
+
+    fn tenants(&self) -> Vec<TenantView> {
+        self.read().tenant_views()
+    }
+
+    fn tenant_name(&self, name: &str) -> Result<String, TenantError> {
+        namespaces::canonical(name).map(|path| namespaces::tenant_name(&path))
+    }
+
+    fn create_tenant(&self, name: &str) -> Result<bool, TenantError> {
+        let path = namespaces::canonical(name)?;
+        Ok(self.write().create_namespace(&self.core, &path))
+    }
+
+    fn reset_tenant(&self, name: &str) -> Result<(), TenantError> {
+        let path = namespaces::canonical(name)?;
+        self.write().reset_namespace(&self.core, &path)
+    }
+
+    fn drop_tenant(&self, name: &str) -> Result<(), TenantError> {
+        let path = namespaces::canonical(name)?;
+        self.write().drop_namespace(&path)
+    }
+
+    /// Seeds one namespace, creating it (and its parents) first; its `rootToken` stays the
+    /// root namespace's business.
+    fn seed_tenant(&self, name: &str, section: serde_json::Value) -> Result<(), TenantError> {
+        let path = namespaces::canonical(name)?;
+        let seed: seed::VaultSeed = crate::core::seed::section("vault", section)
+            .map_err(|e| TenantError::Seed(e.to_string()))?;
+        if seed.root_token.is_some() && !path.is_empty() {
+            return Err(TenantError::Seed(format!(
+                "rootToken belongs to the root namespace and cannot be set by a seed for vault/{path}"
+            )));
+        }
+        let mut state = self.write();
+        state.create_namespace(&self.core, &path);
+        let space = state.space_mut(&path).ok_or_else(|| {
+            TenantError::NotFound(crate::core::tenant::TenantId::new("vault", name))
+        })?;
+        seed.apply(space, &self.core).map_err(TenantError::Seed)
+    }
+
+    fn dump_tenant(&self, name: &str) -> Result<serde_json::Value, TenantError> {
+        let path = namespaces::canonical(name)?;
+        self.read().dump_namespace(&path)
     }
 
     fn persister(&self) -> &Persister {

@@ -131,6 +131,12 @@ impl VaultSeed {
             let old = state.root_token.clone();
             state.tokens.revoke(&old);
             state.tokens.insert_root(core, &root);
+            // The root token is one for every namespace: the old one stops working there too.
+            for space in state.namespaces.values_mut() {
+                space.tokens.revoke(&old);
+                space.tokens.insert_root(core, &root);
+                space.root_token.clone_from(&root);
+            }
             state.root_token = root;
         }
         for m in self.mounts {

@@ -3,6 +3,8 @@
 //! parameters, credentials in Secrets. No provider is modified.
 //!
 //! - [`emulators`]: the emulator process a run starts and its ready line.
+//! - [`tenant`]: one tenant of the emulators (an AWS account, a Vault namespace, a Key Vault) and
+//!   its scoped admin API.
 //! - [`azure`], [`aws`], [`vault`]: one module per provider: what to set up in the cluster once
 //!   per run ([`wire`]) and what every scenario gets ([`Wiring`]).
 //! - Shared steps: [`emulator_url`] (an emulator's URL as pods reach it), [`daemonset`] (a
@@ -13,6 +15,7 @@
 pub mod aws;
 pub mod azure;
 pub mod emulators;
+pub mod tenant;
 pub mod vault;
 
 use std::collections::BTreeMap;

@@ -65,7 +65,9 @@ pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
     let now = call.core.clock.now();
     let (body, key, stale_access) = {
         let state = aws.read();
-        let store = state.regions.get(&call.region).map(|r| &r.secrets);
+        let store = state
+            .partition(&call.account, &call.region)
+            .map(|r| &r.secrets);
         let secret = access::find(call, &state.iam, &call.action(), store, id, now)?;
         secret.ensure_active()?;
         let version = select_version(
@@ -86,7 +88,7 @@ pub(super) fn get_secret_value(aws: &AwsEmulator, call: &mut Call<'_>, raw: Valu
     if stale_access
         && let Some(secret) = aws
             .write()
-            .region_mut(&call.region)
+            .partition_mut(&call.account, &call.region)
             .secrets
             .secrets
             .get_mut(&key)
@@ -107,7 +109,9 @@ pub(super) fn describe_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value
     let id = required(&req.secret_id, "secretId")?;
     call.record.key("secretId", id.clone());
     let state = aws.read();
-    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let store = state
+        .partition(&call.account, &call.region)
+        .map(|r| &r.secrets);
     let secret = access::find_own(call, &state.iam, store, id)?;
     Ok(Outcome::read(render::description(
         secret,
@@ -221,7 +225,9 @@ pub(super) fn list_secrets(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) -
     let state = aws.read();
     call.authorize(&state.iam, "*")?;
     let now = call.core.clock.now();
-    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let store = state
+        .partition(&call.account, &call.region)
+        .map(|r| &r.secrets);
     let mut hits: Vec<&Secret> = matching(
         store,
         &req.filters,
@@ -273,7 +279,9 @@ pub(super) fn list_secret_version_ids(
         None => 0,
     };
     let state = aws.read();
-    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let store = state
+        .partition(&call.account, &call.region)
+        .map(|r| &r.secrets);
     let secret = access::find_own(call, &state.iam, store, id)?;
     let include_deprecated = req.include_deprecated.unwrap_or(false);
     let versions: Vec<&Version> = secret
@@ -342,7 +350,9 @@ pub(super) fn batch_get_secret_value(
             .iam
             .authorize(&call.identity, "secretsmanager:ListSecrets", "*")?;
     }
-    let store = state.regions.get(&call.region).map(|r| &r.secrets);
+    let store = state
+        .partition(&call.account, &call.region)
+        .map(|r| &r.secrets);
     let mut values = Vec::new();
     let mut errors = Vec::new();
     let mut next_token = None;

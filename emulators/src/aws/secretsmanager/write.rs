@@ -28,7 +28,7 @@ fn change_secret<'a, T>(
 ) -> Result<T, AwsError> {
     let now = call.core.clock.now();
     let mut state = aws.write();
-    let (iam, region) = state.iam_and_region(&call.region);
+    let (iam, region) = state.iam_and_partition(&call.account, &call.region);
     let secret = access::find_mut(call, iam, &mut region.secrets, id, now)?;
     change(call, secret, now)
 }
@@ -143,9 +143,9 @@ pub(super) fn create_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
             call.region, call.account
         ),
     )?;
-    let account = state.account_id.clone();
+    let account = call.account.clone();
     let region = call.region.clone();
-    let store = &mut state.region_mut(&region).secrets;
+    let store = &mut state.partition_mut(&account, &region).secrets;
     // A retry with the token of the version the first call made: "the request is ignored" when
     // the value is the same, refused when it differs (CreateSecret's ClientRequestToken doc).
     if let Some(retried) = retried_token.as_deref()
@@ -486,8 +486,8 @@ pub(super) fn delete_secret(aws: &AwsEmulator, call: &mut Call<'_>, raw: Value) 
     }
     let now = call.core.clock.now();
     let mut state = aws.write();
-    let (region, account) = (call.region.clone(), state.account_id.clone());
-    let (iam, partition) = state.iam_and_region(&region);
+    let (region, account) = (call.region.clone(), call.account.clone());
+    let (iam, partition) = state.iam_and_partition(&account, &region);
     let store = &mut partition.secrets;
     store.purge_expired(now);
     let key = match store.find_key(&id, now) {

@@ -21,8 +21,7 @@ pub(super) fn delete_parameter(aws: &AwsEmulator, call: &mut Call<'_>, body: Val
     let mut state = aws.write();
     call.authorize(&state.iam, &names::arn(&call.region, &call.account, &name))?;
     let removed = state
-        .regions
-        .get_mut(&call.region)
+        .existing_partition_mut(&call.account, &call.region)
         .and_then(|r| r.parameters.remove(&name));
     match removed {
         Some(_) => Ok(Outcome::wrote(json!({}))),
@@ -47,7 +46,7 @@ pub(super) fn delete_parameters(aws: &AwsEmulator, call: &mut Call<'_>, body: Va
         call.authorize(&state.iam, &names::arn(&call.region, &call.account, name))?;
     }
     let (mut deleted, mut invalid) = (Vec::new(), Vec::new());
-    let store = state.regions.get_mut(&call.region);
+    let store = state.existing_partition_mut(&call.account, &call.region);
     match store {
         Some(region) => {
             for name in requested {

@@ -48,8 +48,7 @@ pub(super) fn describe_parameters(aws: &AwsEmulator, call: &mut Call<'_>, body: 
     )?;
     let empty = Store::default();
     let store = state
-        .regions
-        .get(&call.region)
+        .partition(&call.account, &call.region)
         .map_or(&empty, |r| &r.parameters);
     let start = after.map_or(Bound::Unbounded, Bound::Excluded);
     let mut page = Vec::new();
@@ -119,8 +118,7 @@ pub(super) fn get_parameter_history(
     call.authorize(&state.iam, &resource)?;
     let selector = selector.ok_or_else(not_found)?;
     let parameter = state
-        .regions
-        .get(&call.region)
+        .partition(&call.account, &call.region)
         .and_then(|r| r.parameters.get(&selector.name))
         .ok_or_else(not_found)?;
     let mut remaining = parameter

@@ -60,8 +60,7 @@ fn with_store<T>(
     let state = aws.read();
     let empty = Store::default();
     let store = state
-        .regions
-        .get(&call.region)
+        .partition(&call.account, &call.region)
         .map_or(&empty, |r| &r.parameters);
     f(&state.iam, store)
 }

@@ -64,7 +64,7 @@ pub(super) fn label_parameter_version(
     let mut state = aws.write();
     call.authorize(&state.iam, &names::arn(&call.region, &call.account, &name))?;
     let parameter = state
-        .region_mut(&call.region)
+        .partition_mut(&call.account, &call.region)
         .parameters
         .get_mut(&name)
         .ok_or_else(|| not_found(&requested))?;
@@ -106,7 +106,7 @@ pub(super) fn unlabel_parameter_version(
     let mut state = aws.write();
     call.authorize(&state.iam, &names::arn(&call.region, &call.account, &name))?;
     let parameter = state
-        .region_mut(&call.region)
+        .partition_mut(&call.account, &call.region)
         .parameters
         .get_mut(&name)
         .ok_or_else(|| not_found(&requested))?;

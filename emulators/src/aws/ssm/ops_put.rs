@@ -120,7 +120,7 @@ pub(super) fn put_parameter(
         now: call.core.clock.now(),
     };
     let (version, tier) = put(
-        &mut state.region_mut(&call.region).parameters,
+        &mut state.partition_mut(&call.account, &call.region).parameters,
         request,
         &writer,
     )?;
