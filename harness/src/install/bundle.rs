@@ -234,7 +234,12 @@ impl Bundle {
                 });
             }
             for reference in &i.references {
-                if let Some((r, pinned)) = pinned_elsewhere(plan, reference) {
+                // Another tag beside the pinned one is how one bundle serves version runs
+                // (`--vault-provider 1.5.1`, a repro's `spec.versions`): only a bundle that has
+                // the other tag instead of the pinned one is wrong.
+                if let Some((r, pinned)) = pinned_elsewhere(plan, reference)
+                    && !self.carries(pinned)
+                {
                     problems.push(Problem {
                         path: i.path.clone(),
                         message: format!(
@@ -251,6 +256,12 @@ impl Bundle {
     /// The bundle's chart for a release of the plan.
     pub fn chart_of(&self, r: &Release) -> Option<&BundleChart> {
         self.charts.iter().find(|c| c.meta.name == r.chart)
+    }
+
+    fn carries(&self, reference: &str) -> bool {
+        self.images
+            .iter()
+            .any(|i| i.references.iter().any(|r| r == reference))
     }
 
     /// Every image reference the bundle carries.
@@ -473,6 +484,21 @@ mod tests {
             "{report}"
         );
         assert!(report.contains("no problems"), "{report}");
+    }
+
+    #[test]
+    fn another_tag_beside_the_pinned_one_is_for_version_runs() {
+        let t = tempfile::tempdir().unwrap();
+        good(t.path());
+        docker(
+            &t.path().join("images/vault-1.5.1.tar"),
+            "hashicorp/vault-csi-provider:1.5.1",
+        );
+        let b = Bundle::open(t.path(), &plan()).unwrap();
+        assert!(
+            b.references()
+                .any(|r| r == "docker.io/hashicorp/vault-csi-provider:1.5.1")
+        );
     }
 
     #[test]
