@@ -468,7 +468,7 @@ pub fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
         return None;
     };
     let name = resource.strip_prefix("role/")?.rsplit('/').next()?;
-    let account_ok = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let account_ok = super::accounts::is_account_id(account);
     (partition.starts_with("aws") && account_ok && !name.is_empty()).then_some((account, name))
 }
 

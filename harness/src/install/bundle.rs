@@ -238,7 +238,7 @@ impl Bundle {
                 // (`--vault-provider 1.5.1`, a repro's `spec.versions`): only a bundle that has
                 // the other tag instead of the pinned one is wrong.
                 if let Some((r, pinned)) = pinned_elsewhere(plan, reference)
-                    && !self.carries(pinned)
+                    && !self.references().any(|r| r == pinned)
                 {
                     problems.push(Problem {
                         path: i.path.clone(),
@@ -256,12 +256,6 @@ impl Bundle {
     /// The bundle's chart for a release of the plan.
     pub fn chart_of(&self, r: &Release) -> Option<&BundleChart> {
         self.charts.iter().find(|c| c.meta.name == r.chart)
-    }
-
-    fn carries(&self, reference: &str) -> bool {
-        self.images
-            .iter()
-            .any(|i| i.references.iter().any(|r| r == reference))
     }
 
     /// Every image reference the bundle carries.
