@@ -1,13 +1,24 @@
-//! kubectl from the stack cache, bound to one kubeconfig.
+//! kubectl from the stack cache, bound to one kubeconfig, and the API client for the same
+//! kubeconfig ([`Kubectl::api`]). API work (apply, get, delete, scale, waits) goes through the
+//! client; kubectl remains for what a user would type or read: describe, logs, exec.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::sync::OnceCell;
 
 use crate::cmd::{Cmd, CmdError};
+use crate::kube_api::{ApiError, KubeApi};
 
 #[derive(Debug, Clone)]
 pub struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
+    /// Built on first use and shared by clones: one connection pool and one discovery cache.
+    api: Arc<OnceCell<KubeApi>>,
+    /// kubectl processes started through this handle (and clones sharing its count).
+    started: Arc<AtomicU64>,
 }
 
 impl Kubectl {
@@ -15,6 +26,8 @@ impl Kubectl {
         Self {
             bin: bin.into(),
             kubeconfig: kubeconfig.into(),
+            api: Arc::default(),
+            started: Arc::default(),
         }
     }
 
@@ -22,12 +35,35 @@ impl Kubectl {
         &self.kubeconfig
     }
 
-    /// `kubectl --kubeconfig K ARGS...`, ready for more arguments.
+    /// The API client for this kubeconfig, connected on first use.
+    pub async fn api(&self) -> Result<&KubeApi, ApiError> {
+        self.api
+            .get_or_try_init(|| KubeApi::from_kubeconfig(&self.kubeconfig))
+            .await
+    }
+
+    /// The same kubectl and API client with a count of its own starting at zero, so one case
+    /// can say how many kubectl processes it started while others run beside it.
+    pub fn counted(&self) -> Self {
+        Self {
+            started: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// kubectl processes started through this handle (see [`Kubectl::counted`]).
+    pub fn processes_started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// `kubectl --kubeconfig K ARGS...`, ready for more arguments. Counted here, as every
+    /// caller runs the command it builds.
     pub fn cmd<I, S>(&self, args: I) -> Cmd
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
+        self.started.fetch_add(1, Ordering::Relaxed);
         Cmd::new(&self.bin)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)

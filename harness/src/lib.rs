@@ -9,11 +9,13 @@
 //! - [`runner`]: runs scenarios; [`report`]: the run report (HTML + JSON).
 //! - [`smoke`]: the provider-independent smoke check (fake provider).
 //! - [`realvault`]: the real Vault server (dev mode) beside the Vault emulator.
-//! - [`cmd`], [`wait`], [`kubectl`]: running programs, polling with deadlines, kubectl.
+//! - [`cmd`], [`wait`], [`kubectl`], [`kube_api`]: running programs, deadlines for polls and
+//!   watches, kubectl, the Kubernetes API.
 
 pub mod cluster;
 pub mod cmd;
 pub mod install;
+pub mod kube_api;
 pub mod kubectl;
 pub mod project;
 pub mod realvault;

@@ -1,5 +1,11 @@
-//! Polling with a deadline: every wait in the harness goes through [`until`] (a condition
-//! must become true in time) or [`holds`] (it must stay true for a period).
+//! Waits with a deadline, and the one [`Timeout`] every wait in the harness ends with.
+//!
+//! A wait on a Kubernetes object watches it ([`crate::kube_api::KubeApi::wait_for`] and its
+//! kin, which fail with this same `Timeout`). Polling through [`until`] (a condition must become
+//! true in time) and [`holds`] (it must stay true for a period) remains only where there is
+//! nothing to watch: file contents read through `kubectl exec`, command output, logs, HTTP
+//! endpoints (emulator journals, metrics, the API server's `/readyz`), and processes on the
+//! machine.
 
 use std::future::Future;
 use std::time::Duration;
