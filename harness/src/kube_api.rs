@@ -356,6 +356,18 @@ impl KubeApi {
         }
     }
 
+    /// A GET of an API server path as text (`/api/v1/namespaces/N/pods/P:9090/proxy/metrics`,
+    /// `/openid/v1/jwks`), what `kubectl get --raw` prints.
+    pub async fn get_raw(&self, path: &str) -> Result<String, ApiError> {
+        let request = http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|e| ApiError::BadObject(format!("GET {path}: {e}")))?;
+        self.client
+            .request_text(request)
+            .await
+            .map_err(|e| ApiError::request("GET", path, &e))
+    }
+
     /// Sets `spec.replicas` through the scale subresource.
     pub async fn scale(
         &self,

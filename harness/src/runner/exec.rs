@@ -1,6 +1,8 @@
-//! The operations of a step, run against the cluster and the emulators. Every wait polls with
-//! its deadline through [`crate::wait::until_poll`]; a failure says what was expected and what
-//! was last seen.
+//! The operations of a step, run against the cluster and the emulators. A wait on an object
+//! watches it through [`KubeApi`]; what cannot be watched (files and output read through
+//! `kubectl exec`, logs, metrics, the emulators' journal) is polled through
+//! [`crate::wait::until_poll`]. Either way a failure says what was expected and what was last
+//! seen.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +15,7 @@ use super::manifests::{self, Shaping};
 use super::snapshot::{self, Redactor, Snapshots};
 use super::values;
 use super::vars::Vars;
+use crate::kube_api::{self, KubeApi};
 use crate::kubectl::Kubectl;
 use crate::report::model::Seen;
 use crate::scenario::duration::Deadline;
@@ -56,6 +59,7 @@ macro_rules! fail_from {
 }
 fail_from!(
     crate::cmd::CmdError,
+    crate::kube_api::ApiError,
     super::backend::BackendError,
     super::manifests::ManifestError,
     super::vars::ExpandError,
@@ -119,7 +123,8 @@ pub struct Case<'a> {
     pub timeline: super::timeline::Recorder,
 }
 
-/// `kind` (+ `apiVersion`) as a kubectl resource: `Kind.version.group` when a group is known.
+/// `kind` (+ `apiVersion`) as a kubectl-style resource name, which [`KubeApi`] resolves:
+/// `Kind.version.group` when a group is known.
 pub fn resource(api_version: Option<&str>, kind: &str) -> String {
     match api_version.and_then(|a| a.split_once('/')) {
         Some((group, version)) => format!("{kind}.{version}.{group}"),
@@ -154,6 +159,14 @@ pub fn partial_match(expected: &Value, actual: &Value, path: &str) -> Result<(),
         (Value::String(e), a) if !a.is_string() && e.as_str() == a.to_string().as_str() => Ok(()),
         (e, a) if e == a => Ok(()),
         (e, a) => Err(format!("{path} is {a}, want {e}")),
+    }
+}
+
+impl<'a> Case<'a> {
+    /// The API client; borrowed from the kubectl handle, not from the case, so a watch's
+    /// check can still look at the case (its timeline).
+    async fn api(&self) -> Result<&'a KubeApi, Failure> {
+        Ok(self.kubectl.api().await?)
     }
 }
 
@@ -291,8 +304,9 @@ impl Case<'_> {
             Some(suffix) => {
                 let ns = format!("{}-{suffix}", self.namespace);
                 if !self.extra_namespaces.contains(&ns) {
-                    self.kubectl
-                        .apply_json(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+                    self.api()
+                        .await?
+                        .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
                         .await?;
                     self.extra_namespaces.push(ns.clone());
                 }
@@ -337,10 +351,11 @@ impl Case<'_> {
     /// Applies one object. A Pod may be refused for a ServiceAccount created a moment before
     /// (admission reads a cache); that refusal is polled away for a few seconds.
     async fn apply_one(&self, doc: &Value, applied: &Applied) -> Result<(), Failure> {
+        let api = self.api().await?;
         let what = format!("{} {} to be accepted", applied.resource, applied.name);
         let every = Duration::from_millis(200);
         until_poll::<_, _, _, Failure>(&what, Duration::from_secs(10), every, || async {
-            match self.kubectl.apply_json(doc).await {
+            match api.apply(doc).await {
                 Ok(_) => Ok(Poll::Done(())),
                 Err(e) if e.to_string().contains("error looking up service account") => {
                     Ok(Poll::NotYet(e.to_string()))
@@ -351,48 +366,23 @@ impl Case<'_> {
         .await
     }
 
+    /// Waits until every object is gone (finalizers done), all within one `limit`.
     async fn gone(&self, objects: &[Applied], limit: Duration) -> Result<(), Failure> {
-        let what = format!(
-            "{} to be deleted",
-            objects
-                .iter()
-                .map(|o| format!("{}/{}", o.resource, o.name))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
-            for o in objects {
-                if self
-                    .kubectl
-                    .get_json(Some(&o.namespace), &o.resource, Some(&o.name))
-                    .await?
-                    .is_some()
-                {
-                    return Ok(Poll::NotYet(format!(
-                        "{}/{} still exists",
-                        o.resource, o.name
-                    )));
-                }
-            }
-            Ok(Poll::Done(()))
-        })
-        .await
+        let api = self.api().await?;
+        let deadline = tokio::time::Instant::now() + limit;
+        for o in objects {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            api.wait_gone(left, Some(&o.namespace), &o.resource, &o.name)
+                .await?;
+        }
+        Ok(())
     }
 
-    /// Deletes objects without waiting (callers poll for them to be gone).
+    /// Deletes objects without waiting (callers wait for them to be gone).
     pub async fn delete_objects(&self, objects: &[Applied]) -> Result<(), Failure> {
+        let api = self.api().await?;
         for o in objects {
-            self.kubectl
-                .run([
-                    "-n",
-                    &o.namespace,
-                    "delete",
-                    &o.resource,
-                    &o.name,
-                    "--ignore-not-found",
-                    "--wait=false",
-                ])
-                .await?;
+            api.delete(Some(&o.namespace), &o.resource, &o.name).await?;
         }
         Ok(())
     }
@@ -414,35 +404,21 @@ impl Case<'_> {
     }
 
     async fn scale(&mut self, s: &m::Scale) -> Result<(), Failure> {
-        let target = format!("{}/{}", s.kind.to_lowercase(), s.name);
-        self.kubectl
-            .run([
-                "-n",
-                self.ns(),
-                "scale",
-                &target,
-                &format!("--replicas={}", s.replicas),
-            ])
+        let api = self.api().await?;
+        api.scale(Some(self.ns()), &s.kind, &s.name, s.replicas)
             .await?;
         let want = u64::from(s.replicas);
-        let what = format!("{target} to have {want} ready replicas");
-        until_poll::<_, _, _, Failure>(&what, self.within(s.within), EVERY, || async {
-            let obj = self
-                .kubectl
-                .get_json(Some(self.ns()), &s.kind, Some(&s.name))
-                .await?;
-            let Some(obj) = obj else {
-                return Ok(Poll::NotYet(format!("{target} does not exist")));
-            };
-            let count = |k: &str| obj["status"][k].as_u64().unwrap_or(0);
-            let (replicas, ready) = (count("replicas"), count("readyReplicas"));
-            Ok(if replicas == want && ready == want {
-                Poll::Done(())
-            } else {
-                Poll::NotYet(format!("replicas {replicas}, ready {ready}"))
-            })
-        })
-        .await
+        let what = format!("{} {} to have {want} ready replicas", s.kind, s.name);
+        Ok(api
+            .wait_for(
+                &what,
+                self.within(s.within),
+                Some(self.ns()),
+                &s.kind,
+                &s.name,
+                |obj| kube_api::replicas(want, obj),
+            )
+            .await?)
     }
 
     async fn assert(&mut self, a: &m::AssertObject) -> Result<(), Failure> {
@@ -458,23 +434,22 @@ impl Case<'_> {
         }
         let res = resource(a.object["apiVersion"].as_str(), &kind);
         let what = format!("{kind} {name} to match");
-        until_poll::<_, _, _, Failure>(&what, self.within(a.within), EVERY, || async {
-            let found = self
-                .kubectl
-                .get_json(Some(self.ns()), &res, Some(&name))
-                .await?;
-            if kind == "Secret" {
-                self.timeline.observe_secret(&name, found.as_ref());
-            }
-            let Some(actual) = found else {
-                return Ok(Poll::NotYet("it does not exist".into()));
-            };
-            Ok(match partial_match(&a.object, &actual, "") {
-                Ok(()) => Poll::Done(()),
-                Err(why) => Poll::NotYet(why),
+        let api = self.api().await?;
+        let limit = self.within(a.within);
+        Ok(api
+            .wait_for(&what, limit, Some(self.ns()), &res, &name, |found| {
+                if kind == "Secret" {
+                    self.timeline.observe_secret(&name, found);
+                }
+                let Some(actual) = found else {
+                    return Poll::NotYet("it does not exist".into());
+                };
+                match partial_match(&a.object, actual, "") {
+                    Ok(()) => Poll::Done(()),
+                    Err(why) => Poll::NotYet(why),
+                }
             })
-        })
-        .await
+            .await?)
     }
 
     async fn absent(&mut self, o: &m::ObjectRef) -> Result<(), Failure> {
@@ -498,88 +473,68 @@ impl Case<'_> {
             "a {} event on {} {}",
             e.reason, e.object.kind, e.object.name
         );
-        until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
-            let list = self
-                .kubectl
-                .get_json(Some(self.ns()), "events", None)
-                .await?;
-            let items = list
-                .as_ref()
-                .and_then(|l| l["items"].as_array())
-                .cloned()
-                .unwrap_or_default();
-            let about: Vec<&Value> = items
-                .iter()
-                .filter(|ev| {
-                    ev["involvedObject"]["kind"] == e.object.kind.as_str()
-                        && ev["involvedObject"]["name"] == e.object.name.as_str()
-                })
-                .collect();
-            let hit = about.iter().any(|ev| {
-                ev["reason"] == e.reason.as_str()
-                    && e.type_.is_none_or(|t| ev["type"] == format!("{t:?}"))
-                    && re
-                        .as_ref()
-                        .is_none_or(|re| re.is_match(ev["message"].as_str().unwrap_or_default()))
-            });
-            Ok(if hit {
-                Poll::Done(())
-            } else {
-                let seen: Vec<String> = about
-                    .iter()
-                    .map(|ev| {
-                        format!(
-                            "{}: {}",
-                            ev["reason"].as_str().unwrap_or("?"),
-                            ev["message"].as_str().unwrap_or("")
-                        )
+        // Only the events about the object: the API server filters, the watch reacts.
+        let about = format!(
+            "involvedObject.kind={},involvedObject.name={}",
+            e.object.kind, e.object.name
+        );
+        let api = self.api().await?;
+        let limit = self.within(e.within);
+        Ok(api
+            .wait_list(
+                &what,
+                limit,
+                Some(self.ns()),
+                "events",
+                Some(&about),
+                |about| {
+                    let hit = about.iter().any(|ev| {
+                        ev["reason"] == e.reason.as_str()
+                            && e.type_.is_none_or(|t| ev["type"] == format!("{t:?}"))
+                            && re.as_ref().is_none_or(|re| {
+                                re.is_match(ev["message"].as_str().unwrap_or_default())
+                            })
+                    });
+                    if hit {
+                        return Poll::Done(());
+                    }
+                    let seen: Vec<String> = about
+                        .iter()
+                        .map(|ev| {
+                            format!(
+                                "{}: {}",
+                                ev["reason"].as_str().unwrap_or("?"),
+                                ev["message"].as_str().unwrap_or("")
+                            )
+                        })
+                        .collect();
+                    Poll::NotYet(if seen.is_empty() {
+                        "no events about it".into()
+                    } else {
+                        seen.join(" | ")
                     })
-                    .collect();
-                Poll::NotYet(if seen.is_empty() {
-                    "no events about it".into()
-                } else {
-                    seen.join(" | ")
-                })
-            })
-        })
-        .await
+                },
+            )
+            .await?)
     }
 
     async fn wait(&mut self, w: &m::Wait) -> Result<(), Failure> {
         let what = format!("{} {} to be {}", w.kind, w.name, w.condition);
         let subject = format!("condition {}/{} {}", w.kind, w.name, w.condition);
-        until_poll::<_, _, _, Failure>(&what, self.within(w.within), EVERY, || async {
-            let Some(obj) = self
-                .kubectl
-                .get_json(Some(self.ns()), &w.kind, Some(&w.name))
-                .await?
-            else {
-                self.timeline.observe(&subject, Seen::Absent);
-                return Ok(Poll::NotYet("it does not exist".into()));
-            };
-            let conds = obj["status"]["conditions"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let status = conds
-                .iter()
-                .find(|c| c["type"] == w.condition.as_str())
-                .and_then(|c| c["status"].as_str())
-                .unwrap_or("unset");
-            self.timeline.observe(
-                &subject,
-                Seen::Text {
-                    text: status.to_owned(),
-                },
-            );
-            let met = status == "True";
-            Ok(if met {
-                Poll::Done(())
-            } else {
-                Poll::NotYet(describe_not_ready(&obj))
+        let api = self.api().await?;
+        let limit = self.within(w.within);
+        Ok(api
+            .wait_for(&what, limit, Some(self.ns()), &w.kind, &w.name, |obj| {
+                let seen = match obj {
+                    None => Seen::Absent,
+                    Some(o) => Seen::Text {
+                        text: kube_api::condition_status(&w.condition, o).to_owned(),
+                    },
+                };
+                self.timeline.observe(&subject, seen);
+                kube_api::condition(&w.condition, obj)
             })
-        })
-        .await
+            .await?)
     }
 
     async fn files(&mut self, f: &m::Files) -> Result<(), Failure> {
@@ -662,20 +617,11 @@ impl Case<'_> {
             .within
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(10));
-        let what = format!("{} {} to exist", s.object.kind, s.object.name);
-        let found = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
-            Ok(
-                match self
-                    .kubectl
-                    .get_json(Some(self.ns()), &res, Some(&s.object.name))
-                    .await?
-                {
-                    Some(o) => Poll::Done(o),
-                    None => Poll::NotYet("not found".into()),
-                },
-            )
-        })
-        .await?;
+        let found = self
+            .api()
+            .await?
+            .wait_exists(limit, Some(self.ns()), &res, &s.object.name)
+            .await?;
         let obj = self.redactor.object(&found);
         self.snapshot(&s.name, &obj)
     }
@@ -741,8 +687,9 @@ impl Case<'_> {
                     .map_err(|e| Failure::new(format!("jsonPath `{}`: {e}", o.json_path)))?;
                 let res = resource(o.api_version.as_deref(), &o.kind);
                 match self
-                    .kubectl
-                    .get_json(Some(self.ns()), &res, Some(&o.name))
+                    .api()
+                    .await?
+                    .get(Some(self.ns()), &res, &o.name)
                     .await?
                 {
                     None => Poll::NotYet(format!("{} {} does not exist", o.kind, o.name)),
@@ -755,8 +702,9 @@ impl Case<'_> {
             m::Source::Secret(s) => {
                 use base64::Engine as _;
                 match self
-                    .kubectl
-                    .get_json(Some(self.ns()), "secret", Some(&s.name))
+                    .api()
+                    .await?
+                    .get(Some(self.ns()), "secret", &s.name)
                     .await?
                 {
                     None => Poll::NotYet(format!("Secret {} does not exist", s.name)),
@@ -833,7 +781,7 @@ impl Case<'_> {
                         mt.port,
                         path.trim_start_matches('/')
                     );
-                    let text = match self.kubectl.run(["get", "--raw", &url]).await {
+                    let text = match self.api().await?.get_raw(&url).await {
                         Ok(t) => t,
                         Err(e) => return Ok(Poll::NotYet(e.to_string())),
                     };
@@ -860,20 +808,14 @@ impl Case<'_> {
         match (pod, selector) {
             (Some(p), None) => Ok(Ok(vec![p.to_owned()])),
             (None, Some(sel)) => {
-                let out = self
-                    .kubectl
-                    .run([
-                        "-n",
-                        ns,
-                        "get",
-                        "pods",
-                        "-l",
-                        sel,
-                        "-o",
-                        "jsonpath={.items[*].metadata.name}",
-                    ])
-                    .await?;
-                let pods: Vec<String> = out.split_whitespace().map(str::to_owned).collect();
+                let pods: Vec<String> = self
+                    .api()
+                    .await?
+                    .list(Some(ns), "pods", Some(sel))
+                    .await?
+                    .iter()
+                    .filter_map(|p| p["metadata"]["name"].as_str().map(str::to_owned))
+                    .collect();
                 Ok(if pods.is_empty() {
                     Err(format!("no pod in {ns} matches `{sel}`"))
                 } else {
@@ -937,24 +879,6 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
             pods(&mt.pod, &mt.selector, &mt.namespace)
         ),
         m::Source::Value(_) => "the value".to_owned(),
-    }
-}
-
-/// A pod's reason for not being ready (container waiting reasons), else its phase.
-fn describe_not_ready(obj: &Value) -> String {
-    let waiting: Vec<String> = obj["status"]["containerStatuses"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c["state"]["waiting"]["reason"].as_str().map(str::to_owned))
-        .collect();
-    if waiting.is_empty() {
-        format!(
-            "phase {}",
-            obj["status"]["phase"].as_str().unwrap_or("unknown")
-        )
-    } else {
-        format!("waiting: {}", waiting.join(", "))
     }
 }
 
