@@ -35,7 +35,6 @@ use crate::realvault::RealVault;
 use crate::report::model::{SpanKind, Timeline};
 use crate::scenario::model::{Binding, Identity, Op, Outcome, Provider, Scenario};
 use crate::scenario::{Loaded, lint};
-use crate::wait::{Poll, until_poll};
 use crate::wiring::{self, Endpoints, IdentityPath, Wiring};
 use backend::Backend;
 use exec::{Case, Failure};
@@ -690,40 +689,22 @@ async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
 /// the wiring's objects and credentials.
 async fn setup(env: &Environment, case: &mut Case<'_>, wiring: &Wiring) -> Result<(), Failure> {
     env.fresh_backend().await?;
+    let api = env.kubectl.api().await?;
     let ns = case.namespace.clone();
-    if env
-        .kubectl
-        .get_json(None, "namespace", Some(&ns))
-        .await?
-        .is_some()
-    {
-        env.kubectl
-            .run(["delete", "namespace", &ns, "--wait=false"])
-            .await?;
+    if api.get(None, "namespace", &ns).await?.is_some() {
+        api.delete(None, "namespace", &ns).await?;
         wait_namespace_gone(&env.kubectl, &ns).await?;
     }
-    env.kubectl
-        .apply_json(&json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": ns, "labels": {"secretbench.dev/scenario": case.vars.get("scenario").unwrap_or_default()}}}))
+    api.apply(&json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": ns, "labels": {"secretbench.dev/scenario": case.vars.get("scenario").unwrap_or_default()}}}))
         .await?;
     // Pods start once their ServiceAccount exists; the namespace's default one comes from the
     // controller-manager shortly after the namespace.
-    until_poll::<_, _, _, Failure>(
-        "the namespace's default ServiceAccount",
+    api.wait_exists(
         Duration::from_secs(30),
-        Duration::from_millis(200),
-        || async {
-            Ok(
-                match env
-                    .kubectl
-                    .get_json(Some(&ns), "serviceaccount", Some("default"))
-                    .await?
-                {
-                    Some(_) => Poll::Done(()),
-                    None => Poll::NotYet("not created yet".into()),
-                },
-            )
-        },
+        Some(&ns),
+        "serviceaccount",
+        "default",
     )
     .await?;
     for m in &wiring.namespace_manifests {
@@ -732,38 +713,28 @@ async fn setup(env: &Environment, case: &mut Case<'_>, wiring: &Wiring) -> Resul
             .expand_value(m)
             .map_err(|e| Failure::new(e.to_string()))?;
         doc["metadata"]["namespace"] = json!(ns);
-        env.kubectl.apply_json(&doc).await?;
+        api.apply(&doc).await?;
     }
     if let Some(secret) = &wiring.node_publish_secret {
-        env.kubectl
-            .apply_json(&json!({
-                "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": {"name": secret.name, "namespace": ns,
-                    // The driver only watches node-publish Secrets with this label (rotation).
-                    "labels": {"secrets-store.csi.k8s.io/used": "true"}},
-                "stringData": secret.string_data,
-            }))
-            .await?;
+        api.apply(&json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": secret.name, "namespace": ns,
+                // The driver only watches node-publish Secrets with this label (rotation).
+                "labels": {"secrets-store.csi.k8s.io/used": "true"}},
+            "stringData": secret.string_data,
+        }))
+        .await?;
     }
     Ok(())
 }
 
+/// Waits until the namespace is gone: everything in it deleted, its finalizers done.
 async fn wait_namespace_gone(kubectl: &Kubectl, ns: &str) -> Result<(), Failure> {
-    until_poll::<_, _, _, Failure>(
-        &format!("namespace {ns} to be deleted"),
-        Duration::from_secs(120),
-        Duration::from_millis(500),
-        || async {
-            Ok(match kubectl.get_json(None, "namespace", Some(ns)).await? {
-                Some(n) => Poll::NotYet(format!(
-                    "phase {}",
-                    n["status"]["phase"].as_str().unwrap_or("?")
-                )),
-                None => Poll::Done(()),
-            })
-        },
-    )
-    .await
+    Ok(kubectl
+        .api()
+        .await?
+        .wait_gone(Duration::from_secs(120), None, "namespace", ns)
+        .await?)
 }
 
 /// Deletes what the scenario applied, newest first, then the namespace, and waits for it.
@@ -773,16 +744,9 @@ async fn teardown(case: &mut Case<'_>) -> Result<(), Failure> {
     case.delete_objects(&objects).await?;
     let mut namespaces = std::mem::take(&mut case.extra_namespaces);
     namespaces.push(case.namespace.clone());
+    let api = case.kubectl.api().await?;
     for ns in &namespaces {
-        case.kubectl
-            .run([
-                "delete",
-                "namespace",
-                ns,
-                "--wait=false",
-                "--ignore-not-found",
-            ])
-            .await?;
+        api.delete(None, "namespace", ns).await?;
     }
     for ns in &namespaces {
         wait_namespace_gone(case.kubectl, ns).await?;
