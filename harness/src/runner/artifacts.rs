@@ -54,38 +54,18 @@ pub async fn collect(case: &Case<'_>, what: &[Collect]) {
     }
 }
 
+/// Logs are kubectl's (its text is the artifact); which pods and DaemonSets to read comes
+/// from the API.
 async fn logs(kubectl: &Kubectl, namespace: &str, dir: &Path) {
-    let pods = kubectl
-        .run([
-            "-n",
-            namespace,
-            "get",
-            "pods",
-            "-o",
-            "jsonpath={.items[*].metadata.name}",
-        ])
-        .await
-        .unwrap_or_default();
-    for pod in pods.split_whitespace() {
+    for pod in names(kubectl, namespace, "pods").await {
         let out = text(
             kubectl
-                .run(["-n", namespace, "logs", pod, "--all-containers"])
+                .run(["-n", namespace, "logs", &pod, "--all-containers"])
                 .await,
         );
         write(dir, &format!("pod-{pod}.log"), &out);
     }
-    let sets = kubectl
-        .run([
-            "-n",
-            SYSTEM_NAMESPACE,
-            "get",
-            "daemonsets",
-            "-o",
-            "jsonpath={.items[*].metadata.name}",
-        ])
-        .await
-        .unwrap_or_default();
-    for ds in sets.split_whitespace() {
+    for ds in names(kubectl, SYSTEM_NAMESPACE, "daemonsets").await {
         let out = text(
             kubectl
                 .run([
@@ -99,6 +79,25 @@ async fn logs(kubectl: &Kubectl, namespace: &str, dir: &Path) {
                 .await,
         );
         write(dir, &format!("{ds}.log"), &out);
+    }
+}
+
+/// The names of a resource's objects in `namespace`; none (and a warning) when they cannot
+/// be listed, as collecting is best effort.
+async fn names(kubectl: &Kubectl, namespace: &str, resource: &str) -> Vec<String> {
+    let listed = match kubectl.api().await {
+        Ok(api) => api.list(Some(namespace), resource, None).await,
+        Err(e) => Err(e),
+    };
+    match listed {
+        Ok(items) => items
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_owned))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(namespace, resource, error = %e, "artifacts: cannot list");
+            Vec::new()
+        }
     }
 }
 

@@ -266,14 +266,12 @@ pub async fn collect(case: &Case<'_>) {
     let mut namespaces = vec![case.namespace.clone()];
     namespaces.extend(case.extra_namespaces.iter().cloned());
     for ns in &namespaces {
-        match case.kubectl.get_json(Some(ns), "events", None).await {
-            Ok(list) => events.extend(
-                list.as_ref()
-                    .and_then(|l| l["items"].as_array())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(kube_event),
-            ),
+        let listed = match case.kubectl.api().await {
+            Ok(api) => api.list(Some(ns), "events", None).await,
+            Err(e) => Err(e),
+        };
+        match listed {
+            Ok(list) => events.extend(list.iter().filter_map(kube_event)),
             Err(e) => tracing::warn!(namespace = %ns, error = %e, "timeline: cannot list events"),
         }
     }
