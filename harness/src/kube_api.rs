@@ -368,6 +368,23 @@ impl KubeApi {
             .map_err(|e| ApiError::request("GET", path, &e))
     }
 
+    /// A strategic merge patch, for objects someone else manages (a Helm release's
+    /// DaemonSet): only the fields given change, and no field ownership is taken.
+    pub async fn patch_strategic(
+        &self,
+        namespace: Option<&str>,
+        resource: &str,
+        name: &str,
+        patch: &Value,
+    ) -> Result<(), ApiError> {
+        let served = self.resolve(resource).await?;
+        self.api(&served, namespace)
+            .patch(name, &PatchParams::default(), &Patch::Strategic(patch))
+            .await
+            .map_err(|e| ApiError::request("patch", object_name(resource, namespace, name), &e))?;
+        Ok(())
+    }
+
     /// Sets `spec.replicas` through the scale subresource.
     pub async fn scale(
         &self,
@@ -633,6 +650,31 @@ pub fn describe_state(obj: &Value) -> String {
     }
 }
 
+/// Met when every pod of a DaemonSet runs its current template and is available, as
+/// `kubectl rollout status` decides it.
+pub fn rolled_out(obj: Option<&Value>) -> Poll {
+    let Some(obj) = obj else {
+        return Poll::NotYet("it does not exist".into());
+    };
+    let status = &obj["status"];
+    let n = |k: &str| status[k].as_u64().unwrap_or(0);
+    let generation = obj["metadata"]["generation"].as_u64().unwrap_or(0);
+    if n("observedGeneration") < generation {
+        return Poll::NotYet(format!(
+            "generation {generation} not yet observed (at {})",
+            n("observedGeneration")
+        ));
+    }
+    let desired = n("desiredNumberScheduled");
+    let (updated, available) = (n("updatedNumberScheduled"), n("numberAvailable"));
+    if updated < desired || available < desired {
+        return Poll::NotYet(format!(
+            "{updated} of {desired} pods updated, {available} available"
+        ));
+    }
+    Poll::Done(())
+}
+
 /// Met when a workload has exactly `want` replicas, all ready.
 pub fn replicas(want: u64, obj: Option<&Value>) -> Poll {
     let Some(obj) = obj else {
@@ -784,6 +826,20 @@ mod tests {
             Poll::NotYet("replicas 3, ready 2".into())
         );
         assert_eq!(replicas(0, Some(&json!({"status": {}}))), Poll::Done(()));
+        let ds = |observed: u64, updated: u64, available: u64| {
+            json!({"metadata": {"generation": 2}, "status": {"observedGeneration": observed,
+                "desiredNumberScheduled": 1, "updatedNumberScheduled": updated,
+                "numberAvailable": available}})
+        };
+        assert_eq!(rolled_out(Some(&ds(2, 1, 1))), Poll::Done(()));
+        assert_eq!(
+            rolled_out(Some(&ds(1, 1, 1))),
+            Poll::NotYet("generation 2 not yet observed (at 1)".into())
+        );
+        assert_eq!(
+            rolled_out(Some(&ds(2, 0, 1))),
+            Poll::NotYet("0 of 1 pods updated, 1 available".into())
+        );
     }
 
     #[test]

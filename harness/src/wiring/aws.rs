@@ -277,10 +277,9 @@ pub fn parse_jwks(text: &str) -> Result<Value, WiringError> {
 /// The cluster's service-account issuer, from the API server's discovery endpoints (served to
 /// any authenticated user since Kubernetes 1.21; the harness is cluster admin).
 pub async fn cluster_issuer(kubectl: &Kubectl) -> Result<Issuer, WiringError> {
-    let discovery = kubectl
-        .run(["get", "--raw", "/.well-known/openid-configuration"])
-        .await?;
-    let jwks = kubectl.run(["get", "--raw", "/openid/v1/jwks"]).await?;
+    let api = kubectl.api().await?;
+    let discovery = api.get_raw("/.well-known/openid-configuration").await?;
+    let jwks = api.get_raw("/openid/v1/jwks").await?;
     Ok(Issuer {
         url: parse_issuer(&discovery)?,
         jwks: parse_jwks(&jwks)?,
@@ -294,22 +293,22 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
     let irsa = irsa_readiness(ctx.endpoints);
 
     let ds = super::daemonset(kubectl, Provider::Aws, NAMESPACE, SELECTOR).await?;
-    let containers = kubectl
-        .run([
-            "-n",
-            NAMESPACE,
-            "get",
-            "daemonset",
-            &ds,
-            "-o",
-            "jsonpath={.spec.template.spec.containers[*].name}",
-        ])
-        .await?;
+    let api = kubectl.api().await?;
+    let object = api
+        .get(Some(NAMESPACE), "daemonsets", &ds)
+        .await?
+        .ok_or_else(|| bad(format!("DaemonSet {NAMESPACE}/{ds} is gone")))?;
+    let containers: Vec<&str> = object["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
     // A strategic merge on a missing name would add a container with no image.
-    if !containers.split_whitespace().any(|c| c == CONTAINER) {
+    if !containers.contains(&CONTAINER) {
         return Err(bad(format!(
             "DaemonSet {NAMESPACE}/{ds} has no container {CONTAINER} (containers: {})",
-            containers.trim()
+            containers.join(" ")
         )));
     }
     if let Ok(ca_file) = &irsa {
@@ -318,30 +317,18 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
             path: ca_file.clone(),
             source,
         })?;
-        kubectl
-            .apply_json(&json!({
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": CA_CONFIGMAP, "namespace": NAMESPACE},
-                "data": {"ca.crt": ca},
-            }))
-            .await?;
+        api.apply(&json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": CA_CONFIGMAP, "namespace": NAMESPACE},
+            "data": {"ca.crt": ca},
+        }))
+        .await?;
     }
     let patch = daemonset_patch(
         &provider_env(&aws_url, ctx.host, irsa.is_ok()),
         irsa.is_ok().then_some(ctx.host),
     );
-    kubectl
-        .run([
-            "-n",
-            NAMESPACE,
-            "patch",
-            "daemonset",
-            &ds,
-            "--type",
-            "strategic",
-            "-p",
-            &patch.to_string(),
-        ])
+    api.patch_strategic(Some(NAMESPACE), "daemonsets", &ds, &patch)
         .await?;
     super::rollout(kubectl, NAMESPACE, &ds).await?;
     let irsa_unavailable = irsa.err();

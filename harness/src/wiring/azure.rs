@@ -115,20 +115,15 @@ pub async fn wire(ctx: &WireCtx<'_>) -> Result<Wiring, WiringError> {
          "metadata": {"name": ENV_CONFIGMAP, "namespace": NAMESPACE},
          "data": {"env.json": cloud_env(port).to_string()}},
     ]});
-    ctx.kubectl.apply_json(&configmaps).await?;
-    ctx.kubectl
-        .run([
-            "-n",
-            NAMESPACE,
-            "patch",
-            "daemonset",
-            DAEMONSET,
-            "--type",
-            "strategic",
-            "-p",
-            &daemonset_patch(ctx.host, port).to_string(),
-        ])
-        .await?;
+    let api = ctx.kubectl.api().await?;
+    api.apply(&configmaps).await?;
+    api.patch_strategic(
+        Some(NAMESPACE),
+        "daemonsets",
+        DAEMONSET,
+        &daemonset_patch(ctx.host, port),
+    )
+    .await?;
     super::rollout(ctx.kubectl, NAMESPACE, DAEMONSET).await?;
     Ok(Wiring {
         parameters: BTreeMap::from([

@@ -31,6 +31,8 @@ pub enum WiringError {
     #[error(transparent)]
     Cmd(#[from] CmdError),
     #[error(transparent)]
+    Api(#[from] crate::kube_api::ApiError),
+    #[error(transparent)]
     Timeout(#[from] crate::wait::Timeout),
     #[error("{action} {path}: {source}")]
     Io {
@@ -126,19 +128,15 @@ pub async fn daemonset(
     namespace: &str,
     selector: &str,
 ) -> Result<String, WiringError> {
-    let names = kubectl
-        .run([
-            "-n",
-            namespace,
-            "get",
-            "daemonset",
-            "-l",
-            selector,
-            "-o",
-            "jsonpath={.items[*].metadata.name}",
-        ])
+    let sets = kubectl
+        .api()
+        .await?
+        .list(Some(namespace), "daemonsets", Some(selector))
         .await?;
-    let names: Vec<&str> = names.split_whitespace().collect();
+    let names: Vec<&str> = sets
+        .iter()
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
     match names.as_slice() {
         [one] => Ok((*one).to_owned()),
         [] => Err(WiringError::Provider {
@@ -160,8 +158,18 @@ pub async fn daemonset(
 
 /// Waits (with [`ROLLOUT_LIMIT`]) until every pod of DaemonSet `name` runs its current template.
 pub async fn rollout(kubectl: &Kubectl, namespace: &str, name: &str) -> Result<(), WiringError> {
+    let what = format!("DaemonSet {namespace}/{name} to roll out");
     kubectl
-        .rollout_status(namespace, &format!("daemonset/{name}"), ROLLOUT_LIMIT)
+        .api()
+        .await?
+        .wait_for(
+            &what,
+            ROLLOUT_LIMIT,
+            Some(namespace),
+            "daemonsets",
+            name,
+            crate::kube_api::rolled_out,
+        )
         .await?;
     Ok(())
 }

@@ -215,30 +215,21 @@ pub async fn api_server(kubectl: &Kubectl) -> Result<ApiServer, WiringError> {
 
 /// Creates (or keeps) the reviewer and returns its token once the token controller wrote it.
 pub async fn reviewer_token(kubectl: &Kubectl) -> Result<String, WiringError> {
-    kubectl
-        .cmd(["apply", "-f", "-"])
-        .stdin(reviewer_manifests().to_string())
-        .output()
-        .await?;
-    let read = || {
-        kubectl.run([
-            "-n",
-            REVIEWER_NAMESPACE,
-            "get",
+    let api = kubectl.api().await?;
+    api.apply(&reviewer_manifests()).await?;
+    let b64 = api
+        .wait_for(
+            &format!("the token of Secret {REVIEWER_NAMESPACE}/{REVIEWER}"),
+            TOKEN_LIMIT,
+            Some(REVIEWER_NAMESPACE),
             "secret",
             REVIEWER,
-            "-o",
-            "jsonpath={.data.token}",
-        ])
-    };
-    crate::wait::until::<_, _, WiringError>(
-        &format!("the token of Secret {REVIEWER_NAMESPACE}/{REVIEWER}"),
-        TOKEN_LIMIT,
-        Duration::from_millis(500),
-        || async { Ok(!read().await?.trim().is_empty()) },
-    )
-    .await?;
-    let b64 = read().await?;
+            |secret| match secret.and_then(|s| s["data"]["token"].as_str()) {
+                Some(t) if !t.is_empty() => crate::wait::Poll::Done(t.to_owned()),
+                _ => crate::wait::Poll::NotYet("no token yet".into()),
+            },
+        )
+        .await?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|e| bad(format!("the reviewer token is not base64: {e}")))?;
