@@ -3,9 +3,11 @@
 //! A wait on a Kubernetes object watches it ([`crate::kube_api::KubeApi::wait_for`] and its
 //! kin, which fail with this same `Timeout`). Polling through [`until`] (a condition must become
 //! true in time) and [`holds`] (it must stay true for a period) remains only where there is
-//! nothing to watch: file contents read through `kubectl exec`, command output, logs, HTTP
-//! endpoints (emulator journals, metrics, the API server's `/readyz`), and processes on the
-//! machine.
+//! nothing to watch: file contents and command output read through `kubectl exec`, logs, HTTP
+//! endpoints (emulator journals, metrics, the API server's `/readyz`), processes on the machine,
+//! and a cluster backend's bring-up before its API answers (node Ready, still through kubectl).
+//! A refused request that is retried (a Pod admitted before its ServiceAccount is cached) also
+//! polls: there is no object to watch, only the request to repeat.
 
 use std::future::Future;
 use std::time::Duration;
