@@ -300,9 +300,7 @@ impl KubeApi {
             .await
             .map_err(|e| ApiError::request("get", what.clone(), &e))?;
         found
-            .map(|o| {
-                serde_json::to_value(o).map_err(|e| ApiError::BadObject(format!("{what}: {e}")))
-            })
+            .map(|o| to_json(o, &served.resource, &what))
             .transpose()
     }
 
@@ -326,9 +324,7 @@ impl KubeApi {
             .map_err(|e| ApiError::request("list", what.clone(), &e))?;
         list.items
             .into_iter()
-            .map(|o| {
-                serde_json::to_value(o).map_err(|e| ApiError::BadObject(format!("{what}: {e}")))
-            })
+            .map(|o| to_json(o, &served.resource, &what))
             .collect()
     }
 
@@ -424,12 +420,11 @@ impl KubeApi {
             let mut events = std::pin::pin!(watcher::watch_object(api, name).default_backoff());
             while let Some(event) = events.next().await {
                 let seen = match event {
-                    Ok(obj) => obj.map(serde_json::to_value).transpose().map_err(|e| {
-                        ApiError::BadObject(format!(
-                            "{}: {e}",
-                            object_name(resource, namespace, name)
-                        ))
-                    })?,
+                    Ok(obj) => obj
+                        .map(|o| {
+                            to_json(o, &served.resource, &object_name(resource, namespace, name))
+                        })
+                        .transpose()?,
                     Err(e) => {
                         // The watcher relists after its backoff; a lasting error ends in the
                         // timeout with this as the last thing seen.
@@ -518,12 +513,12 @@ impl KubeApi {
                     }
                     Ok(watcher::Event::Init) => pending.clear(),
                     Ok(watcher::Event::InitApply(o)) => {
-                        pending.insert(key(&o), to_json(&o)?);
+                        pending.insert(key(&o), to_json(o, &served.resource, what)?);
                         continue;
                     }
                     Ok(watcher::Event::InitDone) => objects = std::mem::take(&mut pending),
                     Ok(watcher::Event::Apply(o)) => {
-                        objects.insert(key(&o), to_json(&o)?);
+                        objects.insert(key(&o), to_json(o, &served.resource, what)?);
                     }
                     Ok(watcher::Event::Delete(o)) => {
                         objects.remove(&key(&o));
@@ -550,8 +545,17 @@ impl KubeApi {
     }
 }
 
-fn to_json(o: &DynamicObject) -> Result<Value, ApiError> {
-    serde_json::to_value(o).map_err(|e| ApiError::BadObject(e.to_string()))
+/// An object as JSON, with the `apiVersion` and `kind` the API server leaves out of list
+/// items (and so out of a watch's first look), as kubectl fills them in: asserts and
+/// snapshots compare whole objects.
+fn to_json(mut o: DynamicObject, resource: &ApiResource, what: &str) -> Result<Value, ApiError> {
+    if o.types.is_none() {
+        o.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+    }
+    serde_json::to_value(o).map_err(|e| ApiError::BadObject(format!("{what}: {e}")))
 }
 
 /// Met once the object does not exist; else says where its deletion stands.
@@ -858,6 +862,20 @@ mod tests {
             )
         );
         assert_eq!(exists(Some(&json!({"a": 1}))), Poll::Done(json!({"a": 1})));
+    }
+
+    #[test]
+    fn list_items_get_the_api_version_and_kind_back() {
+        let pods = served("", "v1", "Pod", "pods", true).resource;
+        let item: DynamicObject =
+            serde_json::from_value(json!({"metadata": {"name": "p"}, "spec": {}})).unwrap();
+        let v = to_json(item, &pods, "Pod p").unwrap();
+        assert_eq!(
+            (&v["apiVersion"], &v["kind"]),
+            (&json!("v1"), &json!("Pod"))
+        );
+        assert_eq!(v["metadata"]["name"], "p");
+        assert_eq!(v["spec"], json!({}));
     }
 
     #[test]

@@ -1,3 +1,4 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)] // Test code: a panic is the failure report.
 //! The API client against a real cluster: apply → wait ready → scale → delete → wait gone,
 //! all in a namespace of its own (`kubetest-…`), without starting kubectl.
 //!
@@ -13,6 +14,8 @@ use serde_json::json;
 
 /// The sandbox image every node already has, so nothing is pulled.
 const PAUSE: &str = "registry.k8s.io/pause:3.10.1";
+/// An image with a shell, for `kubectl exec`; also on the node already.
+const BUSYBOX: &str = "registry.k8s.io/e2e-test-images/busybox:1.29-4";
 
 #[tokio::test]
 #[ignore = "needs a cluster: set SECRETBENCH_KUBECONFIG"]
@@ -118,4 +121,113 @@ async fn apply_wait_scale_delete_against_a_cluster() {
         .await
         .unwrap();
     assert_eq!(kubectl.processes_started(), 0);
+}
+
+/// The kubectl processes one mount-like case starts: the mount scenario's operations (apply
+/// three manifests, wait for the pod to be Ready, read the mounted files, assert an object)
+/// with a ConfigMap volume standing in for the CSI one, then the runner's teardown. Only the
+/// file read starts kubectl (`exec`); the rest is API requests and watches.
+#[tokio::test]
+#[ignore = "needs a cluster: set SECRETBENCH_KUBECONFIG and SECRETBENCH_KUBECTL"]
+async fn a_mount_like_case_starts_kubectl_only_to_read_files() {
+    use secretbench::runner::backend::Backend;
+    use secretbench::runner::exec::Case;
+    use secretbench::runner::manifests::Shaping;
+    use secretbench::runner::snapshot::{Mode, Redactor, Snapshots};
+    use secretbench::runner::timeline::Recorder;
+    use secretbench::runner::vars::Vars;
+    use secretbench::scenario::model::{Binding, Op};
+    use secretbench::wiring::Endpoints;
+    use secretbench_emulators::{Options, start};
+
+    let kubeconfig = std::env::var("SECRETBENCH_KUBECONFIG").expect("SECRETBENCH_KUBECONFIG");
+    let bin = std::env::var("SECRETBENCH_KUBECTL").expect("SECRETBENCH_KUBECTL");
+    let kubectl = Kubectl::new(bin, kubeconfig).counted();
+    let api = kubectl.api().await.unwrap();
+    let ns = format!("kubetest-case-{}", std::process::id());
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("manifests")).unwrap();
+    std::fs::write(
+        dir.path().join("manifests/all.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: sample-app}}\n---\n\
+             apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: db}}\ndata: {{password: s3cret}}\n---\n\
+             apiVersion: v1\nkind: Pod\nmetadata: {{name: sample-app}}\nspec:\n  \
+             serviceAccountName: sample-app\n  terminationGracePeriodSeconds: 0\n  containers:\n  \
+             - {{name: app, image: {BUSYBOX}, imagePullPolicy: Never, command: [sleep, '3600'],\n     \
+             volumeMounts: [{{name: s, mountPath: /mnt/secrets-store}}]}}\n  \
+             volumes: [{{name: s, configMap: {{name: db}}}}]\n"
+        ),
+    )
+    .unwrap();
+
+    let loopback = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let running = start(Options {
+        aws: loopback,
+        azure: loopback,
+        vault: loopback,
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let backend = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    let binding = Binding::default();
+    let mut case = Case {
+        kubectl: &kubectl,
+        backend: &backend,
+        namespace: ns.clone(),
+        dir: dir.path().to_owned(),
+        vars: Vars::new(),
+        binding: &binding,
+        shaping: Shaping {
+            namespace: ns.clone(),
+            provider: "aws".into(),
+            ..Shaping::default()
+        },
+        snapshots: Snapshots::new(dir.path(), "test", "aws", Mode::Check),
+        redactor: Redactor::new(&ns).unwrap(),
+        rotation: Duration::from_secs(10),
+        artifacts: dir.path().join("artifacts"),
+        applied: Vec::new(),
+        extra_namespaces: Vec::new(),
+        notes: Vec::new(),
+        timeline: Recorder::new(&ns),
+    };
+
+    // The runner's setup.
+    api.apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}))
+        .await
+        .unwrap();
+    api.wait_exists(
+        Duration::from_secs(30),
+        Some(&ns),
+        "serviceaccount",
+        "default",
+    )
+    .await
+    .unwrap();
+    let ops = [
+        json!({"apply": {"path": "manifests/"}}),
+        json!({"wait": {"kind": "Pod", "name": "sample-app", "condition": "Ready", "within": "90s"}}),
+        json!({"files": {"pod": "sample-app", "path": "/mnt/secrets-store",
+            "expect": {"password": {"contents": "s3cret"}}, "within": "10s"}}),
+        json!({"assert": {"object": {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "sample-app"}, "status": {"phase": "Running"}}, "within": "10s"}}),
+    ];
+    for op in ops {
+        let op: Op = serde_json::from_value(op).unwrap();
+        case.run(&op).await.unwrap();
+    }
+    // The runner's teardown.
+    let mut applied = std::mem::take(&mut case.applied);
+    applied.reverse();
+    case.delete_objects(&applied).await.unwrap();
+    api.delete(None, "namespace", &ns).await.unwrap();
+    api.wait_gone(Duration::from_secs(120), None, "namespace", &ns)
+        .await
+        .unwrap();
+    eprintln!("kubectl processes: {}", kubectl.processes_started());
+    assert_eq!(kubectl.processes_started(), 1, "one exec, for the files");
 }
