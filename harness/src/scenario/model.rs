@@ -108,6 +108,12 @@ pub struct Spec {
     /// "reproduces k/N". `--repeat N` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<std::num::NonZeroU32>,
+    /// Why this scenario must run alone (`--jobs` runs other cases at the same time): it
+    /// restarts a provider DaemonSet, moves the emulator clock, asserts on requests that
+    /// belong to no tenant (a refused identity, Entra ID), or times the driver's node-wide
+    /// rotation poll. Such a case runs by itself against the emulators' defaults after a reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclusive: Option<String>,
     /// Steps, run in order; the first failing step stops the run (its catch/finally still run).
     pub steps: Vec<Step>,
     /// Operations run when any step failed, before cleanup (the failing state is still there).
