@@ -217,3 +217,97 @@ async fn the_report_reads_the_emulators_journal() {
     assert_eq!(entries[1].keys["secretId"], "joke");
     assert!(!is_secret_read(&entries[0].operation) && is_secret_read(&entries[1].operation));
 }
+
+/// Key Vault certificates and keys as the scenario `azure-certs-keys` makes them: its committed
+/// PEM and PKCS#12 fixtures import (the emulator reads the legacy PKCS#12 openssl wrote), the
+/// certificate's key and managed secret come with it, and a created key has a public JWK.
+#[tokio::test]
+async fn certificates_import_from_scenario_files_and_keys_are_created() {
+    use base64::Engine as _;
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
+    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    b.seed(&azure::seed(azure_port)).await.unwrap();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/azure-certs-keys");
+
+    b.act_in(
+        &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "pemcert1", "file": "fixtures/pemcert1.pem"}})),
+        &dir,
+    )
+    .await
+    .unwrap();
+    let pem = std::fs::read_to_string(dir.join("fixtures/pemcert1.pem")).unwrap();
+    let secret = b
+        .keyvault_get("secretbench", "secrets/pemcert1")
+        .await
+        .unwrap();
+    assert_eq!(secret["contentType"], "application/x-pem-file");
+    assert_eq!(
+        secret["value"],
+        pem.as_str(),
+        "the PEM comes back as it went in"
+    );
+    assert!(secret["kid"].as_str().unwrap().contains("/keys/pemcert1/"));
+    let cert = b
+        .keyvault_get("secretbench", "certificates/pemcert1")
+        .await
+        .unwrap();
+    let cer = base64::engine::general_purpose::STANDARD
+        .decode(cert["cer"].as_str().unwrap())
+        .unwrap();
+    let begin = pem.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let body: String = pem[begin..]
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert_eq!(
+        cer,
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    );
+    let key = b
+        .keyvault_get("secretbench", "keys/pemcert1")
+        .await
+        .unwrap();
+    assert_eq!(key["key"]["kty"], "EC");
+
+    b.act_in(
+        &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "pkcs12cert1", "file": "fixtures/pkcs12cert1.pfx"}})),
+        &dir,
+    )
+    .await
+    .unwrap();
+    let secret = b
+        .keyvault_get("secretbench", "secrets/pkcs12cert1")
+        .await
+        .unwrap();
+    assert_eq!(secret["contentType"], "application/x-pkcs12");
+    let missing = b
+        .act_in(
+            &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "x", "file": "fixtures/none.pem"}})),
+            &dir,
+        )
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("none.pem"), "{missing}");
+
+    b.act(&action(
+        json!({"azure.createKey": {"vault": "secretbench", "name": "key1", "kty": "RSA", "keySize": 2048}}),
+    ))
+    .await
+    .unwrap();
+    let key = b.keyvault_get("secretbench", "keys/key1").await.unwrap();
+    assert_eq!(key["key"]["kty"], "RSA");
+    assert!(key["key"]["n"].as_str().is_some_and(|n| n.len() > 300));
+}

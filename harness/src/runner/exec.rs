@@ -220,11 +220,11 @@ impl Case<'_> {
                 })?;
             for a in list {
                 let a = self.vars.expand_typed(a)?;
-                self.backend.act(&a).await?;
+                self.backend.act_in(&a, &self.dir).await?;
             }
             return Ok(());
         }
-        Ok(self.backend.act(action).await?)
+        Ok(self.backend.act_in(action, &self.dir).await?)
     }
 
     async fn journal(&mut self, j: &m::JournalAssert) -> Result<(), Failure> {
@@ -962,7 +962,10 @@ fn describe_not_ready(obj: &Value) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenFile {
     pub mode: String,
+    /// The contents as text (bytes that are not UTF-8 replaced), for messages and snapshots.
     pub contents: String,
+    /// The exact bytes, for `base64` / `hex` expectations.
+    pub bytes: Vec<u8>,
 }
 
 /// Lists the regular files under `path` in a pod (following the driver's `..data` symlinks,
@@ -1004,6 +1007,7 @@ pub fn parse_listing(out: &str) -> BTreeMap<String, SeenFile> {
                 SeenFile {
                     mode: format!("{:0>4}", mode),
                     contents: String::from_utf8_lossy(&bytes).into_owned(),
+                    bytes,
                 },
             );
         }
@@ -1035,10 +1039,14 @@ pub fn check_files(
             (Some(_), false) => return Err(format!("{name} exists; want it absent")),
             (None, false) => {}
             (Some(f), true) => {
+                // Compared as bytes: a file that is not UTF-8 never equals a text.
                 if let Some(c) = &want.contents
-                    && *c != f.contents
+                    && c.as_bytes() != f.bytes.as_slice()
                 {
                     return Err(format!("{name} contains {:?}, want {c:?}", f.contents));
+                }
+                if let Some(bytes) = want.expected_bytes()? {
+                    compare_bytes(name, &bytes, &f.bytes)?;
                 }
                 if let Some(mode) = &want.mode
                     && format!("{:0>4}", mode.trim_start_matches("0o")) != f.mode
@@ -1049,6 +1057,27 @@ pub fn check_files(
         }
     }
     Ok(())
+}
+
+/// Byte-for-byte comparison; `Err` names the first differing offset and both lengths, with
+/// the bytes around it in hex.
+fn compare_bytes(name: &str, want: &[u8], seen: &[u8]) -> Result<(), String> {
+    if want == seen {
+        return Ok(());
+    }
+    let at = want
+        .iter()
+        .zip(seen)
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.len().min(seen.len()));
+    let around = |b: &[u8]| hex::encode(&b[at.min(b.len())..(at + 8).min(b.len())]);
+    Err(format!(
+        "{name} differs from byte {at}: {} bytes, want {}; there it has {:?}, want {:?}",
+        seen.len(),
+        want.len(),
+        around(seen),
+        around(want)
+    ))
 }
 
 #[cfg(test)]
@@ -1085,13 +1114,16 @@ mod tests {
             seen["db-password"],
             SeenFile {
                 mode: "0644".into(),
-                contents: "secret".into()
+                contents: "secret".into(),
+                bytes: b"secret".to_vec(),
             }
         );
         assert_eq!(seen["dir/x"].contents, "a\nb");
         assert_eq!(seen["empty"].contents, "");
         let want = |contents: Option<&str>, mode: Option<&str>, exists: bool| m::FileExpect {
             contents: contents.map(str::to_owned),
+            base64: None,
+            hex: None,
             mode: mode.map(str::to_owned),
             exists,
         };
@@ -1113,6 +1145,52 @@ mod tests {
             check_files(&mode, &seen).unwrap_err(),
             "dir/x has mode 0600, want 0644"
         );
+    }
+
+    #[test]
+    fn binary_files_compare_byte_for_byte() {
+        // 00 01 02 ff = AAEC/w==, not UTF-8: the text form has a replacement character.
+        let seen = parse_listing("@@ 644 pfx\nAAEC/w==\n");
+        assert_eq!(seen["pfx"].bytes, [0, 1, 2, 0xff]);
+        let want = |b64: Option<&str>, hex: Option<&str>| {
+            BTreeMap::from([(
+                "pfx".to_owned(),
+                m::FileExpect {
+                    contents: None,
+                    base64: b64.map(str::to_owned),
+                    hex: hex.map(str::to_owned),
+                    mode: None,
+                    exists: true,
+                },
+            )])
+        };
+        assert!(check_files(&want(Some("AAEC/w=="), None), &seen).is_ok());
+        assert!(check_files(&want(None, Some("000102FF")), &seen).is_ok());
+        assert_eq!(
+            check_files(&want(None, Some("000103ff")), &seen).unwrap_err(),
+            "pfx differs from byte 2: 4 bytes, want 4; there it has \"02ff\", want \"03ff\""
+        );
+        assert_eq!(
+            check_files(&want(None, Some("0001")), &seen).unwrap_err(),
+            "pfx differs from byte 2: 4 bytes, want 2; there it has \"02ff\", want \"\""
+        );
+        assert!(
+            check_files(&want(Some("AAEC/w=="), Some("00")), &seen)
+                .unwrap_err()
+                .contains("one of `base64` and `hex`")
+        );
+        // The lossy text never equals bytes that are not UTF-8.
+        let text = BTreeMap::from([(
+            "pfx".to_owned(),
+            m::FileExpect {
+                contents: Some(seen["pfx"].contents.clone()),
+                base64: None,
+                hex: None,
+                mode: None,
+                exists: true,
+            },
+        )]);
+        assert!(check_files(&text, &seen).is_err());
     }
 
     #[test]

@@ -439,6 +439,11 @@ pub fn backend_target(a: &BackendAction) -> String {
         A::AwsCreateRole(x) => ("aws.iam.createRole", x.role_name.clone()),
         A::AzureSetSecret(x) => ("azure.setSecret", format!("{}/{}", x.vault, x.name)),
         A::AzureDeleteSecret(x) => ("azure.deleteSecret", format!("{}/{}", x.vault, x.name)),
+        A::AzureImportCertificate(x) => (
+            "azure.importCertificate",
+            format!("{}/{} from {}", x.vault, x.name, x.file),
+        ),
+        A::AzureCreateKey(x) => ("azure.createKey", format!("{}/{}", x.vault, x.name)),
         A::VaultKv2Put(x) => ("vault.kv2.put", format!("{}/{}", x.mount, x.path)),
         A::VaultKv2Delete(x) => ("vault.kv2.delete", format!("{}/{}", x.mount, x.path)),
         A::VaultKv1Put(x) => ("vault.kv1.put", format!("{}/{}", x.mount, x.path)),
@@ -493,6 +498,7 @@ mod tests {
         let file = |c: &str| SeenFile {
             mode: "0644".into(),
             contents: c.into(),
+            bytes: c.as_bytes().to_vec(),
         };
         let one = BTreeMap::from([
             ("a".to_owned(), file("s3cr3t")),
