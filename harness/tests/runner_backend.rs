@@ -311,3 +311,65 @@ async fn certificates_import_from_scenario_files_and_keys_are_created() {
     assert_eq!(key["key"]["kty"], "RSA");
     assert!(key["key"]["n"].as_str().is_some_and(|n| n.len() > 300));
 }
+
+/// `aws.ssm.labelParameterVersion` as a scenario calls it: a label moves between versions;
+/// SSM's errors (no such parameter or version, too many labels) fail the action, and so do
+/// the labels SSM answers in `InvalidLabels` with a 200.
+#[tokio::test]
+async fn ssm_labels_move_and_refusals_fail_the_action() {
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    for (value, overwrite) in [("v1", false), ("v2", true)] {
+        b.act(&action(json!({"aws.ssm.putParameter": {"name": "/app/config", "value": value, "overwrite": overwrite}})))
+            .await
+            .unwrap();
+    }
+    b.act(&action(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "version": 1, "labels": ["prod"]}})))
+        .await
+        .unwrap();
+    b.act(&action(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["prod"]}}),
+    ))
+    .await
+    .unwrap();
+    let err = |v: serde_json::Value| {
+        let b = b.clone();
+        async move { b.act(&action(v)).await.unwrap_err().to_string() }
+    };
+    let e =
+        err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["1st"]}}))
+            .await;
+    assert!(e.contains("InvalidLabels") && e.contains("1st"), "{e}");
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "version": 9, "labels": ["x"]}})).await;
+    assert!(e.contains("ParameterVersionNotFound"), "{e}");
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/nope", "labels": ["x"]}})).await;
+    assert!(e.contains("ParameterNotFound"), "{e}");
+    // More than 10 in one call is a ValidationException; 10 on a version, then one more, is
+    // the label limit.
+    let many: Vec<String> = (0..11).map(|i| format!("l{i}")).collect();
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": many}}))
+        .await;
+    assert!(e.contains("ValidationException"), "{e}");
+    let nine: Vec<String> = (0..9).map(|i| format!("l{i}")).collect();
+    b.act(&action(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": nine}}),
+    ))
+    .await
+    .unwrap();
+    let e = err(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["one-more"]}}),
+    )
+    .await;
+    assert!(e.contains("ParameterVersionLabelLimitExceeded"), "{e}");
+    let read = b.journal("ssm", "LabelParameterVersion").await.unwrap();
+    assert!(read.len() >= 2, "{read:?}");
+}

@@ -657,3 +657,42 @@ fn binary_file_expectations_are_checked() {
         );
     }
 }
+
+#[test]
+fn ssm_labels_are_checked_as_ssm_does() {
+    let ok = with_ops(
+        "        - backend: { aws.ssm.labelParameterVersion: { name: /a, version: 2, labels: [prod, Release-1.2_b] } }\n",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [1st] } }\n",
+            "SSM refuses the label `1st`",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [awsprod] } }\n",
+            "SSM refuses the label `awsprod`",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [] } }\n",
+            "0 labels; SSM takes 1 to 10 per version",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [a,b,c,d,e,f,g,h,i,j,k] } }\n",
+            "11 labels; SSM takes 1 to 10 per version",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, version: 0, labels: [x] } }\n",
+            "parameter versions start at 1",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}

@@ -266,6 +266,30 @@ impl Backend {
                 )
                 .await?;
             }
+            A::AwsLabelParameterVersion(a) => {
+                let mut body = json!({"Name": a.name, "Labels": a.labels});
+                if let Some(v) = a.version {
+                    body["ParameterVersion"] = json!(v);
+                }
+                let out = self
+                    .aws(
+                        "ssm",
+                        "AmazonSSM.LabelParameterVersion",
+                        a.region.as_deref(),
+                        body,
+                    )
+                    .await?;
+                // SSM answers 200 with the labels it refused; a scenario that asked for them
+                // must not go on as if they were attached.
+                let invalid = out["InvalidLabels"].as_array().cloned().unwrap_or_default();
+                if !invalid.is_empty() {
+                    return Err(BackendError::Status {
+                        call: "AmazonSSM.LabelParameterVersion".to_owned(),
+                        status: 200,
+                        body: format!("labels refused (InvalidLabels): {out}"),
+                    });
+                }
+            }
             A::AwsCreateRole(a) => {
                 // The emulator serves no IAM API; the role goes in through the admin seed, the
                 // same document the wiring's roles use.

@@ -436,6 +436,15 @@ pub fn backend_target(a: &BackendAction) -> String {
         A::AwsDeleteSecret(x) => ("aws.secretsmanager.deleteSecret", x.secret_id.clone()),
         A::AwsPutParameter(x) => ("aws.ssm.putParameter", x.name.clone()),
         A::AwsDeleteParameter(x) => ("aws.ssm.deleteParameter", x.name.clone()),
+        A::AwsLabelParameterVersion(x) => (
+            "aws.ssm.labelParameterVersion",
+            format!(
+                "{}:{} {}",
+                x.name,
+                x.version.map_or("latest".to_owned(), |v| v.to_string()),
+                x.labels.join(",")
+            ),
+        ),
         A::AwsCreateRole(x) => ("aws.iam.createRole", x.role_name.clone()),
         A::AzureSetSecret(x) => ("azure.setSecret", format!("{}/{}", x.vault, x.name)),
         A::AzureDeleteSecret(x) => ("azure.deleteSecret", format!("{}/{}", x.vault, x.name)),

@@ -361,6 +361,9 @@ pub enum BackendAction {
     /// SSM Parameter Store `DeleteParameter`.
     #[serde(rename = "aws.ssm.deleteParameter")]
     AwsDeleteParameter(AwsDeleteParameter),
+    /// SSM Parameter Store `LabelParameterVersion` (a label moves to the version named).
+    #[serde(rename = "aws.ssm.labelParameterVersion")]
+    AwsLabelParameterVersion(AwsLabelParameterVersion),
     /// IAM `CreateRole` with a web-identity trust policy and an inline permission policy (IRSA).
     #[serde(rename = "aws.iam.createRole")]
     AwsCreateRole(AwsCreateRole),
@@ -434,6 +437,7 @@ impl BackendAction {
             | BackendAction::AwsDeleteSecret(_)
             | BackendAction::AwsPutParameter(_)
             | BackendAction::AwsDeleteParameter(_)
+            | BackendAction::AwsLabelParameterVersion(_)
             | BackendAction::AwsCreateRole(_) => Some(Provider::Aws),
             BackendAction::AzureSetSecret(_)
             | BackendAction::AzureDeleteSecret(_)
@@ -520,6 +524,25 @@ fn default_parameter_type() -> ParameterType {
 pub struct AwsDeleteParameter {
     /// The parameter's name (`Name`).
     pub name: String,
+    /// Region (default: the emulator's default region).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+/// Labels attached to one version of a parameter; a label already on another version of it
+/// moves here. A parameter version has at most 10 labels.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AwsLabelParameterVersion {
+    /// The parameter's name (`Name`).
+    pub name: String,
+    /// The version to label (`ParameterVersion`; default: the latest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The labels (`Labels`): 1 to 100 letters, digits, `.`, `-` and `_`, not starting with a
+    /// digit, `aws` or `ssm`. SSM answers labels breaking these rules in `InvalidLabels`
+    /// without failing; the action fails on them.
+    pub labels: Vec<String>,
     /// Region (default: the emulator's default region).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,

@@ -187,6 +187,31 @@ fn actions(cx: &mut Cx) {
 /// type.
 fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
     match a {
+        BackendAction::AwsLabelParameterVersion(l) => {
+            let lat = at.key("aws.ssm.labelParameterVersion").key("labels");
+            if l.labels.is_empty() || l.labels.len() > 10 {
+                cx.push(
+                    cx.at(&lat, format!("{} labels; SSM takes 1 to 10 per version", l.labels.len()))
+                        .help("a parameter version has at most 10 labels (ParameterVersionLabelLimitExceeded)"),
+                );
+            }
+            for (i, label) in l.labels.iter().enumerate() {
+                if !label.contains("${") && !secretbench_emulators::aws::ssm::label_is_valid(label)
+                {
+                    cx.push(
+                        cx.at(&lat.index(i), format!("SSM refuses the label `{label}`"))
+                            .label("not a label")
+                            .help("1 to 100 letters, digits, '.', '-' and '_', not starting with a digit, `aws` or `ssm`"),
+                    );
+                }
+            }
+            if l.version == Some(0) {
+                cx.push(
+                    cx.at(&at.key("aws.ssm.labelParameterVersion").key("version"), "parameter versions start at 1")
+                        .help("give the version PutParameter made (1 for the first), or leave it out for the latest"),
+                );
+            }
+        }
         BackendAction::AzureImportCertificate(c) => {
             let fat = at.key("azure.importCertificate").key("file");
             let escapes = std::path::Path::new(&c.file).components().any(|p| {
