@@ -373,3 +373,48 @@ async fn ssm_labels_move_and_refusals_fail_the_action() {
     let read = b.journal("ssm", "LabelParameterVersion").await.unwrap();
     assert!(read.len() >= 2, "{read:?}");
 }
+
+/// `vault.kv2.put` / `kv1.put` write any JSON value (numbers, booleans, null, lists,
+/// mappings) and Vault gives them back as JSON values, not text: what vault-csi-provider then
+/// JSON-encodes for a non-string `secretKey`.
+#[tokio::test]
+async fn vault_values_that_are_not_text_go_in_as_json() {
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    let data = json!({"password": "s3cr3t", "port": 5432, "enabled": true, "ratio": 0.5,
+                      "none": null, "hosts": ["a", 1], "db": {"user": "app", "port": 5432}});
+    b.act(&action(
+        json!({"vault.kv2.put": {"mount": "secret", "path": "app/db", "data": data}}),
+    ))
+    .await
+    .unwrap();
+    let read = reqwest::Client::new()
+        .get(format!("{}/v1/secret/data/app/db", endpoints.vault_url))
+        .header("x-vault-token", &endpoints.vault_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let body: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(body["data"]["data"], data, "{body:#}");
+    // Typed in YAML, the same values arrive as YAML typed them.
+    let from_yaml: BackendAction = serde_saphyr::from_str(
+        "vault.kv2.put: { mount: secret, path: app/db, data: { port: 5432, on: true, s: '5432' } }",
+    )
+    .unwrap();
+    let BackendAction::VaultKv2Put(put) = from_yaml else {
+        panic!("not a kv2 put")
+    };
+    assert_eq!(put.data["port"], json!(5432));
+    assert_eq!(put.data["on"], json!(true));
+    assert_eq!(put.data["s"], json!("5432"));
+}

@@ -712,8 +712,12 @@ pub struct VaultPut {
     pub mount: String,
     /// Path inside the mount, e.g. `sample-app/db` (read as `secret/data/sample-app/db` on KV v2).
     pub path: String,
-    /// Key/value pairs to write (a new version on KV v2).
-    pub data: BTreeMap<String, String>,
+    /// Key/value pairs to write (a new version on KV v2). A value is any JSON value: text,
+    /// a number, a boolean, null, a list or a mapping, stored as Vault stores JSON.
+    /// vault-csi-provider writes a text value as it is and any other value JSON-encoded
+    /// (compact, keys sorted, `<`, `>` and `&` escaped as `\u003c`, ..., as Go's
+    /// `json.Marshal` writes it).
+    pub data: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
