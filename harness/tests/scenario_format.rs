@@ -696,3 +696,80 @@ fn ssm_labels_are_checked_as_ssm_does() {
         );
     }
 }
+
+/// `GOOD` with a Deployment `web` beside its pod, and `ops` appended.
+fn lint_with_deployment(ops: &str) -> Vec<Diagnostic> {
+    const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - { name: web, image: registry.k8s.io/e2e-test-images/busybox:1.29-4 }
+";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/pod.yaml"), POD).unwrap();
+    std::fs::write(dir.join("manifests/web.yaml"), DEPLOYMENT).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), with_ops(ops)).unwrap();
+    let report = lint::lint_paths(&[dir]);
+    report.files.into_iter().next().unwrap().1
+}
+
+#[test]
+fn pods_of_a_deployment_are_addressed_by_owner() {
+    let ok = lint_with_deployment(
+        "        - files: { deployment: web, path: /mnt/secrets-store, within: 5s, expect: { a: { contents: x } } }
+        - exec: { deployment: web, command: [cat, /x], stdout: x, within: 5s }
+        - check: { file: { deployment: web, path: /mnt/secrets-store/a }, equals: x }
+        - check: { exec: { deployment: web, command: [printenv, X] }, equals: x }
+        - check: { logs: { deployment: web }, notMatches: error }
+",
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - exec: { deployment: webb, command: [cat, /x], stdout: x, within: 5s }\n",
+            "webb",
+        ),
+        (
+            "        - exec: { pod: sample-app, deployment: web, command: [cat, /x], stdout: x, within: 5s }\n",
+            "`exec` gives both `pod` and `deployment`; give one",
+        ),
+        (
+            "        - files: { path: /mnt/secrets-store, within: 5s, expect: { a: { contents: x } } }\n",
+            "`files` needs `pod` or `deployment`",
+        ),
+        (
+            "        - check: { file: { path: /mnt/secrets-store/a }, equals: x }\n",
+            "`file` needs `pod` or `deployment`",
+        ),
+        (
+            "        - check: { logs: { deployment: web, selector: app=web }, notMatches: error }\n",
+            "exactly one of `pod`, `selector` and `deployment`",
+        ),
+        (
+            "        - check: { logs: { deployment: web, namespace: kube-system }, notMatches: error }\n",
+            "in the scenario's namespace",
+        ),
+        // A Pod's name given as a Deployment is not one.
+        (
+            "        - exec: { deployment: sample-app, command: [cat, /x], stdout: x, within: 5s }\n",
+            "sample-app",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_with_deployment(ops);
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}

@@ -587,12 +587,17 @@ impl Case<'_> {
             .within
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(10));
-        let what = format!("files under {} in pod {}", f.path, f.pod);
+        let target = pod_target(f.target())?;
+        let what = format!("files under {} in {target}", f.path);
         let listing = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            let pod = match self.resolve_pod(target).await? {
+                Ok(p) => p,
+                Err(why) => return Ok(Poll::NotYet(why)),
+            };
             let listing = match list_files(
                 self.kubectl,
                 self.ns(),
-                &f.pod,
+                &pod,
                 f.container.as_deref(),
                 &f.path,
             )
@@ -601,7 +606,8 @@ impl Case<'_> {
                 Ok(l) => l,
                 Err(e) => return Ok(Poll::NotYet(e.to_string())),
             };
-            self.timeline.observe_files(&f.pod, &f.path, &listing);
+            self.timeline
+                .observe_files(target.name(), &f.path, &listing);
             Ok(match check_files(&f.expect, &listing) {
                 Ok(()) => Poll::Done(listing),
                 Err(why) => Poll::NotYet(why),
@@ -625,10 +631,15 @@ impl Case<'_> {
     }
 
     async fn exec(&mut self, e: &m::Exec) -> Result<(), Failure> {
-        let what = format!("`{}` in pod {}", e.command.join(" "), e.pod);
-        let subject = format!("exec {}: {}", e.pod, e.command.join(" "));
+        let target = pod_target(e.target())?;
+        let what = format!("`{}` in {target}", e.command.join(" "));
+        let subject = format!("exec {}: {}", target.name(), e.command.join(" "));
         let out = until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
-            let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+            let pod = match self.resolve_pod(target).await? {
+                Ok(p) => p,
+                Err(why) => return Ok(Poll::NotYet(why)),
+            };
+            let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &pod];
             if let Some(c) = &e.container {
                 args.extend(["-c", c]);
             }
@@ -727,8 +738,11 @@ impl Case<'_> {
                         )));
                     }
                 };
-                match list_files(self.kubectl, self.ns(), &f.pod, f.container.as_deref(), dir).await
-                {
+                let pod = match self.resolve_pod(pod_target(f.target())?).await? {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                match list_files(self.kubectl, self.ns(), &pod, f.container.as_deref(), dir).await {
                     Err(e) => Poll::NotYet(e.to_string()),
                     Ok(listing) => match listing.get(name) {
                         Some(file) => Poll::Done(file.contents.clone()),
@@ -783,7 +797,11 @@ impl Case<'_> {
                 }
             }
             m::Source::Exec(e) => {
-                let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+                let pod = match self.resolve_pod(pod_target(e.target())?).await? {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &pod];
                 if let Some(c) = &e.container {
                     args.extend(["-c", c]);
                 }
@@ -796,12 +814,24 @@ impl Case<'_> {
             }
             m::Source::Logs(l) => {
                 let ns = l.namespace.as_deref().unwrap_or(self.ns());
-                let pods = match self
-                    .pods(ns, l.pod.as_deref(), l.selector.as_deref())
-                    .await?
-                {
-                    Ok(p) => p,
-                    Err(why) => return Ok(Poll::NotYet(why)),
+                let pods = match (&l.deployment, &l.pod, &l.selector) {
+                    (Some(d), None, None) => {
+                        match self.resolve_pod(m::PodTarget::Deployment(d)).await? {
+                            Ok(p) => vec![p],
+                            Err(why) => return Ok(Poll::NotYet(why)),
+                        }
+                    }
+                    (Some(_), ..) => {
+                        return Err(Failure::new(
+                            "logs: give exactly one of `pod`, `selector` and `deployment`",
+                        ));
+                    }
+                    (None, pod, selector) => {
+                        match self.pods(ns, pod.as_deref(), selector.as_deref()).await? {
+                            Ok(p) => p,
+                            Err(why) => return Ok(Poll::NotYet(why)),
+                        }
+                    }
                 };
                 let mut text = String::new();
                 for pod in &pods {
@@ -849,6 +879,29 @@ impl Case<'_> {
         })
     }
 
+    /// The name of the pod a target names: the pod itself, or a Ready pod of the Deployment's
+    /// current ReplicaSet (`Ok(Err(why))` while there is none).
+    async fn resolve_pod(
+        &self,
+        target: m::PodTarget<'_>,
+    ) -> Result<Result<String, String>, Failure> {
+        let name = match target {
+            m::PodTarget::Pod(p) => return Ok(Ok(p.to_owned())),
+            m::PodTarget::Deployment(d) => d,
+        };
+        let ns = Some(self.ns());
+        let Some(deployment) = self.kubectl.get_json(ns, "deployment", Some(name)).await? else {
+            return Ok(Err(format!("Deployment {name} does not exist")));
+        };
+        let list = |v: Option<Value>| -> Vec<Value> {
+            v.and_then(|l| l["items"].as_array().cloned())
+                .unwrap_or_default()
+        };
+        let replicasets = list(self.kubectl.get_json(ns, "replicasets", None).await?);
+        let pods = list(self.kubectl.get_json(ns, "pods", None).await?);
+        Ok(ready_pod_of(&deployment, &replicasets, &pods))
+    }
+
     /// The pods a `logs` or `metric` source names: one by name, or those of a selector
     /// (`Ok(Err(why))` when there is none yet).
     async fn pods(
@@ -885,6 +938,67 @@ impl Case<'_> {
     }
 }
 
+/// The pod target of an operation, or the failure lint reports ahead of the run.
+fn pod_target(target: Option<m::PodTarget<'_>>) -> Result<m::PodTarget<'_>, Failure> {
+    target.ok_or_else(|| Failure::new("give exactly one of `pod` and `deployment`"))
+}
+
+/// Whether `obj` is controlled by the object with this uid.
+fn owned_by(obj: &Value, uid: &str) -> bool {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["uid"] == uid && r["controller"] == true)
+}
+
+/// A Ready pod (first by name, not being deleted) of the Deployment's current ReplicaSet: the
+/// one it controls whose `deployment.kubernetes.io/revision` is the Deployment's. Pods of an
+/// older ReplicaSet still terminating during a rollout are never picked. `Err` says why none
+/// is there yet.
+pub fn ready_pod_of(
+    deployment: &Value,
+    replicasets: &[Value],
+    pods: &[Value],
+) -> Result<String, String> {
+    const REVISION: &str = "deployment.kubernetes.io/revision";
+    let name = deployment["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = deployment["metadata"]["uid"].as_str().unwrap_or_default();
+    let revision = &deployment["metadata"]["annotations"][REVISION];
+    if revision.is_null() {
+        return Err(format!("Deployment {name} has no revision yet"));
+    }
+    let Some(current) = replicasets
+        .iter()
+        .find(|rs| owned_by(rs, uid) && rs["metadata"]["annotations"][REVISION] == *revision)
+    else {
+        return Err(format!(
+            "Deployment {name} has no ReplicaSet of its revision {revision}"
+        ));
+    };
+    let rs_name = current["metadata"]["name"].as_str().unwrap_or_default();
+    let rs_uid = current["metadata"]["uid"].as_str().unwrap_or_default();
+    let ready = |p: &&Value| {
+        p["metadata"]["deletionTimestamp"].is_null()
+            && p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    };
+    let mut names: Vec<&str> = pods
+        .iter()
+        .filter(|p| owned_by(p, rs_uid))
+        .filter(ready)
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    names
+        .first()
+        .map(|n| (*n).to_owned())
+        .ok_or_else(|| format!("no Ready pod of Deployment {name} (ReplicaSet {rs_name}) yet"))
+}
+
 /// The one source of a `capture` or `check` (lint says the same ahead of the run).
 fn one_source(sources: Vec<m::Source<'_>>) -> Result<m::Source<'_>, Failure> {
     match sources.as_slice() {
@@ -902,6 +1016,10 @@ fn one_source(sources: Vec<m::Source<'_>>) -> Result<m::Source<'_>, Failure> {
 
 /// A source in words, without its value (`file /mnt/x in pod app`).
 pub fn describe_source(source: &m::Source<'_>) -> String {
+    let target = |t: Option<m::PodTarget<'_>>| match t {
+        Some(t) => t.to_string(),
+        None => "no pod".to_owned(),
+    };
     let pods = |pod: &Option<String>, sel: &Option<String>, ns: &Option<String>| {
         let who = match (pod, sel) {
             (Some(p), _) => format!("pod {p}"),
@@ -914,13 +1032,16 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
         }
     };
     match source {
-        m::Source::File(f) => format!("file {} in pod {}", f.path, f.pod),
+        m::Source::File(f) => format!("file {} in {}", f.path, target(f.target())),
         m::Source::Object(o) => format!("{} {} {}", o.kind, o.name, o.json_path),
         m::Source::Secret(s) => format!("Secret {} key {}", s.name, s.key),
-        m::Source::Exec(e) => format!("`{}` in pod {}", e.command.join(" "), e.pod),
+        m::Source::Exec(e) => format!("`{}` in {}", e.command.join(" "), target(e.target())),
         m::Source::Logs(l) => format!(
             "logs of {}{}",
-            pods(&l.pod, &l.selector, &l.namespace),
+            match &l.deployment {
+                Some(d) => format!("a pod of Deployment {d}"),
+                None => pods(&l.pod, &l.selector, &l.namespace),
+            },
             l.container
                 .as_ref()
                 .map(|c| format!(" container {c}"))
@@ -1191,6 +1312,57 @@ mod tests {
             },
         )]);
         assert!(check_files(&text, &seen).is_err());
+    }
+
+    #[test]
+    fn a_deployment_resolves_to_a_ready_pod_of_its_current_replicaset() {
+        let owner = |uid: &str| json!([{"uid": uid, "controller": true}]);
+        let deployment = json!({"metadata": {"name": "web", "uid": "d1",
+            "annotations": {"deployment.kubernetes.io/revision": "2"}}});
+        let rs = |name: &str, uid: &str, rev: &str, by: &str| {
+            json!({"metadata": {"name": name, "uid": uid, "ownerReferences": owner(by),
+                "annotations": {"deployment.kubernetes.io/revision": rev}}})
+        };
+        let pod = |name: &str, by: &str, ready: bool, deleting: bool| {
+            let mut p = json!({"metadata": {"name": name, "ownerReferences": owner(by)},
+                "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}});
+            if deleting {
+                p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+            p
+        };
+        let replicasets = [
+            rs("web-old", "r1", "1", "d1"),
+            rs("web-new", "r2", "2", "d1"),
+            rs("other", "r3", "2", "d9"),
+        ];
+        let pods = [
+            pod("web-old-a", "r1", true, false),
+            pod("other-a", "r3", true, false),
+            pod("web-new-c", "r2", true, false),
+            pod("web-new-b", "r2", true, true),
+            pod("web-new-a", "r2", false, false),
+        ];
+        assert_eq!(
+            ready_pod_of(&deployment, &replicasets, &pods).unwrap(),
+            "web-new-c",
+            "Ready, not deleting, of the current ReplicaSet only"
+        );
+        assert_eq!(
+            ready_pod_of(&deployment, &replicasets, &pods[..2]).unwrap_err(),
+            "no Ready pod of Deployment web (ReplicaSet web-new) yet"
+        );
+        assert!(
+            ready_pod_of(&deployment, &replicasets[..1], &pods)
+                .unwrap_err()
+                .contains("no ReplicaSet of its revision")
+        );
+        let fresh = json!({"metadata": {"name": "web", "uid": "d1"}});
+        assert!(
+            ready_pod_of(&fresh, &replicasets, &pods)
+                .unwrap_err()
+                .contains("no revision yet")
+        );
     }
 
     #[test]

@@ -382,8 +382,18 @@ pub fn describe(op: &Op) -> (&'static str, String) {
             format!("{} on {}/{}", e.reason, e.object.kind, e.object.name),
         ),
         Op::Wait(w) => ("wait", format!("{}/{} {}", w.kind, w.name, w.condition)),
-        Op::Files(f) => ("files", format!("{}:{}", f.pod, f.path)),
-        Op::Exec(e) => ("exec", format!("{}: {}", e.pod, e.command.join(" "))),
+        Op::Files(f) => (
+            "files",
+            format!("{}:{}", f.target().map_or("?", |t| t.name()), f.path),
+        ),
+        Op::Exec(e) => (
+            "exec",
+            format!(
+                "{}: {}",
+                e.target().map_or("?", |t| t.name()),
+                e.command.join(" ")
+            ),
+        ),
         Op::Snapshot(s) => (
             "snapshot",
             format!("{} of {}/{}", s.name, s.object.kind, s.object.name),

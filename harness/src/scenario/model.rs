@@ -913,8 +913,14 @@ pub struct Wait {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Files {
-    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
-    pub pod: String,
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`); or give
+    /// `deployment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or a Deployment of the scenario's manifests: any Ready pod of its current
+    /// ReplicaSet (the runner finds one; its name is never guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     /// The container to read in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -985,8 +991,14 @@ impl FileExpect {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Exec {
-    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
-    pub pod: String,
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`); or give
+    /// `deployment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or a Deployment of the scenario's manifests: any Ready pod of its current
+    /// ReplicaSet (the runner finds one; its name is never guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     /// The container to run in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -1123,8 +1135,14 @@ impl Number {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct FileSource {
-    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
-    pub pod: String,
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`); or give
+    /// `deployment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or a Deployment of the scenario's manifests: any Ready pod of its current
+    /// ReplicaSet (the runner finds one; its name is never guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     /// The container to read in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -1164,8 +1182,14 @@ pub struct SecretKey {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ExecSource {
-    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`).
-    pub pod: String,
+    /// A pod of the scenario's manifests (`kind: Pod`, by `metadata.name`); or give
+    /// `deployment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<String>,
+    /// ... or a Deployment of the scenario's manifests: any Ready pod of its current
+    /// ReplicaSet (the runner finds one; its name is never guessed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     /// The container to run in (default: the pod's first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -1184,6 +1208,10 @@ pub struct LogsSource {
     /// (their logs one after the other).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// ... or any Ready pod of this Deployment's current ReplicaSet (in the scenario's
+    /// namespace).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<String>,
     /// The pods' namespace, e.g. `kube-system` for the driver and the providers (default: the
     /// scenario's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1221,6 +1249,49 @@ pub struct MetricSource {
     pub labels: BTreeMap<String, String>,
 }
 
+/// The pod an operation runs in: one by name, or any Ready pod of a Deployment's current
+/// ReplicaSet (resolved to a name by the runner before kubectl is called).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodTarget<'a> {
+    Pod(&'a str),
+    Deployment(&'a str),
+}
+
+impl<'a> PodTarget<'a> {
+    /// Exactly one of `pod` and `deployment`, else `None`.
+    pub fn of(pod: &'a Option<String>, deployment: &'a Option<String>) -> Option<Self> {
+        match (pod, deployment) {
+            (Some(p), None) => Some(PodTarget::Pod(p)),
+            (None, Some(d)) => Some(PodTarget::Deployment(d)),
+            _ => None,
+        }
+    }
+
+    /// The key that names it in `scenario.yaml`, and the kind of the object it names.
+    pub fn key_and_kind(self) -> (&'static str, &'static str) {
+        match self {
+            PodTarget::Pod(_) => ("pod", "Pod"),
+            PodTarget::Deployment(_) => ("deployment", "Deployment"),
+        }
+    }
+
+    /// The name given (of the pod or of the Deployment).
+    pub fn name(self) -> &'a str {
+        match self {
+            PodTarget::Pod(n) | PodTarget::Deployment(n) => n,
+        }
+    }
+}
+
+impl std::fmt::Display for PodTarget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PodTarget::Pod(p) => write!(f, "pod {p}"),
+            PodTarget::Deployment(d) => write!(f, "a pod of Deployment {d}"),
+        }
+    }
+}
+
 /// Where a `capture` or a `check` reads its value: exactly one source.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
@@ -1252,6 +1323,34 @@ impl Source<'_> {
 pub const SOURCE_KEYS: [&str; 7] = [
     "file", "object", "secret", "exec", "logs", "metric", "value",
 ];
+
+impl Files {
+    /// The pod to read in (`None` unless exactly one of `pod` and `deployment` is given).
+    pub fn target(&self) -> Option<PodTarget<'_>> {
+        PodTarget::of(&self.pod, &self.deployment)
+    }
+}
+
+impl Exec {
+    /// The pod to run in (`None` unless exactly one of `pod` and `deployment` is given).
+    pub fn target(&self) -> Option<PodTarget<'_>> {
+        PodTarget::of(&self.pod, &self.deployment)
+    }
+}
+
+impl FileSource {
+    /// The pod to read in (`None` unless exactly one of `pod` and `deployment` is given).
+    pub fn target(&self) -> Option<PodTarget<'_>> {
+        PodTarget::of(&self.pod, &self.deployment)
+    }
+}
+
+impl ExecSource {
+    /// The pod to run in (`None` unless exactly one of `pod` and `deployment` is given).
+    pub fn target(&self) -> Option<PodTarget<'_>> {
+        PodTarget::of(&self.pod, &self.deployment)
+    }
+}
 
 impl Capture {
     /// Every source given (exactly one is valid).

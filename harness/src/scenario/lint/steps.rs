@@ -546,6 +546,7 @@ fn operations(cx: &mut Cx) {
             }
             Op::Files(f) => {
                 let fat = at.key("files");
+                check_target(cx, &fat, "files", f.pod.is_some(), f.deployment.is_some());
                 if f.snapshot.is_none() && f.expect.is_empty() {
                     cx.push(
                         cx.at_key(&fat, "`files` needs `snapshot`, `expect` or both")
@@ -613,6 +614,7 @@ fn operations(cx: &mut Cx) {
             }
             Op::Exec(e) => {
                 let eat = at.key("exec");
+                check_target(cx, &eat, "exec", e.pod.is_some(), e.deployment.is_some());
                 if e.command.is_empty() {
                     cx.push(cx.at(&eat.key("command"), "exec `command` is empty").help(
                         "give the command and its arguments, e.g. `[cat, /mnt/secrets-store/x]`",
@@ -845,6 +847,32 @@ fn check_sources(cx: &mut Cx, at: &YamlPath, op: &str, sources: &[Source]) {
                 .push(cx.at(&sat.key("command"), "exec `command` is empty").help(
                     "give the command and its arguments, e.g. `[printenv, SECRET_USERNAME]`",
                 )),
+            Source::File(f) => {
+                check_target(cx, &sat, "file", f.pod.is_some(), f.deployment.is_some())
+            }
+            Source::Exec(e) if !e.command.is_empty() => {
+                check_target(cx, &sat, "exec", e.pod.is_some(), e.deployment.is_some())
+            }
+            Source::Logs(LogsSource {
+                pod,
+                selector,
+                deployment: Some(_),
+                namespace,
+                ..
+            }) => {
+                if pod.is_some() || selector.is_some() {
+                    cx.push(
+                        cx.at_key(&sat.key("deployment"), "`logs` needs exactly one of `pod`, `selector` and `deployment`")
+                            .help("`deployment: NAME` reads a Ready pod of that Deployment; drop the others"),
+                    );
+                }
+                if namespace.is_some() {
+                    cx.push(
+                        cx.at_key(&sat.key("namespace"), "`deployment` names a Deployment of the scenario's manifests, in the scenario's namespace")
+                            .help("drop `namespace`, or use `selector` for pods in another namespace"),
+                    );
+                }
+            }
             Source::Logs(LogsSource { pod, selector, .. })
             | Source::Metric(MetricSource { pod, selector, .. })
                 if pod.is_some() == selector.is_some() =>
@@ -856,6 +884,27 @@ fn check_sources(cx: &mut Cx, at: &YamlPath, op: &str, sources: &[Source]) {
             }
             _ => {}
         }
+    }
+}
+
+/// `files`, `exec` and the `file` / `exec` sources run in exactly one pod: `pod: NAME`, or
+/// `deployment: NAME` (a Ready pod of it, found by the runner).
+fn check_target(cx: &mut Cx, at: &YamlPath, what: &str, pod: bool, deployment: bool) {
+    if pod == deployment {
+        let msg = if pod {
+            format!("`{what}` gives both `pod` and `deployment`; give one")
+        } else {
+            format!("`{what}` needs `pod` or `deployment`")
+        };
+        let at = if pod {
+            at.key("deployment")
+        } else {
+            at.clone()
+        };
+        cx.push(
+            cx.at_key(&at, msg)
+                .help("`pod: NAME` for a Pod of the manifests, `deployment: NAME` for any Ready pod of a Deployment"),
+        );
     }
 }
 
