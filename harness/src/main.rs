@@ -458,9 +458,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
             rotation: std::time::Duration::ZERO,
             backend_name: cluster.name().to_owned(),
             running: VersionSet::default(),
-            jobs: args
-                .jobs
-                .map_or_else(runner::default_jobs, usize::from),
+            jobs: args.jobs.map_or_else(runner::default_jobs, usize::from),
         },
         run_dir: secretbench::cluster::host::StateDir::base_from_env().join("runs"),
         exe: std::env::current_exe().context("locating the secretbench binary")?,

@@ -4,13 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::realvault::{ApiError, VaultApi};
 use super::tenancy::Tenants;
-use crate::scenario::model::{AwsCreateRole, BackendAction, Effect, FaultRule, ParameterType};
+use crate::realvault::{ApiError, VaultApi};
+use crate::scenario::model::{
+    AwsCreateRole, AzureCreateKey, AzureImportCertificate, BackendAction, CertificateFile, Effect,
+    FaultRule, KeyType, ParameterType,
+};
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
 use crate::wiring::azure as az;
@@ -116,7 +120,9 @@ impl Backend {
 
     /// The AWS account the case's roles and writes belong to.
     pub fn account(&self) -> &str {
-        self.tenants.as_ref().map_or(aws::ACCOUNT_ID, Tenants::account)
+        self.tenants
+            .as_ref()
+            .map_or(aws::ACCOUNT_ID, Tenants::account)
     }
 
     /// `?tenant=` for the admin API calls about `service`'s requests, in a scoped backend.
@@ -204,15 +210,48 @@ impl Backend {
     }
 
     fn secret_url(&self, vault: &str, name: &str) -> String {
+        self.keyvault_url(vault, &format!("secrets/{name}"))
+    }
+
+    /// A Key Vault URL: `path` under the vault, with the api-version the SDKs send.
+    fn keyvault_url(&self, vault: &str, path: &str) -> String {
         format!(
-            "https://{}:{}/secrets/{name}?api-version=7.4",
+            "https://{}:{}/{path}?api-version=7.4",
             az::vault_host(vault),
             self.azure_port
         )
     }
 
-    /// Runs one backend action (never `run`, which the caller expands).
+    /// One authenticated Key Vault call with a JSON body.
+    async fn keyvault_post(
+        &self,
+        call: &str,
+        url: String,
+        body: &Value,
+    ) -> Result<Value, BackendError> {
+        let token = self.azure_token().await?;
+        let req = self.http.post(url).bearer_auth(token).json(body);
+        self.send(call, req).await
+    }
+
+    /// An authenticated Key Vault read (`path` under the vault, e.g. `certificates/c1`).
+    pub async fn keyvault_get(&self, vault: &str, path: &str) -> Result<Value, BackendError> {
+        let token = self.azure_token().await?;
+        let req = self
+            .http
+            .get(self.keyvault_url(vault, path))
+            .bearer_auth(token);
+        self.send("Key Vault GET", req).await
+    }
+
+    /// Runs one backend action whose files (if any) are relative to the working directory.
     pub async fn act(&self, action: &BackendAction) -> Result<(), BackendError> {
+        self.act_in(action, Path::new(".")).await
+    }
+
+    /// Runs one backend action (never `run`, which the caller expands); files an action names
+    /// are relative to the scenario folder `dir`.
+    pub async fn act_in(&self, action: &BackendAction, dir: &Path) -> Result<(), BackendError> {
         use BackendAction as A;
         match action {
             A::Run(name) => {
@@ -270,6 +309,30 @@ impl Backend {
                 )
                 .await?;
             }
+            A::AwsLabelParameterVersion(a) => {
+                let mut body = json!({"Name": a.name, "Labels": a.labels});
+                if let Some(v) = a.version {
+                    body["ParameterVersion"] = json!(v);
+                }
+                let out = self
+                    .aws(
+                        "ssm",
+                        "AmazonSSM.LabelParameterVersion",
+                        a.region.as_deref(),
+                        body,
+                    )
+                    .await?;
+                // SSM answers 200 with the labels it refused; a scenario that asked for them
+                // must not go on as if they were attached.
+                let invalid = out["InvalidLabels"].as_array().cloned().unwrap_or_default();
+                if !invalid.is_empty() {
+                    return Err(BackendError::Status {
+                        call: "AmazonSSM.LabelParameterVersion".to_owned(),
+                        status: 200,
+                        body: format!("labels refused (InvalidLabels): {out}"),
+                    });
+                }
+            }
             A::AwsCreateRole(a) => {
                 // The emulator serves no IAM API; the role goes in through the admin seed, the
                 // same document the wiring's roles use.
@@ -296,6 +359,17 @@ impl Backend {
                     .delete(self.secret_url(&a.vault, &a.name))
                     .bearer_auth(token);
                 self.send("Key Vault DeleteSecret", req).await?;
+            }
+            A::AzureImportCertificate(a) => {
+                let body = import_certificate_body(a, dir)?;
+                let url = self.keyvault_url(&a.vault, &format!("certificates/{}/import", a.name));
+                self.keyvault_post("Key Vault ImportCertificate", url, &body)
+                    .await?;
+            }
+            A::AzureCreateKey(a) => {
+                let url = self.keyvault_url(&a.vault, &format!("keys/{}/create", a.name));
+                self.keyvault_post("Key Vault CreateKey", url, &create_key_body(a))
+                    .await?;
             }
             A::VaultKv2Put(a) => {
                 self.vault
@@ -453,6 +527,55 @@ impl Backend {
         entries.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
         Ok(json!({ "entries": entries }))
     }
+}
+
+/// The body of Key Vault's "Import Certificate" (`POST /certificates/{name}/import`) as the
+/// SDKs send it: `value` is the PEM text, or the PKCS#12 bytes base64-encoded; the policy's
+/// `secret_props.contentType` says which, and is the content type of the managed secret the
+/// Azure provider reads for `objectType: secret`.
+pub fn import_certificate_body(
+    a: &AzureImportCertificate,
+    dir: &Path,
+) -> Result<Value, BackendError> {
+    use base64::Engine as _;
+    let kind = CertificateFile::of(&a.file).ok_or_else(|| {
+        BackendError::Setup(format!(
+            "azure.importCertificate: {} is neither *.pem nor *.pfx / *.p12",
+            a.file
+        ))
+    })?;
+    let path = dir.join(&a.file);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| BackendError::Setup(format!("reading {}: {e}", path.display())))?;
+    let value = match kind {
+        CertificateFile::Pem => String::from_utf8(bytes).map_err(|_| {
+            BackendError::Setup(format!("{} is not text, so not PEM", path.display()))
+        })?,
+        CertificateFile::Pkcs12 => base64::engine::general_purpose::STANDARD.encode(bytes),
+    };
+    let mut body = json!({
+        "value": value,
+        "policy": {"secret_props": {"contentType": kind.content_type()}},
+    });
+    if let Some(pwd) = &a.password {
+        body["pwd"] = json!(pwd);
+    }
+    Ok(body)
+}
+
+/// The body of Key Vault's "Create Key" (`POST /keys/{name}/create`).
+pub fn create_key_body(a: &AzureCreateKey) -> Value {
+    let mut body = json!({"kty": match a.kty {
+        KeyType::Rsa => "RSA",
+        KeyType::Ec => "EC",
+    }});
+    if let Some(size) = a.key_size {
+        body["key_size"] = json!(size);
+    }
+    if let Some(crv) = &a.curve {
+        body["crv"] = json!(crv);
+    }
+    body
 }
 
 /// The emulator's seed form of a scenario's `aws.iam.createRole`.

@@ -139,7 +139,10 @@ mod tests {
             b.parameters(Provider::Vault)["vaultNamespace"],
             "sb-mount-vault"
         );
-        assert_eq!(a.parameters(Provider::Azure)["keyvaultName"], "secretbench-0");
+        assert_eq!(
+            a.parameters(Provider::Azure)["keyvaultName"],
+            "secretbench-0"
+        );
         assert!(a.parameters(Provider::Aws).is_empty());
         let real = Tenants::new(2, 0, "sb-x-vault", false);
         assert!(real.parameters(Provider::Vault).is_empty());
@@ -163,7 +166,10 @@ mod tests {
             let t = Tenants::new(slot, slot, "ns", true);
             let vault = t.azure.keyvault_name().unwrap();
             assert!(names.contains(&azure::vault_host(vault)), "{vault}");
-            assert!(Tenant::azure_vault(vault).is_ok(), "a valid vault name: {vault}");
+            assert!(
+                Tenant::azure_vault(vault).is_ok(),
+                "a valid vault name: {vault}"
+            );
         }
     }
 
@@ -197,7 +203,8 @@ mod tests {
 
     #[test]
     fn the_vault_and_azure_seeds_are_valid_and_name_the_tenant() {
-        let vault_seed = vault::tenant_seed(&serde_json::json!({"vault": {"mounts": [], "policies": []}}));
+        let vault_seed =
+            vault::tenant_seed(&serde_json::json!({"vault": {"mounts": [], "policies": []}}));
         assert_eq!(vault_seed["vault"]["mounts"][0]["path"], "secret");
         secretbench_emulators::core::seed::parse(&vault_seed.to_string()).unwrap();
         let az = azure::tenant_seed(&azure::seed(8443), "secretbench-3");

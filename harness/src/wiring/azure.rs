@@ -75,9 +75,18 @@ pub fn seed(port: u16) -> serde_json::Value {
             "suffix": VAULT_SUFFIX,
             "tenantId": TENANT,
             "authority": format!("https://{LOGIN_HOST}:{port}/adfs"),
+            // The Azure provider (v1.8.2, pkg/provider/provider.go getSecret/getKey/
+            // getCertificate and getKeyVaultObjectVersions) reads with "get" per object type
+            // (`secret`, `key`, `cert`) and lists versions with "list" for
+            // `objectVersionHistory`; the harness, the same principal, also imports
+            // certificates and creates keys.
             "accessPolicies": [{
                 "objectId": CLIENT_ID,
-                "permissions": {"secrets": ["get", "list", "set", "delete"]},
+                "permissions": {
+                    "secrets": ["get", "list", "set", "delete"],
+                    "keys": ["get", "list", "create", "import", "delete"],
+                    "certificates": ["get", "list", "create", "import", "delete"],
+                },
             }],
         }],
     }})
