@@ -198,6 +198,10 @@ struct RunArgs {
     /// own `spec.repeat`.
     #[arg(long, value_name = "N")]
     repeat: Option<std::num::NonZeroU32>,
+    /// How many cases run at the same time, each with its own namespace and its own tenants
+    /// in the emulators (1: one after another, in order) [default: twice the cores, 2 to 16].
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=secretbench::runner::MAX_JOBS as i64))]
+    jobs: Option<u16>,
     /// Where report.html and report.json go (default: the run's artifacts folder).
     #[arg(long, value_name = "DIR")]
     report: Option<std::path::PathBuf>,
@@ -454,6 +458,7 @@ async fn run_scenarios(args: RunArgs, bring_up: bool) -> anyhow::Result<()> {
             rotation: std::time::Duration::ZERO,
             backend_name: cluster.name().to_owned(),
             running: VersionSet::default(),
+            jobs: args.jobs.map_or_else(runner::default_jobs, usize::from),
         },
         run_dir: secretbench::cluster::host::StateDir::base_from_env().join("runs"),
         exe: std::env::current_exe().context("locating the secretbench binary")?,

@@ -217,3 +217,204 @@ async fn the_report_reads_the_emulators_journal() {
     assert_eq!(entries[1].keys["secretId"], "joke");
     assert!(!is_secret_read(&entries[0].operation) && is_secret_read(&entries[1].operation));
 }
+
+/// Key Vault certificates and keys as the scenario `azure-certs-keys` makes them: its committed
+/// PEM and PKCS#12 fixtures import (the emulator reads the legacy PKCS#12 openssl wrote), the
+/// certificate's key and managed secret come with it, and a created key has a public JWK.
+#[tokio::test]
+async fn certificates_import_from_scenario_files_and_keys_are_created() {
+    use base64::Engine as _;
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
+    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    b.seed(&azure::seed(azure_port)).await.unwrap();
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/azure-certs-keys");
+
+    b.act_in(
+        &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "pemcert1", "file": "fixtures/pemcert1.pem"}})),
+        &dir,
+    )
+    .await
+    .unwrap();
+    let pem = std::fs::read_to_string(dir.join("fixtures/pemcert1.pem")).unwrap();
+    let secret = b
+        .keyvault_get("secretbench", "secrets/pemcert1")
+        .await
+        .unwrap();
+    assert_eq!(secret["contentType"], "application/x-pem-file");
+    assert_eq!(
+        secret["value"],
+        pem.as_str(),
+        "the PEM comes back as it went in"
+    );
+    assert!(secret["kid"].as_str().unwrap().contains("/keys/pemcert1/"));
+    let cert = b
+        .keyvault_get("secretbench", "certificates/pemcert1")
+        .await
+        .unwrap();
+    let cer = base64::engine::general_purpose::STANDARD
+        .decode(cert["cer"].as_str().unwrap())
+        .unwrap();
+    let begin = pem.find("-----BEGIN CERTIFICATE-----").unwrap();
+    let body: String = pem[begin..]
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+    assert_eq!(
+        cer,
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    );
+    let key = b
+        .keyvault_get("secretbench", "keys/pemcert1")
+        .await
+        .unwrap();
+    assert_eq!(key["key"]["kty"], "EC");
+
+    b.act_in(
+        &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "pkcs12cert1", "file": "fixtures/pkcs12cert1.pfx"}})),
+        &dir,
+    )
+    .await
+    .unwrap();
+    let secret = b
+        .keyvault_get("secretbench", "secrets/pkcs12cert1")
+        .await
+        .unwrap();
+    assert_eq!(secret["contentType"], "application/x-pkcs12");
+    let missing = b
+        .act_in(
+            &action(json!({"azure.importCertificate": {"vault": "secretbench", "name": "x", "file": "fixtures/none.pem"}})),
+            &dir,
+        )
+        .await
+        .unwrap_err();
+    assert!(missing.to_string().contains("none.pem"), "{missing}");
+
+    b.act(&action(
+        json!({"azure.createKey": {"vault": "secretbench", "name": "key1", "kty": "RSA", "keySize": 2048}}),
+    ))
+    .await
+    .unwrap();
+    let key = b.keyvault_get("secretbench", "keys/key1").await.unwrap();
+    assert_eq!(key["key"]["kty"], "RSA");
+    assert!(key["key"]["n"].as_str().is_some_and(|n| n.len() > 300));
+}
+
+/// `aws.ssm.labelParameterVersion` as a scenario calls it: a label moves between versions;
+/// SSM's errors (no such parameter or version, too many labels) fail the action, and so do
+/// the labels SSM answers in `InvalidLabels` with a 200.
+#[tokio::test]
+async fn ssm_labels_move_and_refusals_fail_the_action() {
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    for (value, overwrite) in [("v1", false), ("v2", true)] {
+        b.act(&action(json!({"aws.ssm.putParameter": {"name": "/app/config", "value": value, "overwrite": overwrite}})))
+            .await
+            .unwrap();
+    }
+    b.act(&action(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "version": 1, "labels": ["prod"]}})))
+        .await
+        .unwrap();
+    b.act(&action(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["prod"]}}),
+    ))
+    .await
+    .unwrap();
+    let err = |v: serde_json::Value| {
+        let b = b.clone();
+        async move { b.act(&action(v)).await.unwrap_err().to_string() }
+    };
+    let e =
+        err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["1st"]}}))
+            .await;
+    assert!(e.contains("InvalidLabels") && e.contains("1st"), "{e}");
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "version": 9, "labels": ["x"]}})).await;
+    assert!(e.contains("ParameterVersionNotFound"), "{e}");
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/nope", "labels": ["x"]}})).await;
+    assert!(e.contains("ParameterNotFound"), "{e}");
+    // More than 10 in one call is a ValidationException; 10 on a version, then one more, is
+    // the label limit.
+    let many: Vec<String> = (0..11).map(|i| format!("l{i}")).collect();
+    let e = err(json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": many}}))
+        .await;
+    assert!(e.contains("ValidationException"), "{e}");
+    let nine: Vec<String> = (0..9).map(|i| format!("l{i}")).collect();
+    b.act(&action(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": nine}}),
+    ))
+    .await
+    .unwrap();
+    let e = err(
+        json!({"aws.ssm.labelParameterVersion": {"name": "/app/config", "labels": ["one-more"]}}),
+    )
+    .await;
+    assert!(e.contains("ParameterVersionLabelLimitExceeded"), "{e}");
+    let read = b.journal("ssm", "LabelParameterVersion").await.unwrap();
+    assert!(read.len() >= 2, "{read:?}");
+}
+
+/// `vault.kv2.put` / `kv1.put` write any JSON value (numbers, booleans, null, lists,
+/// mappings) and Vault gives them back as JSON values, not text: what vault-csi-provider then
+/// JSON-encodes for a non-string `secretKey`.
+#[tokio::test]
+async fn vault_values_that_are_not_text_go_in_as_json() {
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    let data = json!({"password": "s3cr3t", "port": 5432, "enabled": true, "ratio": 0.5,
+                      "none": null, "hosts": ["a", 1], "db": {"user": "app", "port": 5432}});
+    b.act(&action(
+        json!({"vault.kv2.put": {"mount": "secret", "path": "app/db", "data": data}}),
+    ))
+    .await
+    .unwrap();
+    let read = reqwest::Client::new()
+        .get(format!("{}/v1/secret/data/app/db", endpoints.vault_url))
+        .header("x-vault-token", &endpoints.vault_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let body: serde_json::Value = read.json().await.unwrap();
+    assert_eq!(body["data"]["data"], data, "{body:#}");
+    // Typed in YAML, the same values arrive as YAML typed them.
+    let from_yaml: BackendAction = serde_saphyr::from_str(
+        "vault.kv2.put: { mount: secret, path: app/db, data: { port: 5432, on: true, s: '5432' } }",
+    )
+    .unwrap();
+    let BackendAction::VaultKv2Put(put) = from_yaml else {
+        panic!("not a kv2 put")
+    };
+    assert_eq!(put.data["port"], json!(5432));
+    assert_eq!(put.data["on"], json!(true));
+    assert_eq!(put.data["s"], json!("5432"));
+}

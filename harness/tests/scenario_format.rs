@@ -535,3 +535,241 @@ fn logs_and_metrics_in_other_namespaces_parse() {
     let diags = lint_text(&text);
     assert!(diags.is_empty(), "{diags:#?}");
 }
+
+/// An Azure scenario with one certificate fixture, and `ops` in its only step.
+fn azure_with_ops(ops: &str) -> Vec<Diagnostic> {
+    let text = format!(
+        r#"apiVersion: secretbench.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: demo
+  description: a demo
+spec:
+  providers: [azure]
+  bindings:
+    azure:
+      parameters:
+        keyvaultName: secretbench
+        objects: |
+          array:
+            - |
+              objectName: c1
+              objectType: cert
+  steps:
+    - id: deploy
+      try:
+        - apply: {{ path: manifests/ }}
+{ops}"#
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::create_dir_all(dir.join("fixtures")).unwrap();
+    std::fs::write(dir.join("manifests/pod.yaml"), POD).unwrap();
+    std::fs::write(dir.join("fixtures/c1.pem"), "not checked by lint").unwrap();
+    std::fs::write(dir.join("scenario.yaml"), text).unwrap();
+    let report = lint::lint_paths(&[dir]);
+    report.files.into_iter().next().unwrap().1
+}
+
+#[test]
+fn certificate_imports_and_created_keys_are_checked() {
+    let ok = azure_with_ops(
+        "        - backend: { azure.importCertificate: { vault: secretbench, name: c1, file: fixtures/c1.pem } }
+        - backend: { azure.createKey: { vault: secretbench, name: k1, kty: EC, curve: P-384 } }
+        - backend: { azure.createKey: { vault: secretbench, name: k2, kty: RSA, keySize: 4096 } }
+",
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - backend: { azure.importCertificate: { vault: secretbench, name: c1, file: fixtures/c2.pem } }\n",
+            "certificate file `fixtures/c2.pem` does not exist",
+        ),
+        (
+            "        - backend: { azure.importCertificate: { vault: secretbench, name: c1, file: fixtures/c1.crt } }\n",
+            "is neither *.pem nor *.pfx",
+        ),
+        (
+            "        - backend: { azure.importCertificate: { vault: secretbench, name: c1, file: ../c1.pem } }\n",
+            "must stay inside the scenario folder",
+        ),
+        (
+            "        - backend: { azure.importCertificate: { vault: secretbench, name: c1, file: fixtures/c1.pem, password: x } }\n",
+            "a PEM import takes no password",
+        ),
+        (
+            "        - backend: { azure.createKey: { vault: secretbench, name: k1, kty: RSA, curve: P-256 } }\n",
+            "`curve` is for EC keys",
+        ),
+        (
+            "        - backend: { azure.createKey: { vault: secretbench, name: k1, kty: RSA, keySize: 1024 } }\n",
+            "RSA key size 1024 is not one Key Vault makes",
+        ),
+        (
+            "        - backend: { azure.createKey: { vault: secretbench, name: k1, kty: EC, curve: P-192 } }\n",
+            "curve `P-192` is not one Key Vault makes",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = azure_with_ops(ops);
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+        assert!(diags[0].line.is_some(), "{ops}: located");
+    }
+}
+
+#[test]
+fn binary_file_expectations_are_checked() {
+    let ok = with_ops(
+        "        - files: { pod: sample-app, path: /mnt/secrets-store, within: 5s, expect: { a: { base64: AAEC/w== }, b: { hex: CAFE00ff } } }\n",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - files: { pod: sample-app, path: /mnt/secrets-store, within: 5s, expect: { a: { base64: 'AAE!' } } }\n",
+            "`a`: `base64` does not decode",
+        ),
+        (
+            "        - files: { pod: sample-app, path: /mnt/secrets-store, within: 5s, expect: { a: { hex: abc } } }\n",
+            "`a`: `hex` does not decode",
+        ),
+        (
+            "        - files: { pod: sample-app, path: /mnt/secrets-store, within: 5s, expect: { a: { contents: x, hex: '00' } } }\n",
+            "`a` gives contents and hex; give one",
+        ),
+        (
+            "        - files: { pod: sample-app, path: /mnt/secrets-store, within: 5s, expect: { a: { base64: AA==, exists: false } } }\n",
+            "`a` must not exist, yet its base64 is given",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}
+
+#[test]
+fn ssm_labels_are_checked_as_ssm_does() {
+    let ok = with_ops(
+        "        - backend: { aws.ssm.labelParameterVersion: { name: /a, version: 2, labels: [prod, Release-1.2_b] } }\n",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [1st] } }\n",
+            "SSM refuses the label `1st`",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [awsprod] } }\n",
+            "SSM refuses the label `awsprod`",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [] } }\n",
+            "0 labels; SSM takes 1 to 10 per version",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, labels: [a,b,c,d,e,f,g,h,i,j,k] } }\n",
+            "11 labels; SSM takes 1 to 10 per version",
+        ),
+        (
+            "        - backend: { aws.ssm.labelParameterVersion: { name: /a, version: 0, labels: [x] } }\n",
+            "parameter versions start at 1",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}
+
+/// `GOOD` with a Deployment `web` beside its pod, and `ops` appended.
+fn lint_with_deployment(ops: &str) -> Vec<Diagnostic> {
+    const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - { name: web, image: registry.k8s.io/e2e-test-images/busybox:1.29-4 }
+";
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(dir.join("manifests")).unwrap();
+    std::fs::write(dir.join("manifests/pod.yaml"), POD).unwrap();
+    std::fs::write(dir.join("manifests/web.yaml"), DEPLOYMENT).unwrap();
+    std::fs::write(dir.join("scenario.yaml"), with_ops(ops)).unwrap();
+    let report = lint::lint_paths(&[dir]);
+    report.files.into_iter().next().unwrap().1
+}
+
+#[test]
+fn pods_of_a_deployment_are_addressed_by_owner() {
+    let ok = lint_with_deployment(
+        "        - files: { deployment: web, path: /mnt/secrets-store, within: 5s, expect: { a: { contents: x } } }
+        - exec: { deployment: web, command: [cat, /x], stdout: x, within: 5s }
+        - check: { file: { deployment: web, path: /mnt/secrets-store/a }, equals: x }
+        - check: { exec: { deployment: web, command: [printenv, X] }, equals: x }
+        - check: { logs: { deployment: web }, notMatches: error }
+",
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - exec: { deployment: webb, command: [cat, /x], stdout: x, within: 5s }\n",
+            "webb",
+        ),
+        (
+            "        - exec: { pod: sample-app, deployment: web, command: [cat, /x], stdout: x, within: 5s }\n",
+            "`exec` gives both `pod` and `deployment`; give one",
+        ),
+        (
+            "        - files: { path: /mnt/secrets-store, within: 5s, expect: { a: { contents: x } } }\n",
+            "`files` needs `pod` or `deployment`",
+        ),
+        (
+            "        - check: { file: { path: /mnt/secrets-store/a }, equals: x }\n",
+            "`file` needs `pod` or `deployment`",
+        ),
+        (
+            "        - check: { logs: { deployment: web, selector: app=web }, notMatches: error }\n",
+            "exactly one of `pod`, `selector` and `deployment`",
+        ),
+        (
+            "        - check: { logs: { deployment: web, namespace: kube-system }, notMatches: error }\n",
+            "in the scenario's namespace",
+        ),
+        // A Pod's name given as a Deployment is not one.
+        (
+            "        - exec: { deployment: sample-app, command: [cat, /x], stdout: x, within: 5s }\n",
+            "sample-app",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_with_deployment(ops);
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}

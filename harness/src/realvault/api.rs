@@ -11,6 +11,9 @@ pub struct VaultApi {
     http: reqwest::Client,
     url: String,
     token: String,
+    /// `X-Vault-Namespace` on every call (a Vault Enterprise/HCP namespace; the emulator's
+    /// tenants), when set.
+    namespace: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +48,16 @@ impl VaultApi {
             http,
             url: url.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
+            namespace: None,
         })
+    }
+
+    /// The same server, every call inside namespace `namespace`.
+    pub fn in_namespace(&self, namespace: &str) -> Self {
+        Self {
+            namespace: Some(namespace.to_owned()),
+            ..self.clone()
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -65,6 +77,9 @@ impl VaultApi {
             .http
             .request(method, format!("{}/v1/{path}", self.url))
             .header("x-vault-token", &self.token);
+        if let Some(ns) = &self.namespace {
+            req = req.header("x-vault-namespace", ns);
+        }
         if let Some(b) = body {
             req = req.json(b);
         }

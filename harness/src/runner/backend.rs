@@ -4,12 +4,17 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::tenancy::Tenants;
 use crate::realvault::{ApiError, VaultApi};
-use crate::scenario::model::{AwsCreateRole, BackendAction, Effect, FaultRule, ParameterType};
+use crate::scenario::model::{
+    AwsCreateRole, AzureCreateKey, AzureImportCertificate, BackendAction, CertificateFile, Effect,
+    FaultRule, KeyType, ParameterType,
+};
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
 use crate::wiring::azure as az;
@@ -46,6 +51,8 @@ pub struct Backend {
     /// The Vault the `vault.*` actions write to: `endpoints.vault_url` (the emulator, or the
     /// real server under `--vault real`) with `endpoints.vault_token`.
     vault: VaultApi,
+    /// The case's tenants, which its calls go to; `None`: the emulators' defaults.
+    tenants: Option<Tenants>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,10 +82,10 @@ impl Backend {
             .ok()
             .and_then(|u| u.port_or_known_default())
             .ok_or_else(|| BackendError::Setup(format!("Key Vault URL {}", endpoints.azure_url)))?;
-        let http = reqwest::Client::builder()
+        let http = az::hostnames()
+            .iter()
+            .fold(reqwest::Client::builder(), |b, name| b.resolve(name, addr))
             .tls_certs_only(certs)
-            .resolve(&az::vault_host(az::VAULT), addr)
-            .resolve(az::LOGIN_HOST, addr)
             .timeout(TIMEOUT)
             .build()
             .map_err(|e| BackendError::Setup(format!("HTTP client: {e}")))?;
@@ -89,7 +96,42 @@ impl Backend {
             default_region: default_region.to_owned(),
             azure_port,
             vault,
+            tenants: None,
         })
+    }
+
+    /// This backend for one case: AWS calls as a user of the case's account, Vault calls in its
+    /// namespace, and the admin API (faults, journal, seed) scoped to its tenants.
+    pub fn scoped(&self, tenants: &Tenants) -> Self {
+        let vault = match tenants
+            .vault
+            .as_ref()
+            .and_then(crate::wiring::tenant::Tenant::vault_namespace_header)
+        {
+            Some(ns) => self.vault.in_namespace(ns),
+            None => self.vault.clone(),
+        };
+        Self {
+            vault,
+            tenants: Some(tenants.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// The AWS account the case's roles and writes belong to.
+    pub fn account(&self) -> &str {
+        self.tenants
+            .as_ref()
+            .map_or(aws::ACCOUNT_ID, Tenants::account)
+    }
+
+    /// `?tenant=` for the admin API calls about `service`'s requests, in a scoped backend.
+    fn tenant_query(&self, service: &str) -> Vec<(&'static str, String)> {
+        self.tenants
+            .as_ref()
+            .and_then(|t| t.for_service(service))
+            .map(|t| vec![("tenant", t.id())])
+            .unwrap_or_default()
     }
 
     async fn send(&self, call: &str, req: reqwest::RequestBuilder) -> Result<Value, BackendError> {
@@ -126,8 +168,13 @@ impl Backend {
         body: Value,
     ) -> Result<Value, BackendError> {
         let region = region.unwrap_or(&self.default_region);
+        // An unknown key acts in the emulator's own account; the case's user in the case's.
+        let key = match &self.tenants {
+            Some(t) => aws::harness_access_key(t.account()),
+            None => "AKIASECRETBENCH".to_owned(),
+        };
         let auth = format!(
-            "AWS4-HMAC-SHA256 Credential=AKIASECRETBENCH/20250101/{region}/{service}/aws4_request, \
+            "AWS4-HMAC-SHA256 Credential={key}/20250101/{region}/{service}/aws4_request, \
              SignedHeaders=content-type;host;x-amz-target, Signature=0"
         );
         let req = self
@@ -163,15 +210,48 @@ impl Backend {
     }
 
     fn secret_url(&self, vault: &str, name: &str) -> String {
+        self.keyvault_url(vault, &format!("secrets/{name}"))
+    }
+
+    /// A Key Vault URL: `path` under the vault, with the api-version the SDKs send.
+    fn keyvault_url(&self, vault: &str, path: &str) -> String {
         format!(
-            "https://{}:{}/secrets/{name}?api-version=7.4",
+            "https://{}:{}/{path}?api-version=7.4",
             az::vault_host(vault),
             self.azure_port
         )
     }
 
-    /// Runs one backend action (never `run`, which the caller expands).
+    /// One authenticated Key Vault call with a JSON body.
+    async fn keyvault_post(
+        &self,
+        call: &str,
+        url: String,
+        body: &Value,
+    ) -> Result<Value, BackendError> {
+        let token = self.azure_token().await?;
+        let req = self.http.post(url).bearer_auth(token).json(body);
+        self.send(call, req).await
+    }
+
+    /// An authenticated Key Vault read (`path` under the vault, e.g. `certificates/c1`).
+    pub async fn keyvault_get(&self, vault: &str, path: &str) -> Result<Value, BackendError> {
+        let token = self.azure_token().await?;
+        let req = self
+            .http
+            .get(self.keyvault_url(vault, path))
+            .bearer_auth(token);
+        self.send("Key Vault GET", req).await
+    }
+
+    /// Runs one backend action whose files (if any) are relative to the working directory.
     pub async fn act(&self, action: &BackendAction) -> Result<(), BackendError> {
+        self.act_in(action, Path::new(".")).await
+    }
+
+    /// Runs one backend action (never `run`, which the caller expands); files an action names
+    /// are relative to the scenario folder `dir`.
+    pub async fn act_in(&self, action: &BackendAction, dir: &Path) -> Result<(), BackendError> {
         use BackendAction as A;
         match action {
             A::Run(name) => {
@@ -229,10 +309,35 @@ impl Backend {
                 )
                 .await?;
             }
+            A::AwsLabelParameterVersion(a) => {
+                let mut body = json!({"Name": a.name, "Labels": a.labels});
+                if let Some(v) = a.version {
+                    body["ParameterVersion"] = json!(v);
+                }
+                let out = self
+                    .aws(
+                        "ssm",
+                        "AmazonSSM.LabelParameterVersion",
+                        a.region.as_deref(),
+                        body,
+                    )
+                    .await?;
+                // SSM answers 200 with the labels it refused; a scenario that asked for them
+                // must not go on as if they were attached.
+                let invalid = out["InvalidLabels"].as_array().cloned().unwrap_or_default();
+                if !invalid.is_empty() {
+                    return Err(BackendError::Status {
+                        call: "AmazonSSM.LabelParameterVersion".to_owned(),
+                        status: 200,
+                        body: format!("labels refused (InvalidLabels): {out}"),
+                    });
+                }
+            }
             A::AwsCreateRole(a) => {
                 // The emulator serves no IAM API; the role goes in through the admin seed, the
                 // same document the wiring's roles use.
-                self.seed(&json!({"aws": {"roles": [aws_role(a)]}})).await?;
+                self.seed(&json!({"aws": {"roles": [aws_role(a, self.account())]}}))
+                    .await?;
             }
             A::AzureSetSecret(a) => {
                 let token = self.azure_token().await?;
@@ -254,6 +359,17 @@ impl Backend {
                     .delete(self.secret_url(&a.vault, &a.name))
                     .bearer_auth(token);
                 self.send("Key Vault DeleteSecret", req).await?;
+            }
+            A::AzureImportCertificate(a) => {
+                let body = import_certificate_body(a, dir)?;
+                let url = self.keyvault_url(&a.vault, &format!("certificates/{}/import", a.name));
+                self.keyvault_post("Key Vault ImportCertificate", url, &body)
+                    .await?;
+            }
+            A::AzureCreateKey(a) => {
+                let url = self.keyvault_url(&a.vault, &format!("keys/{}/create", a.name));
+                self.keyvault_post("Key Vault CreateKey", url, &create_key_body(a))
+                    .await?;
             }
             A::VaultKv2Put(a) => {
                 self.vault
@@ -290,36 +406,79 @@ impl Backend {
         self.send("admin reset", req).await.map(drop)
     }
 
-    /// Applies a seed document.
+    /// Applies a seed document; in a scoped backend each service's section goes to the case's
+    /// tenant of that service.
     pub async fn seed(&self, doc: &Value) -> Result<(), BackendError> {
-        if doc.as_object().is_none_or(|m| m.is_empty()) {
+        let Some(sections) = doc.as_object().filter(|m| !m.is_empty()) else {
             return Ok(());
+        };
+        if self.tenants.is_none() {
+            return self.seed_tenant(None, doc).await;
         }
-        let req = self
+        for (service, section) in sections {
+            let tenant = self.tenant_query(service).pop().map(|(_, t)| t);
+            let one = json!({ service.as_str(): section });
+            self.seed_tenant(tenant.as_deref(), &one).await?;
+        }
+        Ok(())
+    }
+
+    /// `POST seed`, for `tenant` when given.
+    pub async fn seed_tenant(&self, tenant: Option<&str>, doc: &Value) -> Result<(), BackendError> {
+        let mut req = self
             .admin(reqwest::Method::POST, "seed")
             .header("content-type", "application/json")
             .body(doc.to_string());
+        if let Some(t) = tenant {
+            req = req.query(&[("tenant", t)]);
+        }
         self.send("admin seed", req).await.map(drop)
+    }
+
+    /// Creates a tenant (`<service>/<name>`); harmless if it exists.
+    pub async fn create_tenant(&self, id: &str) -> Result<(), BackendError> {
+        let req = self.admin(reqwest::Method::PUT, &format!("tenants/{id}"));
+        self.send("admin tenant create", req).await.map(drop)
+    }
+
+    /// Drops a tenant with everything in it (its state, journal and faults).
+    pub async fn drop_tenant(&self, id: &str) -> Result<(), BackendError> {
+        let req = self.admin(reqwest::Method::DELETE, &format!("tenants/{id}"));
+        match self.send("admin tenant drop", req).await {
+            Err(BackendError::Status { status: 404, .. }) => Ok(()),
+            other => other.map(drop),
+        }
     }
 
     pub async fn add_fault(&self, rule: &FaultRule) -> Result<(), BackendError> {
         let req = self
             .admin(reqwest::Method::POST, "faults")
+            .query(&self.tenant_query(&rule.service))
             .json(&fault_spec(rule));
         self.send("admin faults", req).await.map(drop)
     }
 
     pub async fn clear_faults(&self, service: Option<&str>) -> Result<(), BackendError> {
-        match service {
-            None => {
+        match (service, &self.tenants) {
+            (None, None) => {
                 let req = self.admin(reqwest::Method::DELETE, "faults");
                 self.send("admin faults clear", req).await.map(drop)
             }
-            Some(service) => {
+            (None, Some(tenants)) => {
+                for t in tenants.all() {
+                    let req = self
+                        .admin(reqwest::Method::DELETE, "faults")
+                        .query(&[("tenant", t.id())]);
+                    self.send("admin faults clear", req).await?;
+                }
+                Ok(())
+            }
+            (Some(service), _) => {
                 let list = self
                     .send(
                         "admin faults list",
-                        self.admin(reqwest::Method::GET, "faults"),
+                        self.admin(reqwest::Method::GET, "faults")
+                            .query(&self.tenant_query(service)),
                     )
                     .await?;
                 for rule in list["rules"].as_array().into_iter().flatten() {
@@ -343,21 +502,86 @@ impl Backend {
     ) -> Result<Vec<Value>, BackendError> {
         let req = self
             .admin(reqwest::Method::GET, "journal")
-            .query(&[("service", service), ("operation", operation)]);
+            .query(&[("service", service), ("operation", operation)])
+            .query(&self.tenant_query(service));
         let v = self.send("admin journal", req).await?;
         Ok(v["entries"].as_array().cloned().unwrap_or_default())
     }
 
-    /// The whole journal (for artifacts).
+    /// The whole journal (for artifacts): a scoped backend's is its tenants' entries.
     pub async fn journal_all(&self) -> Result<Value, BackendError> {
-        self.send("admin journal", self.admin(reqwest::Method::GET, "journal"))
-            .await
+        let Some(tenants) = &self.tenants else {
+            return self
+                .send("admin journal", self.admin(reqwest::Method::GET, "journal"))
+                .await;
+        };
+        let mut entries = Vec::new();
+        for t in tenants.all() {
+            let req = self
+                .admin(reqwest::Method::GET, "journal")
+                .query(&[("tenant", t.id())]);
+            let v = self.send("admin journal", req).await?;
+            entries.extend(v["entries"].as_array().cloned().unwrap_or_default());
+        }
+        // One timeline across the tenants.
+        entries.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
+        Ok(json!({ "entries": entries }))
     }
 }
 
+/// The body of Key Vault's "Import Certificate" (`POST /certificates/{name}/import`) as the
+/// SDKs send it: `value` is the PEM text, or the PKCS#12 bytes base64-encoded; the policy's
+/// `secret_props.contentType` says which, and is the content type of the managed secret the
+/// Azure provider reads for `objectType: secret`.
+pub fn import_certificate_body(
+    a: &AzureImportCertificate,
+    dir: &Path,
+) -> Result<Value, BackendError> {
+    use base64::Engine as _;
+    let kind = CertificateFile::of(&a.file).ok_or_else(|| {
+        BackendError::Setup(format!(
+            "azure.importCertificate: {} is neither *.pem nor *.pfx / *.p12",
+            a.file
+        ))
+    })?;
+    let path = dir.join(&a.file);
+    let bytes = std::fs::read(&path)
+        .map_err(|e| BackendError::Setup(format!("reading {}: {e}", path.display())))?;
+    let value = match kind {
+        CertificateFile::Pem => String::from_utf8(bytes).map_err(|_| {
+            BackendError::Setup(format!("{} is not text, so not PEM", path.display()))
+        })?,
+        CertificateFile::Pkcs12 => base64::engine::general_purpose::STANDARD.encode(bytes),
+    };
+    let mut body = json!({
+        "value": value,
+        "policy": {"secret_props": {"contentType": kind.content_type()}},
+    });
+    if let Some(pwd) = &a.password {
+        body["pwd"] = json!(pwd);
+    }
+    Ok(body)
+}
+
+/// The body of Key Vault's "Create Key" (`POST /keys/{name}/create`).
+pub fn create_key_body(a: &AzureCreateKey) -> Value {
+    let mut body = json!({"kty": match a.kty {
+        KeyType::Rsa => "RSA",
+        KeyType::Ec => "EC",
+    }});
+    if let Some(size) = a.key_size {
+        body["key_size"] = json!(size);
+    }
+    if let Some(crv) = &a.curve {
+        body["crv"] = json!(crv);
+    }
+    body
+}
+
 /// The emulator's seed form of a scenario's `aws.iam.createRole`.
-pub fn aws_role(a: &AwsCreateRole) -> Value {
-    let account = a.account_id.as_deref().unwrap_or(aws::ACCOUNT_ID);
+/// `default_account`: the account of a role that names none (the case's).
+pub fn aws_role(a: &AwsCreateRole, default_account: &str) -> Value {
+    let account = a.account_id.as_deref().unwrap_or(default_account);
     let mut trust = json!({
         "issuer": a.trust.issuer,
         "subjects": a.trust.subjects,
@@ -430,7 +654,7 @@ mod tests {
                        {"effect": "deny", "actions": ["*"], "resources": ["*"]}]
         }))
         .unwrap();
-        let role = aws_role(&a);
+        let role = aws_role(&a, aws::ACCOUNT_ID);
         assert_eq!(
             role["arn"],
             "arn:aws:iam::123456789012:role/MySampleAppSecretsManager"

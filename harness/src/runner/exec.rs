@@ -233,11 +233,11 @@ impl Case<'_> {
                 })?;
             for a in list {
                 let a = self.vars.expand_typed(a)?;
-                self.backend.act(&a).await?;
+                self.backend.act_in(&a, &self.dir).await?;
             }
             return Ok(());
         }
-        Ok(self.backend.act(action).await?)
+        Ok(self.backend.act_in(action, &self.dir).await?)
     }
 
     async fn journal(&mut self, j: &m::JournalAssert) -> Result<(), Failure> {
@@ -542,12 +542,17 @@ impl Case<'_> {
             .within
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(10));
-        let what = format!("files under {} in pod {}", f.path, f.pod);
+        let target = pod_target(f.target())?;
+        let what = format!("files under {} in {target}", f.path);
         let listing = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
+            let pod = match self.resolve_pod(target).await? {
+                Ok(p) => p,
+                Err(why) => return Ok(Poll::NotYet(why)),
+            };
             let listing = match list_files(
                 self.kubectl,
                 self.ns(),
-                &f.pod,
+                &pod,
                 f.container.as_deref(),
                 &f.path,
             )
@@ -556,7 +561,8 @@ impl Case<'_> {
                 Ok(l) => l,
                 Err(e) => return Ok(Poll::NotYet(e.to_string())),
             };
-            self.timeline.observe_files(&f.pod, &f.path, &listing);
+            self.timeline
+                .observe_files(target.name(), &f.path, &listing);
             Ok(match check_files(&f.expect, &listing) {
                 Ok(()) => Poll::Done(listing),
                 Err(why) => Poll::NotYet(why),
@@ -580,10 +586,15 @@ impl Case<'_> {
     }
 
     async fn exec(&mut self, e: &m::Exec) -> Result<(), Failure> {
-        let what = format!("`{}` in pod {}", e.command.join(" "), e.pod);
-        let subject = format!("exec {}: {}", e.pod, e.command.join(" "));
+        let target = pod_target(e.target())?;
+        let what = format!("`{}` in {target}", e.command.join(" "));
+        let subject = format!("exec {}: {}", target.name(), e.command.join(" "));
         let out = until_poll::<_, _, _, Failure>(&what, self.within(e.within), EVERY, || async {
-            let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+            let pod = match self.resolve_pod(target).await? {
+                Ok(p) => p,
+                Err(why) => return Ok(Poll::NotYet(why)),
+            };
+            let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &pod];
             if let Some(c) = &e.container {
                 args.extend(["-c", c]);
             }
@@ -673,8 +684,11 @@ impl Case<'_> {
                         )));
                     }
                 };
-                match list_files(self.kubectl, self.ns(), &f.pod, f.container.as_deref(), dir).await
-                {
+                let pod = match self.resolve_pod(pod_target(f.target())?).await? {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                match list_files(self.kubectl, self.ns(), &pod, f.container.as_deref(), dir).await {
                     Err(e) => Poll::NotYet(e.to_string()),
                     Ok(listing) => match listing.get(name) {
                         Some(file) => Poll::Done(file.contents.clone()),
@@ -731,7 +745,11 @@ impl Case<'_> {
                 }
             }
             m::Source::Exec(e) => {
-                let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &e.pod];
+                let pod = match self.resolve_pod(pod_target(e.target())?).await? {
+                    Ok(p) => p,
+                    Err(why) => return Ok(Poll::NotYet(why)),
+                };
+                let mut args: Vec<&str> = vec!["-n", self.ns(), "exec", &pod];
                 if let Some(c) = &e.container {
                     args.extend(["-c", c]);
                 }
@@ -744,12 +762,24 @@ impl Case<'_> {
             }
             m::Source::Logs(l) => {
                 let ns = l.namespace.as_deref().unwrap_or(self.ns());
-                let pods = match self
-                    .pods(ns, l.pod.as_deref(), l.selector.as_deref())
-                    .await?
-                {
-                    Ok(p) => p,
-                    Err(why) => return Ok(Poll::NotYet(why)),
+                let pods = match (&l.deployment, &l.pod, &l.selector) {
+                    (Some(d), None, None) => {
+                        match self.resolve_pod(m::PodTarget::Deployment(d)).await? {
+                            Ok(p) => vec![p],
+                            Err(why) => return Ok(Poll::NotYet(why)),
+                        }
+                    }
+                    (Some(_), ..) => {
+                        return Err(Failure::new(
+                            "logs: give exactly one of `pod`, `selector` and `deployment`",
+                        ));
+                    }
+                    (None, pod, selector) => {
+                        match self.pods(ns, pod.as_deref(), selector.as_deref()).await? {
+                            Ok(p) => p,
+                            Err(why) => return Ok(Poll::NotYet(why)),
+                        }
+                    }
                 };
                 let mut text = String::new();
                 for pod in &pods {
@@ -797,6 +827,29 @@ impl Case<'_> {
         })
     }
 
+    /// The name of the pod a target names: the pod itself, or a Ready pod of the Deployment's
+    /// current ReplicaSet (`Ok(Err(why))` while there is none).
+    async fn resolve_pod(
+        &self,
+        target: m::PodTarget<'_>,
+    ) -> Result<Result<String, String>, Failure> {
+        let name = match target {
+            m::PodTarget::Pod(p) => return Ok(Ok(p.to_owned())),
+            m::PodTarget::Deployment(d) => d,
+        };
+        let ns = Some(self.ns());
+        let Some(deployment) = self.kubectl.get_json(ns, "deployment", Some(name)).await? else {
+            return Ok(Err(format!("Deployment {name} does not exist")));
+        };
+        let list = |v: Option<Value>| -> Vec<Value> {
+            v.and_then(|l| l["items"].as_array().cloned())
+                .unwrap_or_default()
+        };
+        let replicasets = list(self.kubectl.get_json(ns, "replicasets", None).await?);
+        let pods = list(self.kubectl.get_json(ns, "pods", None).await?);
+        Ok(ready_pod_of(&deployment, &replicasets, &pods))
+    }
+
     /// The pods a `logs` or `metric` source names: one by name, or those of a selector
     /// (`Ok(Err(why))` when there is none yet).
     async fn pods(
@@ -827,6 +880,67 @@ impl Case<'_> {
     }
 }
 
+/// The pod target of an operation, or the failure lint reports ahead of the run.
+fn pod_target(target: Option<m::PodTarget<'_>>) -> Result<m::PodTarget<'_>, Failure> {
+    target.ok_or_else(|| Failure::new("give exactly one of `pod` and `deployment`"))
+}
+
+/// Whether `obj` is controlled by the object with this uid.
+fn owned_by(obj: &Value, uid: &str) -> bool {
+    obj["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| r["uid"] == uid && r["controller"] == true)
+}
+
+/// A Ready pod (first by name, not being deleted) of the Deployment's current ReplicaSet: the
+/// one it controls whose `deployment.kubernetes.io/revision` is the Deployment's. Pods of an
+/// older ReplicaSet still terminating during a rollout are never picked. `Err` says why none
+/// is there yet.
+pub fn ready_pod_of(
+    deployment: &Value,
+    replicasets: &[Value],
+    pods: &[Value],
+) -> Result<String, String> {
+    const REVISION: &str = "deployment.kubernetes.io/revision";
+    let name = deployment["metadata"]["name"].as_str().unwrap_or_default();
+    let uid = deployment["metadata"]["uid"].as_str().unwrap_or_default();
+    let revision = &deployment["metadata"]["annotations"][REVISION];
+    if revision.is_null() {
+        return Err(format!("Deployment {name} has no revision yet"));
+    }
+    let Some(current) = replicasets
+        .iter()
+        .find(|rs| owned_by(rs, uid) && rs["metadata"]["annotations"][REVISION] == *revision)
+    else {
+        return Err(format!(
+            "Deployment {name} has no ReplicaSet of its revision {revision}"
+        ));
+    };
+    let rs_name = current["metadata"]["name"].as_str().unwrap_or_default();
+    let rs_uid = current["metadata"]["uid"].as_str().unwrap_or_default();
+    let ready = |p: &&Value| {
+        p["metadata"]["deletionTimestamp"].is_null()
+            && p["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    };
+    let mut names: Vec<&str> = pods
+        .iter()
+        .filter(|p| owned_by(p, rs_uid))
+        .filter(ready)
+        .filter_map(|p| p["metadata"]["name"].as_str())
+        .collect();
+    names.sort_unstable();
+    names
+        .first()
+        .map(|n| (*n).to_owned())
+        .ok_or_else(|| format!("no Ready pod of Deployment {name} (ReplicaSet {rs_name}) yet"))
+}
+
 /// The one source of a `capture` or `check` (lint says the same ahead of the run).
 fn one_source(sources: Vec<m::Source<'_>>) -> Result<m::Source<'_>, Failure> {
     match sources.as_slice() {
@@ -844,6 +958,10 @@ fn one_source(sources: Vec<m::Source<'_>>) -> Result<m::Source<'_>, Failure> {
 
 /// A source in words, without its value (`file /mnt/x in pod app`).
 pub fn describe_source(source: &m::Source<'_>) -> String {
+    let target = |t: Option<m::PodTarget<'_>>| match t {
+        Some(t) => t.to_string(),
+        None => "no pod".to_owned(),
+    };
     let pods = |pod: &Option<String>, sel: &Option<String>, ns: &Option<String>| {
         let who = match (pod, sel) {
             (Some(p), _) => format!("pod {p}"),
@@ -856,13 +974,16 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
         }
     };
     match source {
-        m::Source::File(f) => format!("file {} in pod {}", f.path, f.pod),
+        m::Source::File(f) => format!("file {} in {}", f.path, target(f.target())),
         m::Source::Object(o) => format!("{} {} {}", o.kind, o.name, o.json_path),
         m::Source::Secret(s) => format!("Secret {} key {}", s.name, s.key),
-        m::Source::Exec(e) => format!("`{}` in pod {}", e.command.join(" "), e.pod),
+        m::Source::Exec(e) => format!("`{}` in {}", e.command.join(" "), target(e.target())),
         m::Source::Logs(l) => format!(
             "logs of {}{}",
-            pods(&l.pod, &l.selector, &l.namespace),
+            match &l.deployment {
+                Some(d) => format!("a pod of Deployment {d}"),
+                None => pods(&l.pod, &l.selector, &l.namespace),
+            },
             l.container
                 .as_ref()
                 .map(|c| format!(" container {c}"))
@@ -886,7 +1007,10 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenFile {
     pub mode: String,
+    /// The contents as text (bytes that are not UTF-8 replaced), for messages and snapshots.
     pub contents: String,
+    /// The exact bytes, for `base64` / `hex` expectations.
+    pub bytes: Vec<u8>,
 }
 
 /// Lists the regular files under `path` in a pod (following the driver's `..data` symlinks,
@@ -928,6 +1052,7 @@ pub fn parse_listing(out: &str) -> BTreeMap<String, SeenFile> {
                 SeenFile {
                     mode: format!("{:0>4}", mode),
                     contents: String::from_utf8_lossy(&bytes).into_owned(),
+                    bytes,
                 },
             );
         }
@@ -959,10 +1084,14 @@ pub fn check_files(
             (Some(_), false) => return Err(format!("{name} exists; want it absent")),
             (None, false) => {}
             (Some(f), true) => {
+                // Compared as bytes: a file that is not UTF-8 never equals a text.
                 if let Some(c) = &want.contents
-                    && *c != f.contents
+                    && c.as_bytes() != f.bytes.as_slice()
                 {
                     return Err(format!("{name} contains {:?}, want {c:?}", f.contents));
+                }
+                if let Some(bytes) = want.expected_bytes()? {
+                    compare_bytes(name, &bytes, &f.bytes)?;
                 }
                 if let Some(mode) = &want.mode
                     && format!("{:0>4}", mode.trim_start_matches("0o")) != f.mode
@@ -973,6 +1102,27 @@ pub fn check_files(
         }
     }
     Ok(())
+}
+
+/// Byte-for-byte comparison; `Err` names the first differing offset and both lengths, with
+/// the bytes around it in hex.
+fn compare_bytes(name: &str, want: &[u8], seen: &[u8]) -> Result<(), String> {
+    if want == seen {
+        return Ok(());
+    }
+    let at = want
+        .iter()
+        .zip(seen)
+        .position(|(a, b)| a != b)
+        .unwrap_or(want.len().min(seen.len()));
+    let around = |b: &[u8]| hex::encode(&b[at.min(b.len())..(at + 8).min(b.len())]);
+    Err(format!(
+        "{name} differs from byte {at}: {} bytes, want {}; there it has {:?}, want {:?}",
+        seen.len(),
+        want.len(),
+        around(seen),
+        around(want)
+    ))
 }
 
 #[cfg(test)]
@@ -1009,13 +1159,16 @@ mod tests {
             seen["db-password"],
             SeenFile {
                 mode: "0644".into(),
-                contents: "secret".into()
+                contents: "secret".into(),
+                bytes: b"secret".to_vec(),
             }
         );
         assert_eq!(seen["dir/x"].contents, "a\nb");
         assert_eq!(seen["empty"].contents, "");
         let want = |contents: Option<&str>, mode: Option<&str>, exists: bool| m::FileExpect {
             contents: contents.map(str::to_owned),
+            base64: None,
+            hex: None,
             mode: mode.map(str::to_owned),
             exists,
         };
@@ -1036,6 +1189,103 @@ mod tests {
         assert_eq!(
             check_files(&mode, &seen).unwrap_err(),
             "dir/x has mode 0600, want 0644"
+        );
+    }
+
+    #[test]
+    fn binary_files_compare_byte_for_byte() {
+        // 00 01 02 ff = AAEC/w==, not UTF-8: the text form has a replacement character.
+        let seen = parse_listing("@@ 644 pfx\nAAEC/w==\n");
+        assert_eq!(seen["pfx"].bytes, [0, 1, 2, 0xff]);
+        let want = |b64: Option<&str>, hex: Option<&str>| {
+            BTreeMap::from([(
+                "pfx".to_owned(),
+                m::FileExpect {
+                    contents: None,
+                    base64: b64.map(str::to_owned),
+                    hex: hex.map(str::to_owned),
+                    mode: None,
+                    exists: true,
+                },
+            )])
+        };
+        assert!(check_files(&want(Some("AAEC/w=="), None), &seen).is_ok());
+        assert!(check_files(&want(None, Some("000102FF")), &seen).is_ok());
+        assert_eq!(
+            check_files(&want(None, Some("000103ff")), &seen).unwrap_err(),
+            "pfx differs from byte 2: 4 bytes, want 4; there it has \"02ff\", want \"03ff\""
+        );
+        assert_eq!(
+            check_files(&want(None, Some("0001")), &seen).unwrap_err(),
+            "pfx differs from byte 2: 4 bytes, want 2; there it has \"02ff\", want \"\""
+        );
+        assert!(
+            check_files(&want(Some("AAEC/w=="), Some("00")), &seen)
+                .unwrap_err()
+                .contains("one of `base64` and `hex`")
+        );
+        // The lossy text never equals bytes that are not UTF-8.
+        let text = BTreeMap::from([(
+            "pfx".to_owned(),
+            m::FileExpect {
+                contents: Some(seen["pfx"].contents.clone()),
+                base64: None,
+                hex: None,
+                mode: None,
+                exists: true,
+            },
+        )]);
+        assert!(check_files(&text, &seen).is_err());
+    }
+
+    #[test]
+    fn a_deployment_resolves_to_a_ready_pod_of_its_current_replicaset() {
+        let owner = |uid: &str| json!([{"uid": uid, "controller": true}]);
+        let deployment = json!({"metadata": {"name": "web", "uid": "d1",
+            "annotations": {"deployment.kubernetes.io/revision": "2"}}});
+        let rs = |name: &str, uid: &str, rev: &str, by: &str| {
+            json!({"metadata": {"name": name, "uid": uid, "ownerReferences": owner(by),
+                "annotations": {"deployment.kubernetes.io/revision": rev}}})
+        };
+        let pod = |name: &str, by: &str, ready: bool, deleting: bool| {
+            let mut p = json!({"metadata": {"name": name, "ownerReferences": owner(by)},
+                "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}});
+            if deleting {
+                p["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            }
+            p
+        };
+        let replicasets = [
+            rs("web-old", "r1", "1", "d1"),
+            rs("web-new", "r2", "2", "d1"),
+            rs("other", "r3", "2", "d9"),
+        ];
+        let pods = [
+            pod("web-old-a", "r1", true, false),
+            pod("other-a", "r3", true, false),
+            pod("web-new-c", "r2", true, false),
+            pod("web-new-b", "r2", true, true),
+            pod("web-new-a", "r2", false, false),
+        ];
+        assert_eq!(
+            ready_pod_of(&deployment, &replicasets, &pods).unwrap(),
+            "web-new-c",
+            "Ready, not deleting, of the current ReplicaSet only"
+        );
+        assert_eq!(
+            ready_pod_of(&deployment, &replicasets, &pods[..2]).unwrap_err(),
+            "no Ready pod of Deployment web (ReplicaSet web-new) yet"
+        );
+        assert!(
+            ready_pod_of(&deployment, &replicasets[..1], &pods)
+                .unwrap_err()
+                .contains("no ReplicaSet of its revision")
+        );
+        let fresh = json!({"metadata": {"name": "web", "uid": "d1"}});
+        assert!(
+            ready_pod_of(&fresh, &replicasets, &pods)
+                .unwrap_err()
+                .contains("no revision yet")
         );
     }
 

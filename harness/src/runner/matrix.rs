@@ -13,7 +13,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use super::{CaseResult, Environment, Options, Verdict, run_all};
+use super::{CaseResult, Environment, Options, Verdict};
 use crate::cluster::EmulatorAddress;
 use crate::cluster::{Cluster, UpOptions};
 use crate::install::{Bundle, Plan, VersionSet};
@@ -510,38 +510,42 @@ impl Matrix<'_> {
             artifacts: self.options.artifacts.join(&slug),
             ..self.options.clone()
         };
-        for (i, providers) in runnable {
-            let loaded = narrowed(&scenarios[i], &providers);
-            let n = self
+        let narrowed: Vec<(usize, Loaded)> = runnable
+            .into_iter()
+            .map(|(i, providers)| (i, narrowed(&scenarios[i], &providers)))
+            .collect();
+        let mut units = Vec::new();
+        let mut repros = Vec::new();
+        for (i, loaded) in &narrowed {
+            let times = self
                 .repeat
                 .or(loaded.scenario.spec.repeat)
                 .map_or(1, NonZeroU32::get);
-            let repro = loaded
-                .scenario
-                .spec
-                .expect
-                .as_ref()
-                .is_some_and(|e| e.outcome == Outcome::Fail);
-            let mut runs: BTreeMap<Provider, Vec<CaseResult>> = BTreeMap::new();
-            for k in 1..=n {
-                let mut o = opts.clone();
-                if n > 1 {
-                    o.artifacts = opts.artifacts.join(format!("run-{k}"));
-                    eprintln!("[matrix] {} run {k} of {n}", loaded.scenario.metadata.name);
-                }
-                for r in run_all(&env, std::slice::from_ref(&loaded), &o).await {
-                    runs.entry(r.provider).or_default().push(r);
-                }
+            for &provider in &loaded.scenario.spec.providers {
+                units.push(super::Unit {
+                    loaded,
+                    provider,
+                    times,
+                });
+                repros.push((
+                    *i,
+                    loaded
+                        .scenario
+                        .spec
+                        .expect
+                        .as_ref()
+                        .is_some_and(|e| e.outcome == Outcome::Fail),
+                ));
             }
-            for (p, rs) in runs {
-                if let Some(mut r) = fold(rs, repro) {
-                    r.versions = group.versions.label(p);
-                    if let Some(a) = &r.artifacts {
-                        let _ =
-                            std::fs::write(a.join("versions.txt"), format!("{}\n", group.versions));
-                    }
-                    out.push((i, p, r));
+        }
+        let ran = super::run_units(&env, &units, &opts).await;
+        for ((unit, (i, repro)), runs) in units.iter().zip(repros).zip(ran) {
+            if let Some(mut r) = fold(runs, repro) {
+                r.versions = group.versions.label(unit.provider);
+                if let Some(a) = &r.artifacts {
+                    let _ = std::fs::write(a.join("versions.txt"), format!("{}\n", group.versions));
                 }
+                out.push((i, unit.provider, r));
             }
         }
         if let Some(real) = env.real_vault {

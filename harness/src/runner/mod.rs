@@ -5,6 +5,7 @@
 //! - [`vars`]: `${name}` substitution.
 //! - [`manifests`]: manifests → objects for one provider (namespace, SPC parameters, credentials).
 //! - [`backend`]: calls to the emulators (service APIs and the admin API).
+//! - [`tenancy`]: a case's own AWS account, Key Vault and Vault namespace, so cases run at once.
 //! - [`exec`]: the operations of a step.
 //! - [`values`]: what `capture` and `check` compare, and the Prometheus text format.
 //! - [`snapshot`]: redaction and `.snap` files.
@@ -19,14 +20,18 @@ pub mod manifests;
 pub mod matrix;
 pub mod report;
 pub mod snapshot;
+pub mod tenancy;
 pub mod timeline;
 pub mod values;
 pub mod vars;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt as _;
 use serde_json::json;
 
 use crate::cluster::Progress;
@@ -39,6 +44,7 @@ use crate::wiring::{self, Endpoints, IdentityPath, Wiring};
 use backend::Backend;
 use exec::{Case, Failure};
 use manifests::Shaping;
+use tenancy::Tenants;
 use vars::Vars;
 
 /// How a scenario × provider run ended.
@@ -108,7 +114,20 @@ pub struct Options {
     pub backend_name: String,
     /// What the cluster runs: the driver's version and each provider's (for repro notes).
     pub running: RunningVersions,
+    /// How many cases run at the same time (`--jobs`; 1: one after another).
+    pub jobs: usize,
 }
+
+/// `--jobs` when not given: cases spend most of their time waiting on the cluster (a pod
+/// starting, the rotation poll), not on this machine, so a few more than the cores.
+pub fn default_jobs() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    (cores * 2).clamp(2, MAX_JOBS)
+}
+
+/// At most this many cases at once: each needs a Key Vault name the Azure provider's pods
+/// resolve, from a fixed pool.
+pub const MAX_JOBS: usize = wiring::azure::CASE_VAULTS;
 
 /// The driver and provider versions the cluster runs (read from its DaemonSets).
 pub type RunningVersions = crate::install::VersionSet;
@@ -246,6 +265,34 @@ impl Environment {
         Ok(())
     }
 
+    /// Why a case must run alone, if it must: the scenario says so, or it is a Vault case
+    /// against a real dev server (one server, no namespaces, restarted for each case).
+    fn exclusive(&self, sc: &Scenario, provider: Provider) -> Option<String> {
+        sc.spec.exclusive.clone().or_else(|| {
+            (provider == Provider::Vault && self.real_vault.is_some())
+                .then(|| "--vault real: one Vault dev server, reset for each case".to_owned())
+        })
+    }
+
+    /// A case's tenants, empty of anything from before, seeded like the emulators' defaults.
+    async fn fresh_tenants(&self, tenants: &Tenants) -> Result<(), Failure> {
+        self.drop_tenants(tenants).await?;
+        for t in tenants.all() {
+            self.backend.create_tenant(&t.id()).await?;
+        }
+        for (t, doc) in tenants.seeds(&self.wirings) {
+            self.backend.seed_tenant(Some(&t.id()), &doc).await?;
+        }
+        Ok(())
+    }
+
+    async fn drop_tenants(&self, tenants: &Tenants) -> Result<(), Failure> {
+        for t in tenants.all() {
+            self.backend.drop_tenant(&t.id()).await?;
+        }
+        Ok(())
+    }
+
     /// The verdict of a case that cannot run here, if it cannot: its provider is not installed
     /// (skipped) or not wired (failed), its identity path is missing, or the scenario needs an
     /// emulator feature the real Vault server does not have.
@@ -370,39 +417,185 @@ pub fn namespace_for(scenario: &str, provider: Provider) -> String {
     ns.trim_end_matches('-').to_owned()
 }
 
-/// Runs every case; progress on stderr.
+/// One scenario × provider, run `times` times one after another (the runs share its
+/// namespace, so they never overlap).
+#[derive(Debug, Clone, Copy)]
+pub struct Unit<'a> {
+    pub loaded: &'a Loaded,
+    pub provider: Provider,
+    pub times: u32,
+}
+
+/// Runs every case once, up to `opts.jobs` at a time; results in the scenarios' order.
 pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) -> Vec<CaseResult> {
-    let mut results = Vec::new();
-    let mut pr = Progress::new("run");
-    for loaded in scenarios {
-        for &provider in &loaded.scenario.spec.providers {
-            if !opts.providers.is_empty() && !opts.providers.contains(&provider) {
-                continue;
-            }
-            let name = loaded.scenario.metadata.name.clone();
-            let result = match env.settled(&loaded.scenario, provider) {
-                Some(verdict) => CaseResult {
-                    scenario: name,
+    let units: Vec<Unit<'_>> = scenarios
+        .iter()
+        .flat_map(|loaded| {
+            loaded
+                .scenario
+                .spec
+                .providers
+                .iter()
+                .filter(|p| opts.providers.is_empty() || opts.providers.contains(p))
+                .map(move |&provider| Unit {
+                    loaded,
                     provider,
-                    verdict,
-                    duration: Duration::ZERO,
-                    steps: Vec::new(),
-                    notes: Vec::new(),
-                    artifacts: None,
-                    versions: String::new(),
-                    tally: None,
-                    timeline: None,
-                },
-                None => run_case(env, loaded, provider, opts, &mut pr).await,
-            };
-            pr.step(format!(
-                "{}/{}: {}",
-                result.scenario,
-                result.provider,
-                result.verdict.label()
-            ));
-            results.push(result);
+                    times: 1,
+                })
+        })
+        .collect();
+    run_units(env, &units, opts)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+/// What concurrent cases share: who may run (a case that must run alone takes the gate for
+/// writing, the others for reading; tokio's lock is fair, so cases start in order), the Key
+/// Vault slots, and the case counter that numbers AWS accounts.
+struct Schedule {
+    gate: tokio::sync::RwLock<()>,
+    slots: Mutex<Vec<usize>>,
+    cases: AtomicUsize,
+    progress: Mutex<Progress>,
+}
+
+impl Schedule {
+    fn step(&self, msg: impl std::fmt::Display) {
+        if let Ok(mut p) = self.progress.lock() {
+            p.step(msg);
         }
+    }
+
+    /// A free slot. There are as many as cases may run at once, so one is always free; the
+    /// fallback only keeps a broken invariant from taking the run down.
+    fn take_slot(&self) -> usize {
+        self.slots
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or(MAX_JOBS - 1)
+    }
+
+    fn give_slot(&self, slot: usize) {
+        if let Ok(mut s) = self.slots.lock() {
+            s.push(slot);
+        }
+    }
+}
+
+/// Runs every unit, up to `opts.jobs` cases at a time; one list of results per unit, in the
+/// units' order whatever order they finished in.
+pub async fn run_units(
+    env: &Environment,
+    units: &[Unit<'_>],
+    opts: &Options,
+) -> Vec<Vec<CaseResult>> {
+    let jobs = opts.jobs.clamp(1, MAX_JOBS);
+    let sched = Schedule {
+        gate: tokio::sync::RwLock::new(()),
+        slots: Mutex::new((0..jobs).rev().collect()),
+        cases: AtomicUsize::new(0),
+        progress: Mutex::new(Progress::new("run")),
+    };
+    // Nothing of an earlier run (state dirs persist) may reach the first cases.
+    if let Err(e) = env.fresh_backend().await {
+        let why = Verdict::Failed {
+            step: "setup".to_owned(),
+            message: format!("resetting the emulators: {e}"),
+        };
+        return units
+            .iter()
+            .map(|u| vec![not_run(u, why.clone())])
+            .collect();
+    }
+    let mut out: Vec<(usize, Vec<CaseResult>)> = futures::stream::iter(units.iter().enumerate())
+        .map(|(i, unit)| {
+            let sched = &sched;
+            async move { (i, run_unit(env, unit, opts, sched).await) }
+        })
+        .buffer_unordered(jobs)
+        .collect()
+        .await;
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+fn not_run(unit: &Unit<'_>, verdict: Verdict) -> CaseResult {
+    CaseResult {
+        scenario: unit.loaded.scenario.metadata.name.clone(),
+        provider: unit.provider,
+        verdict,
+        duration: Duration::ZERO,
+        steps: Vec::new(),
+        notes: Vec::new(),
+        artifacts: None,
+        versions: String::new(),
+        tally: None,
+        timeline: None,
+    }
+}
+
+async fn run_unit(
+    env: &Environment,
+    unit: &Unit<'_>,
+    opts: &Options,
+    sched: &Schedule,
+) -> Vec<CaseResult> {
+    let sc = &unit.loaded.scenario;
+    let name = &sc.metadata.name;
+    if let Some(verdict) = env.settled(sc, unit.provider) {
+        return vec![not_run(unit, verdict)];
+    }
+    let alone = env.exclusive(sc, unit.provider);
+    let mut results = Vec::new();
+    for k in 1..=unit.times {
+        let mut o = opts.clone();
+        if unit.times > 1 {
+            o.artifacts = opts.artifacts.join(format!("run-{k}"));
+        }
+        let result = match &alone {
+            Some(why) => {
+                let _alone = sched.gate.write().await;
+                sched.step(format!("{name}/{}: runs alone ({why})", unit.provider));
+                let fresh = env.fresh_backend().await;
+                match fresh {
+                    Ok(()) => run_case(env, unit.loaded, unit.provider, &o, None, sched).await,
+                    Err(e) => not_run(
+                        unit,
+                        Verdict::Failed {
+                            step: "setup".to_owned(),
+                            message: format!("resetting the emulators: {e}"),
+                        },
+                    ),
+                }
+            }
+            None => {
+                let _shared = sched.gate.read().await;
+                let slot = sched.take_slot();
+                let index = sched.cases.fetch_add(1, Ordering::Relaxed);
+                let tenants = Tenants::new(
+                    index,
+                    slot,
+                    &namespace_for(name, unit.provider),
+                    env.real_vault.is_none(),
+                );
+                let r = run_case(env, unit.loaded, unit.provider, &o, Some(&tenants), sched).await;
+                sched.give_slot(slot);
+                r
+            }
+        };
+        let label = match unit.times {
+            1 => String::new(),
+            n => format!(" (run {k} of {n})"),
+        };
+        sched.step(format!(
+            "{name}/{}{label}: {}",
+            unit.provider,
+            result.verdict.label()
+        ));
+        results.push(result);
     }
     results
 }
@@ -434,12 +627,15 @@ fn identity_unavailable(env: &Environment, sc: &Scenario, provider: Provider) ->
         .map(|why| format!("identity {identity}: {why}"))
 }
 
+/// One run of one case; `tenants`: its own tenants, or `None` for the emulators' defaults
+/// (a case running alone).
 async fn run_case(
     env: &Environment,
     loaded: &Loaded,
     provider: Provider,
     opts: &Options,
-    pr: &mut Progress,
+    tenants: Option<&Tenants>,
+    sched: &Schedule,
 ) -> CaseResult {
     let t0 = Instant::now();
     let sc: &Scenario = &loaded.scenario;
@@ -463,12 +659,18 @@ async fn run_case(
         vars.extend(&w.vars);
     }
     vars.extend(&wiring.vars);
+    if let Some(t) = tenants {
+        vars.extend(&t.vars());
+    }
     vars.set("namespace", namespace.clone());
     vars.set("provider", provider.as_str());
     vars.set("scenario", name.clone());
     vars.extend(&binding.vars);
 
     let mut parameters = wiring.parameters.clone();
+    if let Some(t) = tenants {
+        parameters.extend(t.parameters(provider));
+    }
     let mut param_error = None;
     match identity_path(wiring, binding, provider) {
         Ok(Some((_, path))) => parameters.extend(path.parameters.clone()),
@@ -486,10 +688,21 @@ async fn run_case(
     let source = loaded.file.display().to_string();
     // The cluster's issuer differs by backend; snapshots name it by role.
     let issuer = vars.get("awsOidcIssuer").unwrap_or_default().to_owned();
+    // A case's own account and vault read as the emulators' defaults, so a snapshot holds
+    // whether the case ran alone or beside others.
+    let (account, vault) = match tenants {
+        Some(t) => (
+            t.account().to_owned(),
+            t.azure.keyvault_name().unwrap_or_default().to_owned(),
+        ),
+        None => (String::new(), String::new()),
+    };
     let redactor = match snapshot::Redactor::new(&namespace) {
         Ok(r) => r
             .with_hmac_versions(provider == Provider::Vault)
-            .with_value(&issuer, "[oidc-issuer]"),
+            .with_value(&issuer, "[oidc-issuer]")
+            .with_value(&account, wiring::aws::ACCOUNT_ID)
+            .with_value(&vault, wiring::azure::VAULT),
         Err(e) => {
             return finished(
                 &name,
@@ -506,9 +719,10 @@ async fn run_case(
         }
     };
     let artifacts = opts.artifacts.join(format!("{name}-{provider}"));
+    let scoped = tenants.map(|t| env.backend.scoped(t));
     let mut case = Case {
         kubectl: &env.kubectl,
-        backend: &env.backend,
+        backend: scoped.as_ref().unwrap_or(&env.backend),
         namespace: namespace.clone(),
         dir: loaded.dir.clone(),
         vars,
@@ -538,7 +752,14 @@ async fn run_case(
     let mut failed: Option<(String, String)> = param_error.map(|e| ("setup".to_owned(), e));
     if failed.is_none() {
         let span = case.timeline.begin(SpanKind::Setup, "setup", String::new());
-        let result = setup(env, &mut case, wiring).await;
+        let result = match tenants {
+            Some(t) => env.fresh_tenants(t).await,
+            None => Ok(()),
+        };
+        let result = match result {
+            Ok(()) => setup(env, &mut case, wiring).await,
+            Err(e) => Err(e),
+        };
         case.timeline
             .end(span, result.as_ref().err().map(|e| e.0.as_str()));
         if let Err(e) = result {
@@ -554,7 +775,7 @@ async fn run_case(
                 &id,
                 step.description.clone().unwrap_or_default(),
             );
-            pr.step(format!("{name}/{provider}: {id}"));
+            sched.step(format!("{name}/{provider}: {id}"));
             let mut result = run_ops(&mut case, &step.try_).await;
             if result.is_err() {
                 let _ = run_ops(&mut case, &step.catch).await;
@@ -619,6 +840,11 @@ async fn run_case(
         .end(span, result.as_ref().err().map(|e| e.0.as_str()));
     if let Err(e) = result {
         notes.push(format!("cleanup: {e}"));
+    }
+    if let Some(t) = tenants
+        && let Err(e) = env.drop_tenants(t).await
+    {
+        notes.push(format!("cleanup: dropping the case's tenants: {e}"));
     }
     notes.append(&mut case.notes);
     CaseResult {
@@ -685,10 +911,9 @@ async fn run_ops(case: &mut Case<'_>, ops: &[Op]) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Fresh emulators, a fresh namespace (an old one from an interrupted run is removed first),
+/// A fresh namespace (an old one from an interrupted run is removed first),
 /// the wiring's objects and credentials.
 async fn setup(env: &Environment, case: &mut Case<'_>, wiring: &Wiring) -> Result<(), Failure> {
-    env.fresh_backend().await?;
     let api = env.kubectl.api().await?;
     let ns = case.namespace.clone();
     if api.get(None, "namespace", &ns).await?.is_some() {

@@ -380,8 +380,18 @@ pub fn describe(op: &Op) -> (&'static str, String) {
             format!("{} on {}/{}", e.reason, e.object.kind, e.object.name),
         ),
         Op::Wait(w) => ("wait", format!("{}/{} {}", w.kind, w.name, w.condition)),
-        Op::Files(f) => ("files", format!("{}:{}", f.pod, f.path)),
-        Op::Exec(e) => ("exec", format!("{}: {}", e.pod, e.command.join(" "))),
+        Op::Files(f) => (
+            "files",
+            format!("{}:{}", f.target().map_or("?", |t| t.name()), f.path),
+        ),
+        Op::Exec(e) => (
+            "exec",
+            format!(
+                "{}: {}",
+                e.target().map_or("?", |t| t.name()),
+                e.command.join(" ")
+            ),
+        ),
         Op::Snapshot(s) => (
             "snapshot",
             format!("{} of {}/{}", s.name, s.object.kind, s.object.name),
@@ -434,9 +444,23 @@ pub fn backend_target(a: &BackendAction) -> String {
         A::AwsDeleteSecret(x) => ("aws.secretsmanager.deleteSecret", x.secret_id.clone()),
         A::AwsPutParameter(x) => ("aws.ssm.putParameter", x.name.clone()),
         A::AwsDeleteParameter(x) => ("aws.ssm.deleteParameter", x.name.clone()),
+        A::AwsLabelParameterVersion(x) => (
+            "aws.ssm.labelParameterVersion",
+            format!(
+                "{}:{} {}",
+                x.name,
+                x.version.map_or("latest".to_owned(), |v| v.to_string()),
+                x.labels.join(",")
+            ),
+        ),
         A::AwsCreateRole(x) => ("aws.iam.createRole", x.role_name.clone()),
         A::AzureSetSecret(x) => ("azure.setSecret", format!("{}/{}", x.vault, x.name)),
         A::AzureDeleteSecret(x) => ("azure.deleteSecret", format!("{}/{}", x.vault, x.name)),
+        A::AzureImportCertificate(x) => (
+            "azure.importCertificate",
+            format!("{}/{} from {}", x.vault, x.name, x.file),
+        ),
+        A::AzureCreateKey(x) => ("azure.createKey", format!("{}/{}", x.vault, x.name)),
         A::VaultKv2Put(x) => ("vault.kv2.put", format!("{}/{}", x.mount, x.path)),
         A::VaultKv2Delete(x) => ("vault.kv2.delete", format!("{}/{}", x.mount, x.path)),
         A::VaultKv1Put(x) => ("vault.kv1.put", format!("{}/{}", x.mount, x.path)),
@@ -491,6 +515,7 @@ mod tests {
         let file = |c: &str| SeenFile {
             mode: "0644".into(),
             contents: c.into(),
+            bytes: c.as_bytes().to_vec(),
         };
         let one = BTreeMap::from([
             ("a".to_owned(), file("s3cr3t")),

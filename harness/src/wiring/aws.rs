@@ -214,6 +214,47 @@ pub fn seed(issuer: &Issuer) -> Value {
     })
 }
 
+/// The IAM side of one case's own account (a tenant): the wiring's role and OIDC provider
+/// again in `account`, the role associated (Pod Identity) with the service account in the
+/// case's `namespace` only (an exact association wins over the wiring's `*`), and a user whose
+/// keys the harness writes with, so its writes land in the account too. IAM is shared by all
+/// accounts, so this is applied once per case and names the account in every ARN.
+pub fn tenant_seed(wiring_seed: &Value, account: &str, namespace: &str) -> Value {
+    let mut iam = json!({
+        "roles": wiring_seed["aws"]["roles"],
+        "openIdConnectProviders": wiring_seed["aws"]["openIdConnectProviders"],
+    });
+    // Every ARN and resource pattern of the wiring names the emulator's account: moving the
+    // whole document moves them all, and nothing else in it is twelve digits.
+    let text = iam.to_string().replace(ACCOUNT_ID, account);
+    iam = serde_json::from_str(&text).unwrap_or(iam);
+    if let Some(providers) = iam["openIdConnectProviders"].as_array_mut() {
+        for p in providers {
+            p["accountId"] = json!(account);
+        }
+    }
+    json!({"aws": {
+        "roles": iam["roles"],
+        "openIdConnectProviders": iam["openIdConnectProviders"],
+        "podIdentityAssociations": [{
+            "namespace": namespace,
+            "serviceAccount": SERVICE_ACCOUNT,
+            "roleArn": ROLE_ARN.replace(ACCOUNT_ID, account),
+        }],
+        "users": [{
+            "accessKeyId": harness_access_key(account),
+            "secretAccessKey": "secretbench",
+            "arn": format!("arn:aws:iam::{account}:user/secretbench-harness"),
+            "policy": [{"effect": "allow", "actions": ["*"], "resources": ["*"]}],
+        }],
+    }})
+}
+
+/// The access key of the harness's own user in `account` (see [`tenant_seed`]).
+pub fn harness_access_key(account: &str) -> String {
+    format!("AKIASB{account}HB")
+}
+
 /// What every AWS scenario gets. `irsa_unavailable`: why IRSA cannot run on this cluster.
 pub fn wiring(seed: Value, issuer: &str, irsa_unavailable: Option<String>) -> Wiring {
     let mut w = Wiring {

@@ -37,6 +37,14 @@ pub const CREDS_SECRET: &str = "secretbench-azure-creds";
 /// The pod template annotation that follows the emulator's port.
 const PORT_ANNOTATION: &str = "secretbench/azure-emulator-port";
 
+/// Every name the provider resolves to the emulator: the login host, the wiring's vault and
+/// the case vaults.
+pub fn hostnames() -> Vec<String> {
+    let mut names = vec![vault_host(VAULT), LOGIN_HOST.to_owned()];
+    names.extend((0..CASE_VAULTS).map(|slot| vault_host(&case_vault(slot))));
+    names
+}
+
 pub fn vault_host(vault: &str) -> String {
     format!("{vault}.{VAULT_SUFFIX}")
 }
@@ -67,12 +75,44 @@ pub fn seed(port: u16) -> serde_json::Value {
             "suffix": VAULT_SUFFIX,
             "tenantId": TENANT,
             "authority": format!("https://{LOGIN_HOST}:{port}/adfs"),
+            // The Azure provider (v1.8.2, pkg/provider/provider.go getSecret/getKey/
+            // getCertificate and getKeyVaultObjectVersions) reads with "get" per object type
+            // (`secret`, `key`, `cert`) and lists versions with "list" for
+            // `objectVersionHistory`; the harness, the same principal, also imports
+            // certificates and creates keys.
             "accessPolicies": [{
                 "objectId": CLIENT_ID,
-                "permissions": {"secrets": ["get", "list", "set", "delete"]},
+                "permissions": {
+                    "secrets": ["get", "list", "set", "delete"],
+                    "keys": ["get", "list", "create", "import", "delete"],
+                    "certificates": ["get", "list", "create", "import", "delete"],
+                },
             }],
         }],
     }})
+}
+
+/// How many cases can have a vault of their own at once: their names must resolve in the
+/// provider's pods, whose `hostAliases` are fixed when the wiring patches the DaemonSet, so the
+/// names are a fixed pool ([`case_vault`]) and `--jobs` is capped at its size.
+pub const CASE_VAULTS: usize = 16;
+
+/// The vault of concurrent case slot `slot` (below [`CASE_VAULTS`]).
+pub fn case_vault(slot: usize) -> String {
+    format!("{VAULT}-{slot}")
+}
+
+/// One case's own vault (a tenant): the wiring's vault under the case's name, with the same
+/// authority and access policy; the principal and login host are shared by every vault.
+pub fn tenant_seed(wiring_seed: &serde_json::Value, vault: &str) -> serde_json::Value {
+    let mut vaults = wiring_seed["azure"]["vaults"].clone();
+    if let Some(list) = vaults.as_array_mut() {
+        list.truncate(1);
+        for v in list {
+            v["name"] = json!(vault);
+        }
+    }
+    json!({"azure": {"vaults": vaults}})
 }
 
 /// Strategic-merge patch of the provider DaemonSet: the CA and environment file mounted from
@@ -83,7 +123,7 @@ pub fn daemonset_patch(host: &str, port: u16) -> serde_json::Value {
     json!({"spec": {"template": {
         "metadata": {"annotations": {PORT_ANNOTATION: port.to_string()}},
         "spec": {
-        "hostAliases": [{"ip": host, "hostnames": [vault_host(VAULT), LOGIN_HOST]}],
+        "hostAliases": [{"ip": host, "hostnames": hostnames()}],
         "volumes": [
             {"name": CA_CONFIGMAP, "configMap": {"name": CA_CONFIGMAP}},
             {"name": ENV_CONFIGMAP, "configMap": {"name": ENV_CONFIGMAP}},

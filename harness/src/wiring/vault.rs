@@ -187,6 +187,25 @@ pub fn seed(api: &ApiServer, reviewer_jwt: &str) -> Value {
     })
 }
 
+/// The mount the dev server has at `secret/` (KV v2), which scenarios write to and the policy
+/// names.
+pub const KV2_MOUNT: &str = "secret";
+
+/// One case's own namespace (a tenant): the wiring's mounts, policy and Kubernetes auth again
+/// inside it, plus the KV v2 `secret/` a dev server has at its root but a new namespace lacks.
+pub fn tenant_seed(wiring_seed: &Value) -> Value {
+    let mut section = wiring_seed["vault"].clone();
+    if let Some(mounts) = section["mounts"].as_array_mut() {
+        mounts.push(json!({
+            "path": KV2_MOUNT,
+            "type": "kv",
+            "version": 2,
+            "description": "KV v2 as a dev server's secret/ (secretbench wiring)",
+        }));
+    }
+    json!({ "vault": section })
+}
+
 /// What every Vault scenario gets.
 pub fn wiring(vault_address: &str, seed: Value) -> Wiring {
     let mut w = Wiring {

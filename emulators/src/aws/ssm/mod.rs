@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use super::AwsEmulator;
 use super::error::AwsError;
 use super::json_protocol::{Call, OpResult};
+pub use names::label_is_valid;
 pub use store::{ParamType, Parameter, Store, Tier, Version};
 
 pub(crate) fn handle(aws: &AwsEmulator, call: &mut Call<'_>, input: serde_json::Value) -> OpResult {

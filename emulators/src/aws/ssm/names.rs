@@ -213,11 +213,13 @@ pub fn parse_selector(input: &str, region: &str, account: &str) -> Result<Select
     })
 }
 
-/// A label AWS accepts: letters, digits, `_.-`, not starting with a digit or `aws`/`ssm`.
-/// Labels failing this come back in `InvalidLabels` rather than as an error.
+/// A label AWS accepts: 1 to 100 letters, digits and `_.-`, not starting with a digit or
+/// `aws`/`ssm` (the SSM user guide, "Working with parameter labels"). Labels failing this come
+/// back in `InvalidLabels` rather than as an error.
 pub fn label_is_valid(label: &str) -> bool {
     let lower = label.to_ascii_lowercase();
     !label.is_empty()
+        && label.len() <= 100
         && label
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -233,6 +235,20 @@ mod tests {
 
     const R: &str = "us-east-1";
     const A: &str = "123456789012";
+
+    #[test]
+    fn labels_follow_the_aws_rules() {
+        assert!(label_is_valid("prod"));
+        assert!(label_is_valid("Release-1.2_b"));
+        assert!(label_is_valid(&"a".repeat(100)));
+        assert!(!label_is_valid(&"a".repeat(101)));
+        assert!(!label_is_valid(""));
+        assert!(!label_is_valid("1st"));
+        assert!(!label_is_valid("AWSprod"));
+        assert!(!label_is_valid("ssm-x"));
+        assert!(!label_is_valid("has space"));
+        assert!(!label_is_valid("a/b"));
+    }
 
     fn code(name: &str) -> Option<String> {
         validate_new(name, R, A).err().map(|e| e.code.to_string())

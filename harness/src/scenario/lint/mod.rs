@@ -34,7 +34,7 @@ use super::model::{Op, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, Style, load_file};
 
 /// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 9] = [
+pub const BUILTIN_VARS: [&str; 10] = [
     "namespace",
     "provider",
     "scenario",
@@ -42,6 +42,7 @@ pub const BUILTIN_VARS: [&str; 9] = [
     "awsAccountId",
     "awsOidcIssuer",
     "azureTenantId",
+    "azureVault",
     "vaultAddress",
     "awsEndpoint",
 ];

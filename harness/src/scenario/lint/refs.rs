@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::super::Diagnostic;
 use super::super::load::suggest;
 use super::super::located::YamlPath;
-use super::super::model::{Op, Provider, ReferenceCheck, Source};
+use super::super::model::{Op, PodTarget, Provider, ReferenceCheck, Source};
 use super::manifests::{Inventory, ManifestFile};
 use super::{Cx, kinds, vars};
 use crate::runner::manifests::CSI_DRIVER;
@@ -546,6 +546,18 @@ fn from_manifests(kind: &str) -> bool {
     )
 }
 
+/// The object a `pod` or `deployment` field names (none when neither or both are given: the
+/// step checks report that).
+fn target_ref<'a>(
+    at: &YamlPath,
+    target: Option<PodTarget<'a>>,
+    op: &'static str,
+) -> Option<(YamlPath, &'a str, &'a str, &'static str)> {
+    let t = target?;
+    let (key, kind) = t.key_and_kind();
+    Some((at.key(key), kind, t.name(), op))
+}
+
 /// The objects a `capture` or `check` source names in the scenario's namespace.
 fn source_refs<'a>(
     at: &YamlPath,
@@ -557,12 +569,15 @@ fn source_refs<'a>(
         .filter_map(|src| {
             let sat = at.key(src.key());
             match *src {
-                Source::File(f) => Some((sat.key("pod"), "Pod", f.pod.as_str(), op)),
-                Source::Exec(e) => Some((sat.key("pod"), "Pod", e.pod.as_str(), op)),
+                Source::File(f) => target_ref(&sat, f.target(), op),
+                Source::Exec(e) => target_ref(&sat, e.target(), op),
                 Source::Object(ob) => {
                     Some((sat.key("name"), ob.kind.as_str(), ob.name.as_str(), op))
                 }
                 Source::Secret(se) => Some((sat.key("name"), "Secret", se.name.as_str(), op)),
+                Source::Logs(l) if l.deployment.is_some() => {
+                    target_ref(&sat, PodTarget::of(&l.pod, &l.deployment), op)
+                }
                 Source::Logs(l) if l.namespace.is_none() => {
                     l.pod.as_deref().map(|p| (sat.key("pod"), "Pod", p, op))
                 }
@@ -586,13 +601,12 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
         .collect();
     for o in &cx.ops {
         let refs: Vec<(YamlPath, &str, &str, &str)> = match o.op {
-            Op::Files(f) => vec![(
-                o.path.key("files").key("pod"),
-                "Pod",
-                f.pod.as_str(),
-                "files",
-            )],
-            Op::Exec(e) => vec![(o.path.key("exec").key("pod"), "Pod", e.pod.as_str(), "exec")],
+            Op::Files(f) => target_ref(&o.path.key("files"), f.target(), "files")
+                .into_iter()
+                .collect(),
+            Op::Exec(e) => target_ref(&o.path.key("exec"), e.target(), "exec")
+                .into_iter()
+                .collect(),
             Op::Wait(w) => vec![(
                 o.path.key("wait").key("name"),
                 w.kind.as_str(),

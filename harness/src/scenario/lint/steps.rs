@@ -8,7 +8,8 @@ use super::super::jsonpath::JsonPath;
 use super::super::load::suggest;
 use super::super::located::YamlPath;
 use super::super::model::{
-    BackendAction, LogsSource, MetricSource, Number, ObjectRef, Op, Outcome, SOURCE_KEYS, Source,
+    BackendAction, CertificateFile, KeyType, LogsSource, MetricSource, Number, ObjectRef, Op,
+    Outcome, SOURCE_KEYS, Source,
 };
 use super::{Cx, is_dns_label, kinds};
 
@@ -175,8 +176,126 @@ fn actions(cx: &mut Cx) {
                     ),
                     Some(_) => {}
                 }
+                check_action_fields(cx, &at.index(i), a);
             }
         }
+    }
+}
+
+/// The rules of one backend action's own fields (in a step or a binding's action list): a
+/// certificate file inside the folder with a known extension, a key's size or curve for its
+/// type.
+fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
+    match a {
+        BackendAction::AwsLabelParameterVersion(l) => {
+            let lat = at.key("aws.ssm.labelParameterVersion").key("labels");
+            if l.labels.is_empty() || l.labels.len() > 10 {
+                cx.push(
+                    cx.at(&lat, format!("{} labels; SSM takes 1 to 10 per version", l.labels.len()))
+                        .help("a parameter version has at most 10 labels (ParameterVersionLabelLimitExceeded)"),
+                );
+            }
+            for (i, label) in l.labels.iter().enumerate() {
+                if !label.contains("${") && !secretbench_emulators::aws::ssm::label_is_valid(label)
+                {
+                    cx.push(
+                        cx.at(&lat.index(i), format!("SSM refuses the label `{label}`"))
+                            .label("not a label")
+                            .help("1 to 100 letters, digits, '.', '-' and '_', not starting with a digit, `aws` or `ssm`"),
+                    );
+                }
+            }
+            if l.version == Some(0) {
+                cx.push(
+                    cx.at(&at.key("aws.ssm.labelParameterVersion").key("version"), "parameter versions start at 1")
+                        .help("give the version PutParameter made (1 for the first), or leave it out for the latest"),
+                );
+            }
+        }
+        BackendAction::AzureImportCertificate(c) => {
+            let fat = at.key("azure.importCertificate").key("file");
+            let escapes = std::path::Path::new(&c.file).components().any(|p| {
+                matches!(
+                    p,
+                    std::path::Component::ParentDir | std::path::Component::RootDir
+                )
+            });
+            if escapes {
+                cx.push(
+                    cx.at(
+                        &fat,
+                        format!("`{}` must stay inside the scenario folder", c.file),
+                    )
+                    .label("outside the folder")
+                    .help("copy the certificate into this scenario's folder, e.g. `fixtures/`"),
+                );
+            } else if CertificateFile::of(&c.file).is_none() {
+                cx.push(
+                    cx.at(&fat, format!("`{}` is neither *.pem nor *.pfx / *.p12", c.file))
+                        .label("unknown kind of file")
+                        .help("name a PEM file (PKCS#8 key and certificates) `*.pem`, a PKCS#12 file `*.pfx`"),
+                );
+            } else if !c.file.contains("${") && !cx.loaded.dir.join(&c.file).is_file() {
+                cx.push(
+                    cx.at(
+                        &fat,
+                        format!("certificate file `{}` does not exist", c.file),
+                    )
+                    .label("no such file")
+                    .help("paths are relative to the scenario folder"),
+                );
+            }
+            if c.password.is_some() && CertificateFile::of(&c.file) == Some(CertificateFile::Pem) {
+                cx.push(
+                    cx.at(&at.key("azure.importCertificate").key("password"), "a PEM import takes no password")
+                        .help("the password is for a PKCS#12 file; a PEM file's key must be unencrypted PKCS#8"),
+                );
+            }
+        }
+        BackendAction::AzureCreateKey(k) => {
+            let kat = at.key("azure.createKey");
+            match k.kty {
+                KeyType::Rsa => {
+                    if let Some(size) = k.key_size
+                        && ![2048, 3072, 4096].contains(&size)
+                    {
+                        cx.push(
+                            cx.at(
+                                &kat.key("keySize"),
+                                format!("RSA key size {size} is not one Key Vault makes"),
+                            )
+                            .help("use 2048, 3072 or 4096"),
+                        );
+                    }
+                    if k.curve.is_some() {
+                        cx.push(
+                            cx.at_key(&kat.key("curve"), "`curve` is for EC keys")
+                                .help("drop it, or use `kty: EC`"),
+                        );
+                    }
+                }
+                KeyType::Ec => {
+                    if let Some(crv) = &k.curve
+                        && !["P-256", "P-384", "P-521"].contains(&crv.as_str())
+                    {
+                        cx.push(
+                            cx.at(
+                                &kat.key("curve"),
+                                format!("curve `{crv}` is not one Key Vault makes"),
+                            )
+                            .help("use P-256, P-384 or P-521"),
+                        );
+                    }
+                    if k.key_size.is_some() {
+                        cx.push(
+                            cx.at_key(&kat.key("keySize"), "`keySize` is for RSA keys")
+                                .help("drop it, or use `kty: RSA`"),
+                        );
+                    }
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -427,6 +546,7 @@ fn operations(cx: &mut Cx) {
             }
             Op::Files(f) => {
                 let fat = at.key("files");
+                check_target(cx, &fat, "files", f.pod.is_some(), f.deployment.is_some());
                 if f.snapshot.is_none() && f.expect.is_empty() {
                     cx.push(
                         cx.at_key(&fat, "`files` needs `snapshot`, `expect` or both")
@@ -443,6 +563,37 @@ fn operations(cx: &mut Cx) {
                     );
                 }
                 for (file, e) in &f.expect {
+                    let eat = fat.key("expect").key(file.clone());
+                    let given: Vec<&str> = [
+                        ("contents", e.contents.is_some()),
+                        ("base64", e.base64.is_some()),
+                        ("hex", e.hex.is_some()),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, on)| on.then_some(k))
+                    .collect();
+                    if given.len() > 1 {
+                        cx.push(
+                            cx.at_key(&eat.key(given[1]), format!("`{file}` gives {}; give one", given.join(" and ")))
+                                .help("`contents` is text; `base64` or `hex` give the exact bytes of a file that is not text"),
+                        );
+                    } else if let Err(why) = e.expected_bytes()
+                        && !e.base64.iter().chain(&e.hex).any(|v| v.contains("${"))
+                    {
+                        cx.push(
+                            cx.at(&eat.key(given.first().copied().unwrap_or("base64")), format!("`{file}`: {why}"))
+                                .help("`base64` is standard base64 (`AAEC/w==`), `hex` two digits a byte (`000102ff`)"),
+                        );
+                    }
+                    if !e.exists && !given.is_empty() {
+                        cx.push(
+                            cx.at_key(
+                                &eat.key("exists"),
+                                format!("`{file}` must not exist, yet its {} is given", given[0]),
+                            )
+                            .help("drop the contents, or `exists: false`"),
+                        );
+                    }
                     if let Some(mode) = &e.mode
                         && !(mode.len() == 4
                             && mode.starts_with('0')
@@ -463,6 +614,7 @@ fn operations(cx: &mut Cx) {
             }
             Op::Exec(e) => {
                 let eat = at.key("exec");
+                check_target(cx, &eat, "exec", e.pod.is_some(), e.deployment.is_some());
                 if e.command.is_empty() {
                     cx.push(cx.at(&eat.key("command"), "exec `command` is empty").help(
                         "give the command and its arguments, e.g. `[cat, /mnt/secrets-store/x]`",
@@ -695,6 +847,32 @@ fn check_sources(cx: &mut Cx, at: &YamlPath, op: &str, sources: &[Source]) {
                 .push(cx.at(&sat.key("command"), "exec `command` is empty").help(
                     "give the command and its arguments, e.g. `[printenv, SECRET_USERNAME]`",
                 )),
+            Source::File(f) => {
+                check_target(cx, &sat, "file", f.pod.is_some(), f.deployment.is_some())
+            }
+            Source::Exec(e) if !e.command.is_empty() => {
+                check_target(cx, &sat, "exec", e.pod.is_some(), e.deployment.is_some())
+            }
+            Source::Logs(LogsSource {
+                pod,
+                selector,
+                deployment: Some(_),
+                namespace,
+                ..
+            }) => {
+                if pod.is_some() || selector.is_some() {
+                    cx.push(
+                        cx.at_key(&sat.key("deployment"), "`logs` needs exactly one of `pod`, `selector` and `deployment`")
+                            .help("`deployment: NAME` reads a Ready pod of that Deployment; drop the others"),
+                    );
+                }
+                if namespace.is_some() {
+                    cx.push(
+                        cx.at_key(&sat.key("namespace"), "`deployment` names a Deployment of the scenario's manifests, in the scenario's namespace")
+                            .help("drop `namespace`, or use `selector` for pods in another namespace"),
+                    );
+                }
+            }
             Source::Logs(LogsSource { pod, selector, .. })
             | Source::Metric(MetricSource { pod, selector, .. })
                 if pod.is_some() == selector.is_some() =>
@@ -709,8 +887,30 @@ fn check_sources(cx: &mut Cx, at: &YamlPath, op: &str, sources: &[Source]) {
     }
 }
 
+/// `files`, `exec` and the `file` / `exec` sources run in exactly one pod: `pod: NAME`, or
+/// `deployment: NAME` (a Ready pod of it, found by the runner).
+fn check_target(cx: &mut Cx, at: &YamlPath, what: &str, pod: bool, deployment: bool) {
+    if pod == deployment {
+        let msg = if pod {
+            format!("`{what}` gives both `pod` and `deployment`; give one")
+        } else {
+            format!("`{what}` needs `pod` or `deployment`")
+        };
+        let at = if pod {
+            at.key("deployment")
+        } else {
+            at.clone()
+        };
+        cx.push(
+            cx.at_key(&at, msg)
+                .help("`pod: NAME` for a Pod of the manifests, `deployment: NAME` for any Ready pod of a Deployment"),
+        );
+    }
+}
+
 fn check_backend(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
     let s = cx.s;
+    check_action_fields(cx, at, a);
     match a {
         BackendAction::Run(name) => {
             let lacking: Vec<_> = s

@@ -30,6 +30,7 @@ pub(super) fn for_provider(cx: &Cx, provider: Provider, texts: &[&str]) -> Vars 
     vars.set("awsAccountId", "111111111111");
     vars.set("awsOidcIssuer", "https://oidc.example/cluster");
     vars.set("azureTenantId", "tenant");
+    vars.set("azureVault", "vault");
     vars.set("vaultAddress", "https://vault.example:8200");
     vars.set("awsEndpoint", "http://aws.example:4566");
     if let Some(b) = cx.s.spec.bindings.get(&provider) {
