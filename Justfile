@@ -79,7 +79,7 @@ lint: lint-tools
     cargo clippy --workspace --all-targets --locked -- -D warnings
     shellcheck -x .ci/run conformance/python/run.sh
     cd stack && shellcheck -x *.sh
-    cargo run --quiet --locked -p secretbench -- lint scenarios
+    cargo run --quiet --locked -p secretbench -- lint scenarios harness/tests/isolation
     "$(go env GOPATH)/bin/actionlint" .github/workflows/*.yml
     test "$(just _backend --backend=kind)" = kind && test "$(just _backend --backend existing x)" = existing && test "$(just _backend scenarios/mount)" = host
 
@@ -167,8 +167,16 @@ _backend *ARGS:
     done
     echo "$backend"
 
-# The kind backend's install path against a local Helm repository; `.ci/run` runs them after
+# The kind backend's install path against a local Helm repository, the API client against the
+# cluster, and two concurrent cases kept apart by their tenants; `.ci/run` runs them after
 # `just e2e`.
 # Tests that need the host cluster up (root).
 test-cluster:
-    cargo test --locked -p secretbench --test install_repo -- --ignored
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --locked -p secretbench
+    kubeconfig="$("$CARGO_TARGET_DIR/debug/secretbench" kubeconfig)"
+    export SECRETBENCH_KUBECONFIG="${kubeconfig#KUBECONFIG=}"
+    # The kubectl the harness itself runs on the host backend: the stack's.
+    export SECRETBENCH_KUBECTL="${SECRETBENCH_KUBECTL:-$(stack/build.sh path kubernetes)/bin/kubectl}"
+    cargo test --locked -p secretbench --test install_repo --test kube_api_cluster --test concurrent_isolation -- --ignored --nocapture

@@ -4,6 +4,9 @@
 //!
 //! `SECRETBENCH_KUBECONFIG=$(secretbench kubeconfig | cut -d= -f2) cargo test -p secretbench \
 //!   --test kube_api_cluster -- --ignored`
+//!
+//! (with `SECRETBENCH_KUBECTL` naming a kubectl for the second test); `just test-cluster` sets
+//! both.
 
 use std::time::Duration;
 
