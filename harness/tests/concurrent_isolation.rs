@@ -24,8 +24,9 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+fn workspace() -> &'static Path {
+    let harness = Path::new(env!("CARGO_MANIFEST_DIR"));
+    harness.parent().unwrap_or(harness)
 }
 
 fn pair_dir() -> PathBuf {
@@ -249,7 +250,7 @@ async fn run_pair(sb: &str, provider: &str, out: &Path) -> Value {
     let ran = tokio::process::Command::new(sb)
         .current_dir(workspace())
         .args(["run", "--jobs", "2", "--provider", provider, "--artifacts"])
-        .arg(out.join("artifacts"))
+        .arg(out)
         .arg("--report")
         .arg(out)
         .arg(pair_dir())
