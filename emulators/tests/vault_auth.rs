@@ -488,6 +488,100 @@ async fn database_creds_are_fresh_with_a_lease_on_every_read() {
     );
 }
 
+/// What Vault checks before it would dial the database, with its answers (Vault 1.21: plain
+/// errors, so 500s in a multierror), and the connection as a read shows it.
+#[tokio::test]
+async fn database_creds_need_the_connection_and_an_allowed_role() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::mount::enable(&root, "database", "database", None)
+        .await
+        .expect("enable db");
+    let role = v
+        .raw("POST", "/v1/database/roles/orphan", Some(&v.root), Some(r#"{"db_name":"postgres","creation_statements":"CREATE ROLE x","default_ttl":"1h"}"#))
+        .await;
+    assert_eq!(role.status, 204, "{}", role.text);
+    let no_connection = v
+        .raw("GET", "/v1/database/creds/orphan", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (no_connection.status, no_connection.json()),
+        (
+            500,
+            json!({"errors": ["1 error occurred:\n\t* failed to find entry for connection with name: \"postgres\"\n\n"]})
+        )
+    );
+    let cfg = v
+        .raw("POST", "/v1/database/config/postgres", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","allowed_roles":"app-*, other","connection_url":"postgres://{{username}}:{{password}}@db:5432/db","username":"root","password":"hunter2","verify_connection":false}"#))
+        .await;
+    assert_eq!(cfg.status, 204, "{}", cfg.text);
+    let refused = v
+        .raw("GET", "/v1/database/creds/orphan", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            500,
+            json!({"errors": ["1 error occurred:\n\t* \"orphan\" is not an allowed role\n\n"]})
+        )
+    );
+    let globbed = v
+        .raw(
+            "POST",
+            "/v1/database/roles/app-db",
+            Some(&v.root),
+            Some(r#"{"db_name":"postgres","creation_statements":["CREATE ROLE x"]}"#),
+        )
+        .await;
+    assert_eq!(globbed.status, 204, "{}", globbed.text);
+    let creds = v
+        .raw("GET", "/v1/database/creds/app-db", Some(&v.root), None)
+        .await;
+    assert_eq!(creds.status, 200, "{}", creds.text);
+    assert_eq!(creds.json()["mount_type"], "database");
+    let view = v
+        .raw("GET", "/v1/database/config/postgres", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(
+        view["data"],
+        json!({
+            "allowed_roles": ["app-*", "other"],
+            "connection_details": {"connection_url": "postgres://{{username}}:{{password}}@db:5432/db", "username": "root"},
+            "disable_automated_rotation": false,
+            "password_policy": "",
+            "plugin_name": "postgresql-database-plugin",
+            "plugin_version": "",
+            "root_credentials_rotate_statements": [],
+            "rotation_period": 0,
+            "rotation_schedule": "",
+            "rotation_window": 0,
+            "skip_static_role_import_rotation": false,
+            "verify_connection": false,
+        })
+    );
+    let role_view = v
+        .raw("GET", "/v1/database/roles/app-db", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(role_view["data"]["credential_type"], "password");
+    let put = v
+        .raw(
+            "PUT",
+            "/v1/database/creds/app-db",
+            Some(&v.root),
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(
+        (put.status, put.json()),
+        (
+            405,
+            json!({"errors": ["1 error occurred:\n\t* unsupported operation\n\n"]})
+        )
+    );
+}
+
 #[tokio::test]
 async fn bad_input_gets_vault_error_shapes() {
     let v = vault().await;
