@@ -437,7 +437,7 @@ async fn database_creds_are_fresh_with_a_lease_on_every_read() {
         .await
         .expect("enable db");
     let cfg = v
-        .raw("POST", "/v1/database/config/pg", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","connection_url":"postgresql://{{username}}:{{password}}@db/postgres","allowed_roles":"test-role"}"#))
+        .raw("POST", "/v1/database/config/pg", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","connection_url":"postgresql://{{username}}:{{password}}@db/postgres","username":"root","password":"root-pw","allowed_roles":"test-role"}"#))
         .await;
     assert_eq!(cfg.status, 204, "{}", cfg.text);
     let role = v
@@ -509,6 +509,16 @@ async fn database_creds_need_the_connection_and_an_allowed_role() {
         (
             500,
             json!({"errors": ["1 error occurred:\n\t* failed to find entry for connection with name: \"postgres\"\n\n"]})
+        )
+    );
+    let unusable = v
+        .raw("POST", "/v1/database/config/postgres", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","allowed_roles":"*","verify_connection":false}"#))
+        .await;
+    assert_eq!(
+        (unusable.status, unusable.json()),
+        (
+            400,
+            json!({"errors": ["error creating database object: must either provide username/password or set self-managed to 'true'"]})
         )
     );
     let cfg = v

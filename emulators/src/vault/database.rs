@@ -184,8 +184,21 @@ pub fn write(store: &mut Store, rest: &str, req: &Req) -> VaultResult<Reply> {
     let b = &req.body;
     match req.op {
         Op::Write if rest.starts_with("config/") && rest.len() > 7 => {
-            if router::str_field(b, "plugin_name").unwrap_or("").is_empty() {
+            let plugin = router::str_field(b, "plugin_name").unwrap_or("");
+            if plugin.is_empty() {
                 return Err(VaultError::bad_request("empty plugin name"));
+            }
+            // The PostgreSQL plugin's own check when Vault creates the database object (even
+            // with verify_connection=false): it must be able to log in somehow.
+            let has = |k: &str| !router::str_field(b, k).unwrap_or("").is_empty();
+            let self_managed = router::bool_field(b, "self_managed")?.unwrap_or(false);
+            if plugin == "postgresql-database-plugin"
+                && !self_managed
+                && !(has("username") && has("password"))
+            {
+                return Err(VaultError::bad_request(
+                    "error creating database object: must either provide username/password or set self-managed to 'true'",
+                ));
             }
             store
                 .connections
