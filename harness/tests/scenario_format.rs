@@ -917,3 +917,27 @@ fn json_fields_and_certificates_are_checked() {
         );
     }
 }
+
+/// A pattern holding `${var}`s is compiled with them replaced, so the rest is still checked
+/// (a variable's value, e.g. an emulator URL, is known only to the run).
+#[test]
+fn patterns_with_variables_are_checked_around_them() {
+    let ok = with_ops(
+        "        - event: { object: { kind: Pod, name: sample-app }, reason: FailedMount, message: '(?s)GET ${azureKeyVaultUrl}secrets/x|${vaultAddress}', within: 30s }
+        - check: { value: '${awsStsEndpoint}', matches: '^${awsEndpoint}$' }
+",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let bad = with_ops(
+        "        - event: { object: { kind: Pod, name: sample-app }, reason: FailedMount, message: '${vaultAddress}(', within: 30s }\n",
+    );
+    let diags = lint_text(&bad);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .starts_with("event message is not a valid pattern"),
+        "{}",
+        diags[0].message
+    );
+}

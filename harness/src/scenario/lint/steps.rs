@@ -587,7 +587,7 @@ fn operations(cx: &mut Cx) {
                 let eat = at.key("event");
                 check_kind(cx, &eat.key("object").key("kind"), &e.object.kind, None);
                 if let Some(m) = &e.message
-                    && let Err(err) = regex_lite::Regex::new(m)
+                    && let Err(err) = regex_lite::Regex::new(&pattern_without_vars(m))
                 {
                     cx.push(
                         cx.at(
@@ -807,8 +807,7 @@ fn operations(cx: &mut Cx) {
                 }
                 for (field, pattern) in [("matches", &c.matches), ("notMatches", &c.not_matches)] {
                     if let Some(p) = pattern
-                        && !p.contains("${")
-                        && let Err(err) = regex_lite::Regex::new(p)
+                        && let Err(err) = regex_lite::Regex::new(&pattern_without_vars(p))
                     {
                         cx.push(
                             cx.at(
@@ -849,6 +848,16 @@ fn operations(cx: &mut Cx) {
             _ => {}
         }
     }
+}
+
+/// A pattern with each `${var}` replaced by a plain word: the values are known only to the run,
+/// but the rest of the pattern can be compiled now.
+fn pattern_without_vars(pattern: &str) -> String {
+    let mut vars = crate::runner::vars::Vars::new();
+    for (_, _, name) in super::var_refs(pattern) {
+        vars.set(&name, "x");
+    }
+    vars.expand(pattern).unwrap_or_else(|_| pattern.to_owned())
 }
 
 /// A `jsonPath` narrowing a `capture` or `check` value: one field, and not on an `object`
