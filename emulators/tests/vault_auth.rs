@@ -373,11 +373,19 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
             .unwrap_or_default()
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
+    // Vault's default private_key_format: SEC1 for an EC role (PKCS#1 for RSA).
     assert!(
         d["private_key"]
             .as_str()
             .unwrap_or_default()
-            .contains("PRIVATE KEY")
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\n"),
+        "{}",
+        d["private_key"]
+    );
+    assert_eq!(
+        d["authority_key_id"].as_str().unwrap_or_default().len(),
+        20 * 3 - 1,
+        "the CA's key id, colon-separated hex"
     );
     assert_eq!(d["issuing_ca"], ca_pem.as_str());
     assert_eq!(d["ca_chain"], json!([ca_pem]));
@@ -414,6 +422,62 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
             400,
             json!({"errors": ["common name evil.org not allowed by this role"]})
         )
+    );
+    // A root made without a ttl lives Vault's default 768h, which a certificate asked for
+    // without one (the default is the same) would outlive: Vault refuses it.
+    sys::mount::enable(&root, "pki2", "pki", None)
+        .await
+        .expect("enable pki2");
+    let root2 = v
+        .raw(
+            "POST",
+            "/v1/pki2/root/generate/internal",
+            Some(&v.root),
+            Some(r#"{"common_name":"example.com"}"#),
+        )
+        .await;
+    assert_eq!(root2.status, 200, "{}", root2.text);
+    let role2 = v
+        .raw(
+            "POST",
+            "/v1/pki2/roles/r",
+            Some(&v.root),
+            Some(r#"{"allowed_domains":"example.com","allow_subdomains":true}"#),
+        )
+        .await;
+    assert_eq!(role2.status, 204, "{}", role2.text);
+    let too_long = v
+        .raw(
+            "PUT",
+            "/v1/pki2/issue/r",
+            Some(&v.root),
+            Some(r#"{"common_name":"a.example.com"}"#),
+        )
+        .await;
+    assert_eq!(too_long.status, 400, "{}", too_long.text);
+    assert!(
+        too_long.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cannot satisfy request, as TTL would result in notAfter of "),
+        "{}",
+        too_long.text
+    );
+    let rsa = v
+        .raw(
+            "PUT",
+            "/v1/pki2/issue/r",
+            Some(&v.root),
+            Some(r#"{"common_name":"a.example.com","ttl":"24h"}"#),
+        )
+        .await
+        .json();
+    assert_eq!(rsa["data"]["private_key_type"], "rsa");
+    assert!(
+        rsa["data"]["private_key"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----\n")
     );
     let unknown = v
         .raw(
