@@ -373,11 +373,19 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
             .unwrap_or_default()
             .starts_with("-----BEGIN CERTIFICATE-----")
     );
+    // Vault's default private_key_format: SEC1 for an EC role (PKCS#1 for RSA).
     assert!(
         d["private_key"]
             .as_str()
             .unwrap_or_default()
-            .contains("PRIVATE KEY")
+            .starts_with("-----BEGIN EC PRIVATE KEY-----\n"),
+        "{}",
+        d["private_key"]
+    );
+    assert_eq!(
+        d["authority_key_id"].as_str().unwrap_or_default().len(),
+        20 * 3 - 1,
+        "the CA's key id, colon-separated hex"
     );
     assert_eq!(d["issuing_ca"], ca_pem.as_str());
     assert_eq!(d["ca_chain"], json!([ca_pem]));
@@ -415,6 +423,62 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
             json!({"errors": ["common name evil.org not allowed by this role"]})
         )
     );
+    // A root made without a ttl lives Vault's default 768h, which a certificate asked for
+    // without one (the default is the same) would outlive: Vault refuses it.
+    sys::mount::enable(&root, "pki2", "pki", None)
+        .await
+        .expect("enable pki2");
+    let root2 = v
+        .raw(
+            "POST",
+            "/v1/pki2/root/generate/internal",
+            Some(&v.root),
+            Some(r#"{"common_name":"example.com"}"#),
+        )
+        .await;
+    assert_eq!(root2.status, 200, "{}", root2.text);
+    let role2 = v
+        .raw(
+            "POST",
+            "/v1/pki2/roles/r",
+            Some(&v.root),
+            Some(r#"{"allowed_domains":"example.com","allow_subdomains":true}"#),
+        )
+        .await;
+    assert_eq!(role2.status, 204, "{}", role2.text);
+    let too_long = v
+        .raw(
+            "PUT",
+            "/v1/pki2/issue/r",
+            Some(&v.root),
+            Some(r#"{"common_name":"a.example.com"}"#),
+        )
+        .await;
+    assert_eq!(too_long.status, 400, "{}", too_long.text);
+    assert!(
+        too_long.json()["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("cannot satisfy request, as TTL would result in notAfter of "),
+        "{}",
+        too_long.text
+    );
+    let rsa = v
+        .raw(
+            "PUT",
+            "/v1/pki2/issue/r",
+            Some(&v.root),
+            Some(r#"{"common_name":"a.example.com","ttl":"24h"}"#),
+        )
+        .await
+        .json();
+    assert_eq!(rsa["data"]["private_key_type"], "rsa");
+    assert!(
+        rsa["data"]["private_key"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----\n")
+    );
     let unknown = v
         .raw(
             "PUT",
@@ -437,7 +501,7 @@ async fn database_creds_are_fresh_with_a_lease_on_every_read() {
         .await
         .expect("enable db");
     let cfg = v
-        .raw("POST", "/v1/database/config/pg", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","connection_url":"postgresql://{{username}}:{{password}}@db/postgres","allowed_roles":"test-role"}"#))
+        .raw("POST", "/v1/database/config/pg", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","connection_url":"postgresql://{{username}}:{{password}}@db/postgres","username":"root","password":"root-pw","allowed_roles":"test-role"}"#))
         .await;
     assert_eq!(cfg.status, 204, "{}", cfg.text);
     let role = v
@@ -485,6 +549,110 @@ async fn database_creds_are_fresh_with_a_lease_on_every_read() {
     assert_eq!(
         (unknown.status, unknown.json()),
         (400, json!({"errors": ["unknown role: nope"]}))
+    );
+}
+
+/// What Vault checks before it would dial the database, with its answers (Vault 1.21: plain
+/// errors, so 500s in a multierror), and the connection as a read shows it.
+#[tokio::test]
+async fn database_creds_need_the_connection_and_an_allowed_role() {
+    let v = vault().await;
+    let root = v.root_client();
+    sys::mount::enable(&root, "database", "database", None)
+        .await
+        .expect("enable db");
+    let role = v
+        .raw("POST", "/v1/database/roles/orphan", Some(&v.root), Some(r#"{"db_name":"postgres","creation_statements":"CREATE ROLE x","default_ttl":"1h"}"#))
+        .await;
+    assert_eq!(role.status, 204, "{}", role.text);
+    let no_connection = v
+        .raw("GET", "/v1/database/creds/orphan", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (no_connection.status, no_connection.json()),
+        (
+            500,
+            json!({"errors": ["1 error occurred:\n\t* failed to find entry for connection with name: \"postgres\"\n\n"]})
+        )
+    );
+    let unusable = v
+        .raw("POST", "/v1/database/config/postgres", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","allowed_roles":"*","verify_connection":false}"#))
+        .await;
+    assert_eq!(
+        (unusable.status, unusable.json()),
+        (
+            400,
+            json!({"errors": ["error creating database object: must either provide username/password or set self-managed to 'true'"]})
+        )
+    );
+    let cfg = v
+        .raw("POST", "/v1/database/config/postgres", Some(&v.root), Some(r#"{"plugin_name":"postgresql-database-plugin","allowed_roles":"app-*, other","connection_url":"postgres://{{username}}:{{password}}@db:5432/db","username":"root","password":"hunter2","verify_connection":false}"#))
+        .await;
+    assert_eq!(cfg.status, 204, "{}", cfg.text);
+    let refused = v
+        .raw("GET", "/v1/database/creds/orphan", Some(&v.root), None)
+        .await;
+    assert_eq!(
+        (refused.status, refused.json()),
+        (
+            500,
+            json!({"errors": ["1 error occurred:\n\t* \"orphan\" is not an allowed role\n\n"]})
+        )
+    );
+    let globbed = v
+        .raw(
+            "POST",
+            "/v1/database/roles/app-db",
+            Some(&v.root),
+            Some(r#"{"db_name":"postgres","creation_statements":["CREATE ROLE x"]}"#),
+        )
+        .await;
+    assert_eq!(globbed.status, 204, "{}", globbed.text);
+    let creds = v
+        .raw("GET", "/v1/database/creds/app-db", Some(&v.root), None)
+        .await;
+    assert_eq!(creds.status, 200, "{}", creds.text);
+    assert_eq!(creds.json()["mount_type"], "database");
+    let view = v
+        .raw("GET", "/v1/database/config/postgres", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(
+        view["data"],
+        json!({
+            "allowed_roles": ["app-*", "other"],
+            "connection_details": {"connection_url": "postgres://{{username}}:{{password}}@db:5432/db", "username": "root"},
+            "disable_automated_rotation": false,
+            "password_policy": "",
+            "plugin_name": "postgresql-database-plugin",
+            "plugin_version": "",
+            "root_credentials_rotate_statements": [],
+            "rotation_period": 0,
+            "rotation_schedule": "",
+            "rotation_window": 0,
+            "skip_static_role_import_rotation": false,
+            "verify_connection": false,
+        })
+    );
+    let role_view = v
+        .raw("GET", "/v1/database/roles/app-db", Some(&v.root), None)
+        .await
+        .json();
+    assert_eq!(role_view["data"]["credential_type"], "password");
+    let put = v
+        .raw(
+            "PUT",
+            "/v1/database/creds/app-db",
+            Some(&v.root),
+            Some("{}"),
+        )
+        .await;
+    assert_eq!(
+        (put.status, put.json()),
+        (
+            405,
+            json!({"errors": ["1 error occurred:\n\t* unsupported operation\n\n"]})
+        )
     );
 }
 

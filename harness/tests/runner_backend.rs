@@ -418,3 +418,98 @@ async fn vault_values_that_are_not_text_go_in_as_json() {
     assert_eq!(put.data["on"], json!(true));
     assert_eq!(put.data["s"], json!("5432"));
 }
+
+/// The Vault engines vault-csi-provider's own e2e configures, set up through the configuring
+/// actions, then read as the provider reads them: PKI issue with PUT and `secretArgs` as the
+/// body, database credentials with GET (each read a new user).
+#[tokio::test]
+async fn vault_pki_and_database_are_configured_by_actions() {
+    let running = start(Options {
+        aws: loopback(),
+        azure: loopback(),
+        vault: loopback(),
+        ..Options::default()
+    })
+    .await
+    .unwrap();
+    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
+    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
+    b.reset().await.unwrap();
+    for a in [
+        json!({"vault.secrets.enable": {"path": "pki", "type": "pki"}}),
+        json!({"vault.pki.generateRoot": {"mount": "pki", "commonName": "example.com"}}),
+        json!({"vault.pki.role": {"mount": "pki", "name": "example-dot-com",
+                "allowedDomains": ["example.com"], "allowSubdomains": true}}),
+        json!({"vault.secrets.enable": {"path": "database", "type": "database"}}),
+        json!({"vault.database.config": {"mount": "database", "name": "postgres",
+                "pluginName": "postgresql-database-plugin", "allowedRoles": ["*"],
+                "connectionUrl": "postgres://{{username}}:{{password}}@postgres:5432/db",
+                "username": "root", "password": "root-pw"}}),
+        json!({"vault.database.role": {"mount": "database", "name": "test-role",
+                "dbName": "postgres", "creationStatements": ["CREATE ROLE x"],
+                "defaultTtl": "1h", "maxTtl": "24h"}}),
+        json!({"vault.policy.write": {"name": "pki-policy",
+                "rules": "path \"pki/issue/example-dot-com\" { capabilities = [\"update\"] }"}}),
+    ] {
+        b.act(&action(a.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("{a}: {e}"));
+    }
+    // A Kubernetes role needs the auth method, which the wiring's seed enables.
+    b.seed(
+        &json!({"vault": {"auth": [{"path": "kubernetes", "type": "kubernetes",
+        "config": {"kubernetesHost": "https://127.0.0.1:1", "disableLocalCaJwt": true}}]}}),
+    )
+    .await
+    .unwrap();
+    b.act(&action(
+        json!({"vault.kubernetes.role": {"name": "pki-role",
+        "boundServiceAccountNames": ["nginx-pki"], "boundServiceAccountNamespaces": ["test"],
+        "audience": "vault", "policies": ["pki-policy"], "ttl": "20m"}}),
+    ))
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut req = http
+            .request(method, format!("{}/v1/{path}", endpoints.vault_url))
+            .header("x-vault-token", &endpoints.vault_token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let path = path.to_owned();
+        async move {
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let role = call(reqwest::Method::GET, "auth/kubernetes/role/pki-role", None).await;
+    assert_eq!(role["data"]["token_ttl"], 1200, "{role:#}");
+    let issued = call(
+        reqwest::Method::PUT,
+        "pki/issue/example-dot-com",
+        Some(json!({"common_name": "test.example.com", "ttl": "24h"})),
+    )
+    .await;
+    let check = |want: serde_json::Value| {
+        let c: secretbench::scenario::model::Check =
+            serde_json::from_value(json!({"value": "x", "certificate": want})).unwrap();
+        secretbench::runner::values::Expectations::new(&c).unwrap()
+    };
+    let ca = issued["data"]["issuing_ca"].as_str().unwrap();
+    let cert = issued["data"]["certificate"].as_str().unwrap();
+    check(
+        json!({"commonName": "test.example.com", "issuerCommonName": "example.com",
+                 "dnsNames": ["test.example.com"], "signedBy": ca, "maxLifetime": "24h1m"}),
+    )
+    .test(cert)
+    .unwrap();
+    check(json!({"commonName": "example.com", "isCa": true}))
+        .test(ca)
+        .unwrap();
+    let a = call(reqwest::Method::GET, "database/creds/test-role", None).await;
+    let b2 = call(reqwest::Method::GET, "database/creds/test-role", None).await;
+    assert_ne!(a["data"]["username"], b2["data"]["username"]);
+    assert_eq!(a["lease_duration"], 3600);
+}

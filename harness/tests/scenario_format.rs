@@ -773,3 +773,171 @@ fn pods_of_a_deployment_are_addressed_by_owner() {
         );
     }
 }
+
+/// A Vault scenario whose class mounts `objects` (a YAML list, indented for the block) after
+/// the steps in `ops`.
+fn vault_scenario(objects: &str, ops: &str) -> String {
+    format!(
+        r#"apiVersion: secretbench.dev/v1alpha1
+kind: Scenario
+metadata:
+  name: demo
+  description: a demo
+spec:
+  providers: [vault]
+  bindings:
+    vault:
+      parameters:
+        roleName: pki-role
+        objects: |
+{objects}
+  steps:
+    - id: seed
+      try:
+{ops}
+    - id: deploy
+      try:
+        - apply: {{ path: manifests/ }}
+"#
+    )
+}
+
+const PKI_SEED: &str = "        - backend: { vault.secrets.enable: { path: pki, type: pki } }
+        - backend: { vault.pki.generateRoot: { mount: pki, commonName: example.com } }
+        - backend: { vault.pki.role: { mount: pki, name: example-dot-com, allowedDomains: [example.com], allowSubdomains: true } }
+        - backend: { vault.policy.write: { name: pki-policy, rules: 'path \"pki/issue/example-dot-com\" { capabilities = [\"update\"] }' } }
+        - backend: { vault.kubernetes.role: { name: pki-role, boundServiceAccountNames: [nginx-pki], boundServiceAccountNamespaces: ['${namespace}'], audience: vault, policies: [pki-policy], ttl: 20m } }
+";
+
+const PKI_PUT: &str = "          - objectName: certs
+            secretPath: pki/issue/example-dot-com
+            method: PUT
+            secretArgs: { common_name: test.example.com, ttl: 24h }";
+
+#[test]
+fn vault_engines_are_configured_and_checked() {
+    let ok = vault_scenario(PKI_PUT, PKI_SEED);
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let get = PKI_PUT.replace("            method: PUT\n", "");
+    let diags = lint_text(&vault_scenario(&get, PKI_SEED));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .contains("`pki/issue/example-dot-com` issues a certificate only on a write; the provider sends GET"),
+        "{}",
+        diags[0].message
+    );
+    let db_seed = "        - backend: { vault.secrets.enable: { path: database, type: database } }
+        - backend: { vault.database.config: { mount: database, name: postgres, pluginName: postgresql-database-plugin, allowedRoles: [test-role], username: root, password: pw } }
+        - backend: { vault.database.role: { mount: database, name: test-role, dbName: postgres, creationStatements: ['CREATE ROLE x'], defaultTtl: 1h } }
+";
+    let put_creds = "          - objectName: dbUsername
+            secretPath: database/creds/test-role
+            secretKey: username
+            method: PUT";
+    let diags = lint_text(&vault_scenario(put_creds, db_seed));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .contains("makes credentials only on a read"),
+        "{}",
+        diags[0].message
+    );
+    let cases: &[(&str, &str)] = &[
+        ("allowedRoles: [test-role]", "allowedRoles: []"),
+        ("type: database", "type: postgres"),
+        (", username: root, password: pw", ""),
+    ];
+    for (from, to) in cases {
+        let text = vault_scenario(
+            put_creds.trim_end_matches("\n            method: PUT"),
+            &db_seed.replace(from, to),
+        );
+        let diags = lint_text(&text);
+        assert_eq!(diags.len(), 1, "{to}: {diags:#?}");
+    }
+    let bad_policy = PKI_SEED.replace("capabilities = [", "capabilities = ");
+    let diags = lint_text(&vault_scenario(PKI_PUT, &bad_policy));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .starts_with("policy `pki-policy` does not parse"),
+        "{}",
+        diags[0].message
+    );
+    let no_names = PKI_SEED.replace(
+        "boundServiceAccountNames: [nginx-pki]",
+        "boundServiceAccountNames: []",
+    );
+    let diags = lint_text(&vault_scenario(PKI_PUT, &no_names));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    let no_domains = PKI_SEED.replace("allowedDomains: [example.com], ", "");
+    let diags = lint_text(&vault_scenario(PKI_PUT, &no_domains));
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0].message.contains("allows no name"),
+        "{}",
+        diags[0].message
+    );
+}
+
+#[test]
+fn json_fields_and_certificates_are_checked() {
+    let ok = with_ops(
+        "        - capture: { as: ca, file: { pod: sample-app, path: /mnt/secrets-store/certs }, jsonPath: .data.issuing_ca }
+        - check: { file: { pod: sample-app, path: /mnt/secrets-store/certs }, jsonPath: .data.certificate, certificate: { commonName: test.example.com, signedBy: '${ca}', maxLifetime: 24h1m }, within: 10s }
+        - check: { value: '${awsSecretsManagerEndpoint} ${azureKeyVaultUrl} ${emulatorHost}', matches: '^http' }
+",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - check: { object: { kind: Pod, name: sample-app, jsonPath: .metadata.uid }, jsonPath: .x, equals: y }\n",
+            "an `object` source takes its field in `object.jsonPath`",
+        ),
+        (
+            "        - check: { file: { pod: sample-app, path: /mnt/secrets-store/x }, jsonPath: 'data[', equals: y }\n",
+            "jsonPath `data[`",
+        ),
+        (
+            "        - check: { file: { pod: sample-app, path: /mnt/secrets-store/x }, certificate: { signedBy: ca } }\n",
+            "`signedBy` holds no PEM certificate",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+    }
+}
+
+/// A pattern holding `${var}`s is compiled with them replaced, so the rest is still checked
+/// (a variable's value, e.g. an emulator URL, is known only to the run).
+#[test]
+fn patterns_with_variables_are_checked_around_them() {
+    let ok = with_ops(
+        "        - event: { object: { kind: Pod, name: sample-app }, reason: FailedMount, message: '(?s)GET ${azureKeyVaultUrl}secrets/x|${vaultAddress}', within: 30s }
+        - check: { value: '${awsStsEndpoint}', matches: '^${awsEndpoint}$' }
+",
+    );
+    assert!(lint_text(&ok).is_empty(), "{:#?}", lint_text(&ok));
+    let bad = with_ops(
+        "        - event: { object: { kind: Pod, name: sample-app }, reason: FailedMount, message: '${vaultAddress}(', within: 30s }\n",
+    );
+    let diags = lint_text(&bad);
+    assert_eq!(diags.len(), 1, "{diags:#?}");
+    assert!(
+        diags[0]
+            .message
+            .starts_with("event message is not a valid pattern"),
+        "{}",
+        diags[0].message
+    );
+}

@@ -13,7 +13,7 @@ use super::tenancy::Tenants;
 use crate::realvault::{ApiError, VaultApi};
 use crate::scenario::model::{
     AwsCreateRole, AzureCreateKey, AzureImportCertificate, BackendAction, CertificateFile, Effect,
-    FaultRule, KeyType, ParameterType,
+    FaultRule, KeyType, ParameterType, PkiKeyType,
 };
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
@@ -390,6 +390,17 @@ impl Backend {
                     .write(&format!("{}/{}", a.mount, a.path), &json!(a.data))
                     .await?;
             }
+            A::VaultSecretsEnable(_)
+            | A::VaultPolicyWrite(_)
+            | A::VaultKubernetesRole(_)
+            | A::VaultPkiGenerateRoot(_)
+            | A::VaultPkiRole(_)
+            | A::VaultDatabaseConfig(_)
+            | A::VaultDatabaseRole(_) => {
+                if let Some((path, body)) = vault_write(action) {
+                    self.vault.write(&path, &body).await?;
+                }
+            }
         }
         Ok(())
     }
@@ -527,6 +538,105 @@ impl Backend {
         entries.sort_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()));
         Ok(json!({ "entries": entries }))
     }
+}
+
+/// A duration as Vault reads one: whole seconds with a unit (Vault's parser takes `90s` as Go's
+/// `time.ParseDuration` does).
+fn vault_duration(d: crate::scenario::duration::Dur) -> String {
+    format!("{}s", d.0.as_secs())
+}
+
+/// The Vault API write of a configuring action (`vault.secrets.enable`, `vault.policy.write`,
+/// `vault.kubernetes.role`, `vault.pki.*`, `vault.database.*`): its path (after `/v1/`, in the
+/// case's namespace) and body, with Vault's own field names. `None` for any other action.
+pub fn vault_write(action: &BackendAction) -> Option<(String, Value)> {
+    use BackendAction as A;
+    let put_duration =
+        |body: &mut Value, field: &str, d: Option<crate::scenario::duration::Dur>| {
+            if let Some(d) = d {
+                body[field] = json!(vault_duration(d));
+            }
+        };
+    Some(match action {
+        A::VaultSecretsEnable(a) => {
+            let mut body = json!({ "type": a.type_.as_str() });
+            if let Some(d) = &a.description {
+                body["description"] = json!(d);
+            }
+            (format!("sys/mounts/{}", a.path.trim_matches('/')), body)
+        }
+        A::VaultPolicyWrite(a) => (
+            format!("sys/policies/acl/{}", a.name),
+            json!({ "policy": a.rules }),
+        ),
+        A::VaultKubernetesRole(a) => {
+            let mut body = json!({
+                "bound_service_account_names": a.bound_service_account_names,
+                "bound_service_account_namespaces": a.bound_service_account_namespaces,
+                "policies": a.policies,
+            });
+            if let Some(aud) = &a.audience {
+                body["audience"] = json!(aud);
+            }
+            put_duration(&mut body, "ttl", a.ttl);
+            let mount = a
+                .mount
+                .as_deref()
+                .unwrap_or(crate::wiring::vault::AUTH_MOUNT);
+            (format!("auth/{mount}/role/{}", a.name), body)
+        }
+        A::VaultPkiGenerateRoot(a) => {
+            let mut body = json!({ "common_name": a.common_name });
+            put_duration(&mut body, "ttl", a.ttl);
+            (format!("{}/root/generate/internal", a.mount), body)
+        }
+        A::VaultPkiRole(a) => {
+            let mut body = json!({
+                "allowed_domains": a.allowed_domains,
+                "allow_subdomains": a.allow_subdomains,
+                "allow_bare_domains": a.allow_bare_domains,
+                "allow_any_name": a.allow_any_name,
+            });
+            if let Some(k) = a.key_type {
+                body["key_type"] = json!(match k {
+                    PkiKeyType::Rsa => "rsa",
+                    PkiKeyType::Ec => "ec",
+                });
+            }
+            put_duration(&mut body, "ttl", a.ttl);
+            put_duration(&mut body, "max_ttl", a.max_ttl);
+            (format!("{}/roles/{}", a.mount, a.name), body)
+        }
+        A::VaultDatabaseConfig(a) => {
+            let mut body = json!({
+                "plugin_name": a.plugin_name,
+                "allowed_roles": a.allowed_roles,
+                // The emulator never dials a database; a real Vault must not either, so the
+                // connection can name one that is not there.
+                "verify_connection": false,
+            });
+            for (field, value) in [
+                ("connection_url", &a.connection_url),
+                ("username", &a.username),
+                ("password", &a.password),
+            ] {
+                if let Some(v) = value {
+                    body[field] = json!(v);
+                }
+            }
+            (format!("{}/config/{}", a.mount, a.name), body)
+        }
+        A::VaultDatabaseRole(a) => {
+            let mut body = json!({
+                "db_name": a.db_name,
+                "creation_statements": a.creation_statements,
+            });
+            put_duration(&mut body, "default_ttl", a.default_ttl);
+            put_duration(&mut body, "max_ttl", a.max_ttl);
+            (format!("{}/roles/{}", a.mount, a.name), body)
+        }
+        _ => return None,
+    })
 }
 
 /// The body of Key Vault's "Import Certificate" (`POST /certificates/{name}/import`) as the
@@ -667,6 +777,51 @@ mod tests {
         assert_eq!(trust.audience, "sts.amazonaws.com", "the default audience");
         assert_eq!(trust.subjects, ["system:serviceaccount:ns:sa"]);
         assert!(trust.subjects_like.is_empty());
+    }
+
+    #[test]
+    fn configuring_actions_are_vault_writes_with_vaults_field_names() {
+        let action = |v: Value| -> BackendAction { serde_json::from_value(v).unwrap() };
+        assert_eq!(
+            vault_write(&action(
+                json!({"vault.secrets.enable": {"path": "pki", "type": "pki"}})
+            )),
+            Some(("sys/mounts/pki".to_owned(), json!({"type": "pki"})))
+        );
+        assert_eq!(
+            vault_write(&action(json!({"vault.kubernetes.role": {
+                "name": "pki-role", "boundServiceAccountNames": ["nginx-pki"],
+                "boundServiceAccountNamespaces": ["ns"], "audience": "vault",
+                "policies": ["pki-policy"], "ttl": "20m"}}))),
+            Some((
+                "auth/kubernetes/role/pki-role".to_owned(),
+                json!({"bound_service_account_names": ["nginx-pki"],
+                       "bound_service_account_namespaces": ["ns"], "audience": "vault",
+                       "policies": ["pki-policy"], "ttl": "1200s"})
+            ))
+        );
+        let (path, body) = vault_write(&action(json!({"vault.database.config": {
+            "mount": "database", "name": "postgres", "pluginName": "postgresql-database-plugin",
+            "allowedRoles": ["*"], "connectionUrl": "postgres://{{username}}:{{password}}@db/x"}})))
+        .unwrap();
+        assert_eq!(path, "database/config/postgres");
+        assert_eq!(body["verify_connection"], false);
+        assert_eq!(body["allowed_roles"], json!(["*"]));
+        assert!(body.get("password").is_none());
+        let (path, body) = vault_write(&action(json!({"vault.pki.role": {
+            "mount": "pki", "name": "example-dot-com", "allowedDomains": ["example.com"],
+            "allowSubdomains": true, "maxTtl": "72h"}})))
+        .unwrap();
+        assert_eq!(path, "pki/roles/example-dot-com");
+        assert_eq!(body["max_ttl"], "259200s");
+        assert_eq!(body["allow_subdomains"], true);
+        assert!(body.get("key_type").is_none());
+        assert_eq!(
+            vault_write(&action(
+                json!({"vault.kv1.put": {"mount": "kv", "path": "x", "data": {}}})
+            )),
+            None
+        );
     }
 
     #[test]

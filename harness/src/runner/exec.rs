@@ -19,6 +19,7 @@ use crate::kube_api::{self, KubeApi};
 use crate::kubectl::Kubectl;
 use crate::report::model::Seen;
 use crate::scenario::duration::Deadline;
+use crate::scenario::jsonpath::JsonPath;
 use crate::scenario::model::{self as m, Binding, Op};
 use crate::wait::{Broken, Poll, Timeout, until_poll};
 
@@ -644,9 +645,15 @@ impl Case<'_> {
             .within
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(10));
-        let what = format!("{} to capture as ${{{}}}", describe_source(&source), c.as_);
+        let field = json_field_of(c.json_path.as_deref())?;
+        let what = format!(
+            "{}{} to capture as ${{{}}}",
+            describe_source(&source),
+            describe_field(c.json_path.as_deref()),
+            c.as_
+        );
         let value = until_poll::<_, _, _, Failure>(&what, limit, EVERY, || async {
-            self.read_source(&source).await
+            self.read_field(&source, field.as_ref()).await
         })
         .await?;
         self.vars.set(&c.as_, value);
@@ -657,7 +664,13 @@ impl Case<'_> {
     async fn check(&mut self, c: &m::Check) -> Result<(), Failure> {
         let source = one_source(c.sources())?;
         let expect = values::Expectations::new(c).map_err(Failure::new)?;
-        let what = format!("{} {}", describe_source(&source), expect.describe());
+        let field = json_field_of(c.json_path.as_deref())?;
+        let what = format!(
+            "{}{} {}",
+            describe_source(&source),
+            describe_field(c.json_path.as_deref()),
+            expect.describe()
+        );
         let timing = match (c.within, c.for_) {
             (Some(_), Some(_)) => {
                 return Err(Failure::new("check has both `within` and `for`; give one"));
@@ -666,7 +679,26 @@ impl Case<'_> {
             (None, Some(d)) => values::Timing::For(self.within(d)),
             (None, None) => values::Timing::Once,
         };
-        values::run_check(&what, timing, EVERY, &expect, || self.read_source(&source)).await
+        values::run_check(&what, timing, EVERY, &expect, || {
+            self.read_field(&source, field.as_ref())
+        })
+        .await
+    }
+
+    /// One look at a source, narrowed to a JSON field of its value when `field` is given.
+    async fn read_field(
+        &self,
+        source: &m::Source<'_>,
+        field: Option<&(JsonPath, String)>,
+    ) -> Result<Poll<String>, Failure> {
+        let look = self.read_source(source).await?;
+        Ok(match (look, field) {
+            (Poll::Done(v), Some((path, text))) => match values::json_field(&v, path, text) {
+                Ok(f) => Poll::Done(f),
+                Err(why) => Poll::NotYet(why),
+            },
+            (look, _) => look,
+        })
     }
 
     /// One look at a source: its value, or why it cannot be read yet.
@@ -878,6 +910,21 @@ impl Case<'_> {
             _ => Err(Failure::new("give exactly one of `pod` and `selector`")),
         }
     }
+}
+
+/// A `jsonPath` of a capture or check, parsed (with its text for messages).
+fn json_field_of(path: Option<&str>) -> Result<Option<(JsonPath, String)>, Failure> {
+    path.map(|p| {
+        JsonPath::parse(p)
+            .map(|parsed| (parsed, p.to_owned()))
+            .map_err(|e| Failure::new(format!("jsonPath `{p}`: {e}")))
+    })
+    .transpose()
+}
+
+/// ` field .data.x` after a source's description, when a `jsonPath` narrows it.
+fn describe_field(path: Option<&str>) -> String {
+    path.map(|p| format!(" field {p}")).unwrap_or_default()
 }
 
 /// The pod target of an operation, or the failure lint reports ahead of the run.

@@ -142,9 +142,11 @@ pub struct Environment {
     /// Wired providers; a provider missing here is in `unavailable`.
     pub wirings: BTreeMap<Provider, Wiring>,
     pub unavailable: BTreeMap<Provider, Unavailable>,
-    /// The emulators' addresses as pods reach them, for every scenario whatever its provider:
-    /// `awsEndpoint` and `vaultAddress`.
+    /// The emulators' addresses as pods reach them, for every scenario whatever its provider
+    /// ([`emulator_vars`]).
     pub emulator_vars: BTreeMap<String, String>,
+    /// The Key Vault listener's port, in the per-case vault's URL ([`key_vault_vars`]).
+    pub azure_port: u16,
     /// `--vault real`: the Vault scenarios' backend is this dev server, not the emulator
     /// (the `endpoints` given to [`Environment::prepare`] already name it).
     pub real_vault: Option<RealVault>,
@@ -218,26 +220,8 @@ impl Environment {
             .find_map(|w| w.vars.get("awsRegion").cloned())
             .unwrap_or_else(|| "us-east-1".to_owned());
         let backend = Backend::new(endpoints.clone(), &local, &region)?;
-        let emulator_vars = BTreeMap::from([
-            (
-                "awsEndpoint".to_owned(),
-                wiring::emulator_url(
-                    "http",
-                    &host,
-                    &endpoints.aws_url,
-                    wiring::emulators::AWS_PORT,
-                ),
-            ),
-            (
-                "vaultAddress".to_owned(),
-                wiring::emulator_url(
-                    "http",
-                    &host,
-                    &endpoints.vault_url,
-                    wiring::emulators::VAULT_PORT,
-                ),
-            ),
-        ]);
+        let emulator_vars = emulator_vars(&host, endpoints);
+        let azure_port = wiring::ready_port(&endpoints.azure_url, wiring::emulators::AZURE_PORT);
         Ok(Self {
             kubectl,
             backend,
@@ -245,6 +229,7 @@ impl Environment {
             wirings,
             unavailable,
             emulator_vars,
+            azure_port,
             real_vault,
         })
     }
@@ -314,8 +299,73 @@ impl Environment {
     }
 }
 
-/// The emulator-only operations a scenario uses (fault rules, journal asserts), named for a
-/// skip reason; `collect: [journal]` is diagnostics and needs neither.
+/// The built-in variables naming each emulated service as pods reach it, written the way a
+/// client of that service is pointed at a private endpoint:
+/// - `awsEndpoint`, and per service `awsSecretsManagerEndpoint`, `awsSsmEndpoint`,
+///   `awsStsEndpoint` (the values of `AWS_ENDPOINT_URL_SECRETS_MANAGER`, `_SSM`, `_STS`; one
+///   listener serves all three, over plain HTTP);
+/// - `vaultAddress` (`VAULT_ADDR`, SPC `vaultAddress`);
+/// - `azureLoginHost` and `azureAuthorityHost` (`AZURE_AUTHORITY_HOST`, the custom cloud's
+///   `activeDirectoryEndpoint`: Entra ID's token and discovery endpoints; the tenant `adfs`
+///   follows it);
+/// - `emulatorHost`: the address all of them listen on, for a pod's `hostAliases` (the Azure
+///   names resolve nowhere else).
+///
+/// The case's Key Vault comes with its tenant: [`key_vault_vars`].
+pub fn emulator_vars(host: &str, endpoints: &Endpoints) -> BTreeMap<String, String> {
+    let aws = wiring::emulator_url(
+        "http",
+        host,
+        &endpoints.aws_url,
+        wiring::emulators::AWS_PORT,
+    );
+    let vault = wiring::emulator_url(
+        "http",
+        host,
+        &endpoints.vault_url,
+        wiring::emulators::VAULT_PORT,
+    );
+    let azure_port = wiring::ready_port(&endpoints.azure_url, wiring::emulators::AZURE_PORT);
+    let mut vars = BTreeMap::new();
+    for name in [
+        "awsEndpoint",
+        "awsSecretsManagerEndpoint",
+        "awsSsmEndpoint",
+        "awsStsEndpoint",
+    ] {
+        vars.insert(name.to_owned(), aws.clone());
+    }
+    vars.insert("vaultAddress".to_owned(), vault);
+    vars.insert(
+        "azureLoginHost".to_owned(),
+        wiring::azure::LOGIN_HOST.to_owned(),
+    );
+    vars.insert(
+        "azureAuthorityHost".to_owned(),
+        format!("https://{}:{azure_port}/", wiring::azure::LOGIN_HOST),
+    );
+    vars.insert("emulatorHost".to_owned(), host.to_owned());
+    vars
+}
+
+/// The Key Vault `vault` as pods name it: `azureKeyVaultHost` (its DNS name, for
+/// `hostAliases`) and `azureKeyVaultUrl` (its vault URI, `https://<name>.<suffix>:<port>/`, as
+/// the portal shows it and the SDKs take it; the Azure provider builds the same from
+/// `keyvaultName` and the cloud's DNS suffix).
+pub fn key_vault_vars(vault: &str, azure_port: u16) -> BTreeMap<String, String> {
+    let host = wiring::azure::vault_host(vault);
+    BTreeMap::from([
+        (
+            "azureKeyVaultUrl".to_owned(),
+            format!("https://{host}:{azure_port}/"),
+        ),
+        ("azureKeyVaultHost".to_owned(), host),
+    ])
+}
+
+/// The emulator-only operations a scenario uses (fault rules, journal asserts, database
+/// credentials without a database), named for a skip reason; `collect: [journal]` is
+/// diagnostics and needs none of them.
 pub fn emulator_features(sc: &Scenario) -> Option<String> {
     let ops = sc
         .spec
@@ -325,19 +375,41 @@ pub fn emulator_features(sc: &Scenario) -> Option<String> {
         .chain(&sc.spec.catch)
         .chain(&sc.spec.finally);
     let (mut faults, mut journal) = (false, false);
+    // A real Vault makes database credentials by running the role's statements in the
+    // database; the bench runs none, so only the emulator can answer `creds/<role>`.
+    let mut database = sc
+        .spec
+        .bindings
+        .get(&Provider::Vault)
+        .is_some_and(|b| b.actions.values().flatten().any(is_database_action));
     for op in ops {
         match op {
             Op::Faults(_) => faults = true,
             Op::Journal(_) => journal = true,
+            Op::Backend(a) if is_database_action(a) => database = true,
             _ => {}
         }
     }
-    match (faults, journal) {
-        (true, true) => Some("fault injection and the request journal".into()),
-        (true, false) => Some("fault injection".into()),
-        (false, true) => Some("the request journal".into()),
-        (false, false) => None,
+    let mut features = Vec::new();
+    if faults {
+        features.push("fault injection");
     }
+    if journal {
+        features.push("the request journal");
+    }
+    if database {
+        features.push("database credentials without a database");
+    }
+    match features.as_slice() {
+        [] => None,
+        [one] => Some((*one).to_owned()),
+        [init @ .., last] => Some(format!("{} and {last}", init.join(", "))),
+    }
+}
+
+fn is_database_action(a: &crate::scenario::model::BackendAction) -> bool {
+    use crate::scenario::model::BackendAction as A;
+    matches!(a, A::VaultDatabaseConfig(_) | A::VaultDatabaseRole(_))
 }
 
 /// The note of a skipped case: the provider is not in the cluster, and how to add it.
@@ -662,6 +734,11 @@ async fn run_case(
     if let Some(t) = tenants {
         vars.extend(&t.vars());
     }
+    let case_vault = vars
+        .get("azureVault")
+        .unwrap_or(wiring::azure::VAULT)
+        .to_owned();
+    vars.extend(&key_vault_vars(&case_vault, env.azure_port));
     vars.set("namespace", namespace.clone());
     vars.set("provider", provider.as_str());
     vars.set("scenario", name.clone());
@@ -1019,6 +1096,34 @@ mod tests {
     }
 
     #[test]
+    fn emulator_addresses_are_built_ins_lint_knows() {
+        let endpoints = Endpoints {
+            aws_url: "http://0.0.0.0:4570".into(),
+            azure_url: "https://0.0.0.0:8444".into(),
+            vault_url: "http://0.0.0.0:8201".into(),
+            ..Endpoints::default()
+        };
+        let mut vars = emulator_vars("10.88.0.1", &endpoints);
+        vars.extend(key_vault_vars("secretbench-3", 8444));
+        assert_eq!(vars["awsSecretsManagerEndpoint"], "http://10.88.0.1:4570");
+        assert_eq!(vars["awsStsEndpoint"], vars["awsEndpoint"]);
+        assert_eq!(vars["vaultAddress"], "http://10.88.0.1:8201");
+        assert_eq!(
+            vars["azureKeyVaultUrl"],
+            "https://secretbench-3.vault.kv.test:8444/"
+        );
+        assert_eq!(vars["azureKeyVaultHost"], "secretbench-3.vault.kv.test");
+        assert_eq!(vars["azureAuthorityHost"], "https://login.kv.test:8444/");
+        assert_eq!(vars["emulatorHost"], "10.88.0.1");
+        for name in vars.keys() {
+            assert!(
+                crate::scenario::lint::BUILTIN_VARS.contains(&name.as_str()),
+                "{name} is set by every run but lint does not know it"
+            );
+        }
+    }
+
+    #[test]
     fn real_vault_skips_what_only_the_emulator_has() {
         let with = |steps: &str| {
             let text = format!(
@@ -1044,6 +1149,13 @@ mod tests {
         assert_eq!(
             emulator_features(&faults).as_deref(),
             Some("fault injection")
+        );
+        let database = with(
+            "    - id: a\n      try:\n        - journal: { service: vault, operation: database.creds, within: 5s }\n        - backend: { vault.database.role: { mount: database, name: r, dbName: pg, creationStatements: [x] } }\n",
+        );
+        assert_eq!(
+            emulator_features(&database).as_deref(),
+            Some("the request journal and database credentials without a database")
         );
     }
 

@@ -464,6 +464,19 @@ pub fn backend_target(a: &BackendAction) -> String {
         A::VaultKv2Put(x) => ("vault.kv2.put", format!("{}/{}", x.mount, x.path)),
         A::VaultKv2Delete(x) => ("vault.kv2.delete", format!("{}/{}", x.mount, x.path)),
         A::VaultKv1Put(x) => ("vault.kv1.put", format!("{}/{}", x.mount, x.path)),
+        A::VaultSecretsEnable(x) => (
+            "vault.secrets.enable",
+            format!("{} at {}", x.type_.as_str(), x.path),
+        ),
+        A::VaultPolicyWrite(x) => ("vault.policy.write", x.name.clone()),
+        A::VaultKubernetesRole(x) => ("vault.kubernetes.role", x.name.clone()),
+        A::VaultPkiGenerateRoot(x) => (
+            "vault.pki.generateRoot",
+            format!("{} CN={}", x.mount, x.common_name),
+        ),
+        A::VaultPkiRole(x) => ("vault.pki.role", format!("{}/{}", x.mount, x.name)),
+        A::VaultDatabaseConfig(x) => ("vault.database.config", format!("{}/{}", x.mount, x.name)),
+        A::VaultDatabaseRole(x) => ("vault.database.role", format!("{}/{}", x.mount, x.name)),
     };
     format!("{name} {target}")
 }

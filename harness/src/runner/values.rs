@@ -6,8 +6,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use regex_lite::Regex;
+use x509_parser::extensions::GeneralName;
+use x509_parser::parse_x509_certificate;
+use x509_parser::pem::Pem;
+use x509_parser::x509::X509Name;
 
 use super::exec::Failure;
+use crate::scenario::jsonpath::{self, JsonPath};
 use crate::scenario::model as m;
 use crate::wait::{Poll, holds, until_poll};
 
@@ -68,6 +73,174 @@ pub struct Expectations {
     matches: Option<(String, Regex)>,
     not_matches: Option<(String, Regex)>,
     numbers: Vec<(&'static str, f64)>,
+    certificate: Option<CertificateCheck>,
+}
+
+/// The field `path` of `value` read as JSON, as text (a string as it is, anything else as
+/// JSON); `Err` says why it cannot be had (not JSON, no such field).
+pub fn json_field(value: &str, path: &JsonPath, path_text: &str) -> Result<String, String> {
+    let doc: serde_json::Value = serde_json::from_str(value)
+        .map_err(|e| format!("the value is not JSON ({e}), so it has no {path_text}"))?;
+    path.select(&doc).map(jsonpath::text)
+}
+
+/// A `certificate` expectation, its `signedBy` certificate already decoded.
+#[derive(Debug)]
+struct CertificateCheck {
+    want: m::CertificateExpect,
+    /// The DER of `signedBy`.
+    signer: Option<Vec<u8>>,
+}
+
+/// The DER of the first PEM certificate in `text`.
+fn first_pem_certificate(text: &str) -> Result<Vec<u8>, String> {
+    for pem in Pem::iter_from_buffer(text.as_bytes()) {
+        let pem = pem.map_err(|e| format!("not PEM: {e}"))?;
+        if pem.label == "CERTIFICATE" {
+            return Ok(pem.contents);
+        }
+    }
+    Err("no PEM certificate (-----BEGIN CERTIFICATE-----) in it".to_owned())
+}
+
+fn common_name(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_owned)
+}
+
+impl CertificateCheck {
+    fn new(want: &m::CertificateExpect) -> Result<Self, String> {
+        let signer = want
+            .signed_by
+            .as_deref()
+            .map(|pem| {
+                let der = first_pem_certificate(pem)
+                    .map_err(|e| format!("certificate `signedBy`: {e}"))?;
+                parse_x509_certificate(&der)
+                    .map_err(|e| format!("certificate `signedBy` is not X.509: {e}"))?;
+                Ok::<_, String>(der)
+            })
+            .transpose()?;
+        Ok(Self {
+            want: want.clone(),
+            signer,
+        })
+    }
+
+    fn describe(&self) -> String {
+        let w = &self.want;
+        let mut parts = Vec::new();
+        if let Some(cn) = &w.common_name {
+            parts.push(format!("CN={cn}"));
+        }
+        if let Some(cn) = &w.issuer_common_name {
+            parts.push(format!("issuer CN={cn}"));
+        }
+        if !w.dns_names.is_empty() {
+            parts.push(format!("DNS {}", w.dns_names.join(", ")));
+        }
+        match w.is_ca {
+            Some(true) => parts.push("a CA".to_owned()),
+            Some(false) => parts.push("not a CA".to_owned()),
+            None => {}
+        }
+        if w.signed_by.is_some() {
+            parts.push("signed by the given CA".to_owned());
+        }
+        if let Some(d) = w.max_lifetime {
+            parts.push(format!(
+                "valid at most {}",
+                crate::scenario::duration::format_duration(d.0)
+            ));
+        }
+        format!("a certificate ({})", parts.join(", "))
+    }
+
+    fn test(&self, actual: &str) -> Result<(), String> {
+        let der = first_pem_certificate(actual).map_err(|e| format!("the value: {e}"))?;
+        let (_, cert) = parse_x509_certificate(&der)
+            .map_err(|e| format!("the value's certificate is not X.509: {e}"))?;
+        let w = &self.want;
+        let subject_cn = common_name(cert.subject());
+        if let Some(want) = &w.common_name
+            && subject_cn.as_deref() != Some(want.as_str())
+        {
+            return Err(format!(
+                "its subject CN is {}, want {want:?}",
+                subject_cn.map_or("missing".to_owned(), |c| format!("{c:?}"))
+            ));
+        }
+        let issuer_cn = common_name(cert.issuer());
+        if let Some(want) = &w.issuer_common_name
+            && issuer_cn.as_deref() != Some(want.as_str())
+        {
+            return Err(format!(
+                "its issuer CN is {}, want {want:?}",
+                issuer_cn.map_or("missing".to_owned(), |c| format!("{c:?}"))
+            ));
+        }
+        if !w.dns_names.is_empty() {
+            let sans = cert
+                .subject_alternative_name()
+                .map_err(|e| format!("its subject alternative names do not parse: {e}"))?;
+            let dns: Vec<&str> = sans
+                .map(|ext| {
+                    ext.value
+                        .general_names
+                        .iter()
+                        .filter_map(|n| match n {
+                            GeneralName::DNSName(d) => Some(*d),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(missing) = w.dns_names.iter().find(|n| !dns.contains(&n.as_str())) {
+                return Err(format!("its DNS names {dns:?} lack {missing:?}"));
+            }
+        }
+        if let Some(want) = w.is_ca {
+            let ca = cert
+                .basic_constraints()
+                .map_err(|e| format!("its basic constraints do not parse: {e}"))?
+                .is_some_and(|bc| bc.value.ca);
+            if ca != want {
+                return Err(if ca {
+                    "it is a CA certificate, want one that is not".to_owned()
+                } else {
+                    "it is not a CA certificate".to_owned()
+                });
+            }
+        }
+        if let Some(signer) = &self.signer {
+            let (_, ca) = parse_x509_certificate(signer)
+                .map_err(|e| format!("certificate `signedBy` is not X.509: {e}"))?;
+            cert.verify_signature(Some(ca.public_key())).map_err(|e| {
+                format!(
+                    "its signature does not verify with the key of {} ({e})",
+                    common_name(ca.subject())
+                        .map_or("the given CA".to_owned(), |c| format!("CN={c}"))
+                )
+            })?;
+        }
+        if let Some(max) = w.max_lifetime {
+            let v = cert.validity();
+            let lifetime = v.not_after.timestamp() - v.not_before.timestamp();
+            let max_secs = i64::try_from(max.0.as_secs()).unwrap_or(i64::MAX);
+            if lifetime > max_secs {
+                return Err(format!(
+                    "it is valid for {}, want at most {}",
+                    crate::scenario::duration::format_duration(std::time::Duration::from_secs(
+                        lifetime.unsigned_abs()
+                    )),
+                    crate::scenario::duration::format_duration(max.0)
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 fn multiline(pattern: &str, field: &str) -> Result<(String, Regex), String> {
@@ -107,6 +280,11 @@ impl Expectations {
                 .map(|p| multiline(p, "notMatches"))
                 .transpose()?,
             numbers,
+            certificate: c
+                .certificate
+                .as_ref()
+                .map(CertificateCheck::new)
+                .transpose()?,
         })
     }
 
@@ -133,6 +311,9 @@ impl Expectations {
                 _ => "<",
             };
             parts.push(format!("{op} {}", format_number(*n)));
+        }
+        if let Some(c) = &self.certificate {
+            parts.push(c.describe());
         }
         parts.join(", ")
     }
@@ -195,6 +376,9 @@ impl Expectations {
                     ));
                 }
             }
+        }
+        if let Some(c) = &self.certificate {
+            c.test(actual)?;
         }
         Ok(())
     }
@@ -522,6 +706,109 @@ mod tests {
             r.unwrap_err().to_string(),
             "file x: the value is still \"old\""
         );
+    }
+
+    /// A CA and a leaf it signed for `cn` (with `cn` as a DNS name), valid for `hours`.
+    fn ca_and_leaf(cn: &str, hours: i64) -> (String, String, String) {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.distinguished_name
+            .push(DnType::CommonName, "example.com");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_pem = ca.clone().self_signed(&ca_key).unwrap().pem();
+        let other_key = KeyPair::generate().unwrap();
+        let other_pem = ca.clone().self_signed(&other_key).unwrap().pem();
+        let issuer = Issuer::new(ca, ca_key);
+        let mut leaf = CertificateParams::new(vec![cn.to_owned()]).unwrap();
+        leaf.distinguished_name.push(DnType::CommonName, cn);
+        let now = time::OffsetDateTime::now_utc();
+        leaf.not_before = now - time::Duration::seconds(30);
+        leaf.not_after = now + time::Duration::hours(hours);
+        let leaf_pem = leaf
+            .signed_by(&KeyPair::generate().unwrap(), &issuer)
+            .unwrap()
+            .pem();
+        (ca_pem, leaf_pem, other_pem)
+    }
+
+    fn cert_check(want: serde_json::Value) -> Expectations {
+        Expectations::new(&check(|c| {
+            c.certificate = Some(serde_json::from_value(want).unwrap())
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn certificates_are_checked_by_name_issuer_signature_and_lifetime() {
+        let (ca, leaf, other) = ca_and_leaf("test.example.com", 24);
+        let e = cert_check(serde_json::json!({
+            "commonName": "test.example.com", "issuerCommonName": "example.com",
+            "dnsNames": ["test.example.com"], "isCa": false, "signedBy": ca, "maxLifetime": "24h1m",
+        }));
+        assert_eq!(e.test(&leaf), Ok(()));
+        assert!(
+            e.describe()
+                .starts_with("a certificate (CN=test.example.com")
+        );
+        assert_eq!(
+            cert_check(serde_json::json!({"commonName": "www.example.com"})).test(&leaf),
+            Err("its subject CN is \"test.example.com\", want \"www.example.com\"".into())
+        );
+        assert_eq!(
+            cert_check(serde_json::json!({"dnsNames": ["x.example.com"]})).test(&leaf),
+            Err("its DNS names [\"test.example.com\"] lack \"x.example.com\"".into())
+        );
+        assert_eq!(
+            cert_check(serde_json::json!({"isCa": true})).test(&leaf),
+            Err("it is not a CA certificate".into())
+        );
+        assert_eq!(
+            cert_check(serde_json::json!({"isCa": true})).test(&ca),
+            Ok(())
+        );
+        // Another key under the same name: the signature tells them apart.
+        let forged = cert_check(serde_json::json!({"signedBy": other})).test(&leaf);
+        assert!(
+            forged
+                .as_ref()
+                .is_err_and(|e| e
+                    .starts_with("its signature does not verify with the key of CN=example.com")),
+            "{forged:?}"
+        );
+        let (_, long, _) = ca_and_leaf("test.example.com", 720);
+        assert_eq!(
+            cert_check(serde_json::json!({"maxLifetime": "24h1m"})).test(&long),
+            Err("it is valid for 720h30s, want at most 24h1m".into())
+        );
+        assert_eq!(
+            cert_check(serde_json::json!({})).test("hello"),
+            Err("the value: no PEM certificate (-----BEGIN CERTIFICATE-----) in it".into())
+        );
+        let bad_signer = Expectations::new(&check(|c| {
+            c.certificate = Some(m::CertificateExpect {
+                signed_by: Some("nope".into()),
+                ..m::CertificateExpect::default()
+            })
+        }))
+        .unwrap_err();
+        assert!(
+            bad_signer.starts_with("certificate `signedBy`"),
+            "{bad_signer}"
+        );
+    }
+
+    #[test]
+    fn json_fields_are_taken_from_the_value() {
+        let doc = r#"{"data":{"certificate":"PEM","n":5,"m":{"a":1}},"warnings":null}"#;
+        let at = |p: &str| json_field(doc, &JsonPath::parse(p).unwrap(), p);
+        assert_eq!(at(".data.certificate"), Ok("PEM".into()));
+        assert_eq!(at(".data.n"), Ok("5".into()));
+        assert_eq!(at(".data.m"), Ok(r#"{"a":1}"#.into()));
+        assert!(at(".data.missing").is_err());
+        let not_json =
+            json_field("plain", &JsonPath::parse(".data").unwrap(), ".data").unwrap_err();
+        assert!(not_json.starts_with("the value is not JSON"), "{not_json}");
     }
 
     const METRICS: &str = r#"# HELP total_node_publish Total number of node publish calls

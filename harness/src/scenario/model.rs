@@ -395,6 +395,31 @@ pub enum BackendAction {
     /// Vault KV version 1: write (replaces the value).
     #[serde(rename = "vault.kv1.put")]
     VaultKv1Put(VaultPut),
+    /// Vault `sys/mounts/<path>`: enable a secrets engine (`vault secrets enable`).
+    #[serde(rename = "vault.secrets.enable")]
+    VaultSecretsEnable(VaultSecretsEnable),
+    /// Vault `sys/policies/acl/<name>`: write an ACL policy (`vault policy write`).
+    #[serde(rename = "vault.policy.write")]
+    VaultPolicyWrite(VaultPolicyWrite),
+    /// Vault `auth/<mount>/role/<name>`: a role of the Kubernetes auth method, binding service
+    /// accounts to policies (the one a SecretProviderClass names in `roleName`).
+    #[serde(rename = "vault.kubernetes.role")]
+    VaultKubernetesRole(VaultKubernetesRole),
+    /// Vault PKI `<mount>/root/generate/internal`: the mount's root CA.
+    #[serde(rename = "vault.pki.generateRoot")]
+    VaultPkiGenerateRoot(VaultPkiGenerateRoot),
+    /// Vault PKI `<mount>/roles/<name>`: which names a role issues certificates for
+    /// (`<mount>/issue/<name>`, which vault-csi-provider calls with `method: PUT`).
+    #[serde(rename = "vault.pki.role")]
+    VaultPkiRole(VaultPkiRole),
+    /// Vault database `<mount>/config/<name>`: a connection (written with
+    /// `verify_connection=false`: no database needs to be there).
+    #[serde(rename = "vault.database.config")]
+    VaultDatabaseConfig(VaultDatabaseConfig),
+    /// Vault database `<mount>/roles/<name>`: a dynamic role; every read of
+    /// `<mount>/creds/<name>` makes a new user and password.
+    #[serde(rename = "vault.database.role")]
+    VaultDatabaseRole(VaultDatabaseRole),
 }
 
 /// A map keyed by provider: each key's entry says it is for that provider.
@@ -451,7 +476,14 @@ impl BackendAction {
             | BackendAction::AzureCreateKey(_) => Some(Provider::Azure),
             BackendAction::VaultKv2Put(_)
             | BackendAction::VaultKv2Delete(_)
-            | BackendAction::VaultKv1Put(_) => Some(Provider::Vault),
+            | BackendAction::VaultKv1Put(_)
+            | BackendAction::VaultSecretsEnable(_)
+            | BackendAction::VaultPolicyWrite(_)
+            | BackendAction::VaultKubernetesRole(_)
+            | BackendAction::VaultPkiGenerateRoot(_)
+            | BackendAction::VaultPkiRole(_)
+            | BackendAction::VaultDatabaseConfig(_)
+            | BackendAction::VaultDatabaseRole(_) => Some(Provider::Vault),
         }
     }
 }
@@ -733,6 +765,178 @@ pub struct VaultDelete {
     pub mount: String,
     /// Path inside the mount (on KV v2, its latest version is deleted).
     pub path: String,
+}
+
+/// A secrets engine type the Vault emulator serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum VaultEngine {
+    /// KV version 1.
+    #[serde(rename = "kv")]
+    Kv,
+    /// KV version 2 (versioned).
+    #[serde(rename = "kv-v2")]
+    KvV2,
+    /// PKI: a CA issuing certificates.
+    #[serde(rename = "pki")]
+    Pki,
+    /// Database: dynamic credentials.
+    #[serde(rename = "database")]
+    Database,
+}
+
+impl VaultEngine {
+    /// The type as Vault's `sys/mounts` takes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Kv => "kv",
+            Self::KvV2 => "kv-v2",
+            Self::Pki => "pki",
+            Self::Database => "database",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultSecretsEnable {
+    /// Where to mount it, e.g. `pki` (requests then go to `pki/...`).
+    pub path: String,
+    /// The engine: `kv`, `kv-v2`, `pki` or `database`.
+    #[serde(rename = "type")]
+    pub type_: VaultEngine,
+    /// The mount's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultPolicyWrite {
+    /// The policy's name, e.g. `pki-policy`; a role lists it in `policies`.
+    pub name: String,
+    /// Its rules in HCL, as `vault policy write` takes them, e.g.
+    /// `path "pki/issue/example-dot-com" { capabilities = ["update"] }`.
+    pub rules: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultKubernetesRole {
+    /// The role's name (`roleName` in a SecretProviderClass).
+    pub name: String,
+    /// The service accounts that may log in with it (`bound_service_account_names`; `*` for any).
+    pub bound_service_account_names: Vec<String>,
+    /// Their namespaces (`bound_service_account_namespaces`; `*` for any, e.g. `${namespace}`).
+    pub bound_service_account_namespaces: Vec<String>,
+    /// The audience the login token must carry (`audience`; vault-csi-provider's default
+    /// request is for `vault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The policies its tokens get.
+    pub policies: Vec<String>,
+    /// Its tokens' TTL (`ttl`), e.g. `20m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<super::duration::Dur>,
+    /// The Kubernetes auth method's mount (default `kubernetes`, the one the bench wires).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mount: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultPkiGenerateRoot {
+    /// The PKI mount, e.g. `pki`.
+    pub mount: String,
+    /// The CA's common name (`common_name`), e.g. `example.com`.
+    pub common_name: String,
+    /// The CA certificate's lifetime (`ttl`; default Vault's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<super::duration::Dur>,
+}
+
+/// A key type Vault's PKI generates for the certificates a role issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PkiKeyType {
+    /// RSA 2048 (Vault's default).
+    #[serde(rename = "rsa")]
+    Rsa,
+    /// ECDSA P-256.
+    #[serde(rename = "ec")]
+    Ec,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultPkiRole {
+    /// The PKI mount, e.g. `pki`.
+    pub mount: String,
+    /// The role's name: certificates are issued at `<mount>/issue/<name>`.
+    pub name: String,
+    /// The domains it issues for (`allowed_domains`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_domains: Vec<String>,
+    /// Names under those domains too, e.g. `test.example.com` for `example.com` (`allow_subdomains`).
+    #[serde(default)]
+    pub allow_subdomains: bool,
+    /// The domains themselves (`allow_bare_domains`).
+    #[serde(default)]
+    pub allow_bare_domains: bool,
+    /// Any name at all (`allow_any_name`).
+    #[serde(default)]
+    pub allow_any_name: bool,
+    /// The issued certificates' key type (`key_type`; default `rsa`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_type: Option<PkiKeyType>,
+    /// Their default lifetime (`ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<super::duration::Dur>,
+    /// Their longest lifetime (`max_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<super::duration::Dur>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultDatabaseConfig {
+    /// The database mount, e.g. `database`.
+    pub mount: String,
+    /// The connection's name; a role names it in `dbName`.
+    pub name: String,
+    /// The database plugin (`plugin_name`), e.g. `postgresql-database-plugin`.
+    pub plugin_name: String,
+    /// The roles that may use it (`allowed_roles`; `*` for any). Vault refuses credentials for
+    /// a role not listed.
+    pub allowed_roles: Vec<String>,
+    /// The plugin's connection URL (`connection_url`), e.g.
+    /// `postgres://{{username}}:{{password}}@postgres:5432/db`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connection_url: Option<String>,
+    /// The user Vault connects as (`username`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Its password (`password`; never shown again by Vault).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VaultDatabaseRole {
+    /// The database mount, e.g. `database`.
+    pub mount: String,
+    /// The role's name: credentials are read at `<mount>/creds/<name>`.
+    pub name: String,
+    /// The connection it uses (`db_name`), a `vault.database.config` name.
+    pub db_name: String,
+    /// The statements that make a user (`creation_statements`), e.g.
+    /// `CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`.
+    pub creation_statements: Vec<String>,
+    /// The credentials' lease (`default_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_ttl: Option<super::duration::Dur>,
+    /// Their longest lease (`max_ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ttl: Option<super::duration::Dur>,
 }
 
 /// Fault injection on the emulators.
@@ -1047,6 +1251,11 @@ pub struct Capture {
     /// Source: a Prometheus metric's value (the sum of the matching series).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metric: Option<MetricSource>,
+    /// Keep only this field of the value, read as JSON, by kubectl's JSONPath (a string as it
+    /// is, anything else as JSON), e.g. `.data.issuing_ca` of the file vault-csi-provider writes
+    /// for an object without `secretKey`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
     /// How long to retry until the source can be read (the file exists, the object has the
     /// field); default 10s.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1081,6 +1290,14 @@ pub struct Check {
     /// Source: this text, e.g. a captured variable (`"${before}"`) to compare with another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+    /// Check only this field of the value, read as JSON, by kubectl's JSONPath (a string as it
+    /// is, anything else as JSON), e.g. `.data.certificate` of the file vault-csi-provider
+    /// writes for an object without `secretKey` (the whole answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+    /// The value is a PEM certificate (the first of a chain) with these properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateExpect>,
     /// The value equals this exactly (e.g. `"${before}"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub equals: Option<String>,
@@ -1396,7 +1613,34 @@ impl Check {
             || self.at_most.is_some()
             || self.greater_than.is_some()
             || self.less_than.is_some()
+            || self.certificate.is_some()
     }
+}
+
+/// What a certificate must be; every field given must hold. The value must parse as a PEM
+/// X.509 certificate in any case.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CertificateExpect {
+    /// Its subject's common name (CN), e.g. the `common_name` a PKI issue asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub common_name: Option<String>,
+    /// Its issuer's common name, e.g. the CA's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer_common_name: Option<String>,
+    /// DNS names its subject alternative names must include.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
+    /// Whether it is a CA certificate (basic constraints `CA:TRUE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_ca: Option<bool>,
+    /// A PEM certificate whose key signed it, e.g. `${ca}` captured from the issuing CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    /// Its validity period (notAfter - notBefore) is at most this, e.g. the `ttl` a request
+    /// asked for plus Vault's 30s backdating (`24h1m` for `ttl: 24h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_lifetime: Option<super::duration::Dur>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -33,8 +33,9 @@ use super::located::YamlPath;
 use super::model::{Op, Scenario};
 use super::{Diagnostic, FILE_NAME, Loaded, Style, load_file};
 
-/// Variables the runner always defines.
-pub const BUILTIN_VARS: [&str; 10] = [
+/// Variables the runner always defines (the emulators' addresses: `runner::emulator_vars` and
+/// `runner::key_vault_vars`).
+pub const BUILTIN_VARS: [&str; 18] = [
     "namespace",
     "provider",
     "scenario",
@@ -45,6 +46,14 @@ pub const BUILTIN_VARS: [&str; 10] = [
     "azureVault",
     "vaultAddress",
     "awsEndpoint",
+    "awsSecretsManagerEndpoint",
+    "awsSsmEndpoint",
+    "awsStsEndpoint",
+    "azureKeyVaultUrl",
+    "azureKeyVaultHost",
+    "azureAuthorityHost",
+    "azureLoginHost",
+    "emulatorHost",
 ];
 
 /// The result of linting a set of scenario files.

@@ -22,7 +22,7 @@ use serde_json::Value;
 use super::super::Diagnostic;
 use super::super::load::{suggest, yaml_error};
 use super::super::located::{Node, Pos, YamlPath};
-use super::super::model::{BackendAction, Op, Provider, ReferenceCheck};
+use super::super::model::{BackendAction, Op, Provider, ReferenceCheck, VaultEngine};
 use super::manifests::Inventory;
 use super::refs::{Obj, per_provider, world};
 use super::{Cx, vars};
@@ -392,6 +392,7 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
     }
 
     let seeds = seeded_values(cx, p);
+    let engines = engine_mounts(cx);
     let mut texts: Vec<&str> = world.iter().map(|o| o.file.source.as_ref()).collect();
     texts.push(cx.loaded.source.as_ref());
     let vars = vars::for_provider(cx, p, &texts);
@@ -424,7 +425,7 @@ fn provider(cx: &Cx, world: &[Obj], p: Provider) -> Vec<Diagnostic> {
         let files = match p {
             Provider::Aws => aws(source, &params, &seeds, &vars, &mut out),
             Provider::Azure => azure(source, &vars, &mut out),
-            Provider::Vault => vault(source, &vars, &mut out),
+            Provider::Vault => vault(source, &vars, &engines, &mut out),
         };
         match source.spc {
             Some(n) => {
@@ -773,6 +774,7 @@ fn azure(
 fn vault(
     source: &Source,
     vars: &crate::runner::vars::Vars,
+    engines: &BTreeMap<String, VaultEngine>,
     out: &mut Vec<Diagnostic>,
 ) -> Vec<String> {
     let text = &source.text;
@@ -834,6 +836,14 @@ fn vault(
                 .help("write it quoted, like \"0644\""),
             );
         }
+        if let Some(why) = engine_method_mismatch(engines, &o.secret_path.0, o.method.as_ref()) {
+            let path = if o.method.is_some() {
+                at.key("method")
+            } else {
+                at.key("secretPath")
+            };
+            out.push(err(path, why.0).label(why.1).help(why.2));
+        }
         files.push(vars::expand_str(vars, &o.object_name.0));
     }
     files
@@ -889,6 +899,59 @@ fn sync_objects(spc: &Obj, files: &[String], p: Provider, out: &mut Vec<Diagnost
             );
         }
     }
+}
+
+/// The secrets engines the scenario enables (`vault.secrets.enable`, in its steps or the vault
+/// binding's actions), by mount path.
+fn engine_mounts(cx: &Cx) -> BTreeMap<String, VaultEngine> {
+    let mut out = BTreeMap::new();
+    let mut record = |a: &BackendAction| {
+        if let BackendAction::VaultSecretsEnable(e) = a {
+            out.insert(e.path.trim_matches('/').to_owned(), e.type_);
+        }
+    };
+    if let Some(b) = cx.s.spec.bindings.get(&Provider::Vault) {
+        b.actions.values().flatten().for_each(&mut record);
+    }
+    for o in &cx.ops {
+        if let Op::Backend(a) = o.op {
+            record(a);
+        }
+    }
+    out
+}
+
+/// A Vault object whose method its engine refuses (Vault answers 405 `unsupported operation`):
+/// PKI's `issue/<role>` takes only writes, which vault-csi-provider sends for `method: PUT`
+/// (upstream's e2e class `vault-pki`); database `creds/<role>` only reads. (message, label, help)
+fn engine_method_mismatch(
+    engines: &BTreeMap<String, VaultEngine>,
+    secret_path: &str,
+    method: Option<&Text>,
+) -> Option<(String, &'static str, &'static str)> {
+    let path = secret_path.trim_start_matches('/');
+    let path = path.strip_prefix("v1/").unwrap_or(path);
+    let path = path.split('?').next().unwrap_or(path);
+    let method = method.map_or("GET".to_owned(), |m| m.0.to_uppercase());
+    let writes = matches!(method.as_str(), "PUT" | "POST");
+    engines.iter().find_map(|(mount, engine)| {
+        let rest = path.strip_prefix(mount.as_str())?.strip_prefix('/')?;
+        match engine {
+            VaultEngine::Pki if rest.starts_with("issue/") && !writes => Some((
+                format!(
+                    "`{path}` issues a certificate only on a write; the provider sends {method}"
+                ),
+                "Vault answers 405",
+                "add `method: PUT` (with `secretArgs`, e.g. `common_name`)",
+            )),
+            VaultEngine::Database if rest.starts_with("creds/") && writes => Some((
+                format!("`{path}` makes credentials only on a read; the provider sends {method}"),
+                "Vault answers 405",
+                "drop `method` (GET is the default)",
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// Values the scenario seeds per AWS object name (for `jmesPath`): (value, where).

@@ -252,6 +252,61 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
                 );
             }
         }
+        BackendAction::VaultPolicyWrite(p) => {
+            if !p.rules.contains("${")
+                && let Err(e) = secretbench_emulators::vault::policy::Policy::parse(&p.rules)
+            {
+                cx.push(
+                    cx.at(
+                        &at.key("vault.policy.write").key("rules"),
+                        format!("policy `{}` does not parse: {e}", p.name),
+                    )
+                    .label("not an ACL policy")
+                    .help("write HCL as `vault policy write` takes it: path \"pki/issue/x\" { capabilities = [\"update\"] }"),
+                );
+            }
+        }
+        BackendAction::VaultKubernetesRole(r) => {
+            let rat = at.key("vault.kubernetes.role");
+            for (field, list) in [
+                ("boundServiceAccountNames", &r.bound_service_account_names),
+                (
+                    "boundServiceAccountNamespaces",
+                    &r.bound_service_account_namespaces,
+                ),
+            ] {
+                if list.is_empty() {
+                    cx.push(
+                        cx.at(&rat.key(field), format!("`{field}` is empty; Vault refuses such a role"))
+                            .help("name the pods' service accounts and namespaces (`${namespace}`, or `*` for any)"),
+                    );
+                }
+            }
+        }
+        BackendAction::VaultPkiRole(r) if r.allowed_domains.is_empty() && !r.allow_any_name => {
+            cx.push(
+                cx.at_key(&at.key("vault.pki.role"), format!("PKI role `{}` allows no name: every issue is refused", r.name))
+                    .help("list `allowedDomains` (with `allowSubdomains` / `allowBareDomains`), or set `allowAnyName: true`"),
+            );
+        }
+        BackendAction::VaultDatabaseConfig(c) if c.allowed_roles.is_empty() => {
+            cx.push(
+                cx.at(
+                    &at.key("vault.database.config").key("allowedRoles"),
+                    format!("connection `{}` allows no role", c.name),
+                )
+                .help("Vault refuses credentials for a role its connection does not list (`\"<role>\" is not an allowed role`): name the roles, or `*`"),
+            );
+        }
+        BackendAction::VaultDatabaseConfig(c)
+            if c.plugin_name == "postgresql-database-plugin"
+                && (c.username.is_none() || c.password.is_none()) =>
+        {
+            cx.push(
+                cx.at_key(&at.key("vault.database.config"), format!("connection `{}` has no `username` and `password`", c.name))
+                    .help("Vault's PostgreSQL plugin refuses it (`must either provide username/password or set self-managed to 'true'`), even unverified: give both"),
+            );
+        }
         BackendAction::AzureCreateKey(k) => {
             let kat = at.key("azure.createKey");
             match k.kty {
@@ -532,7 +587,7 @@ fn operations(cx: &mut Cx) {
                 let eat = at.key("event");
                 check_kind(cx, &eat.key("object").key("kind"), &e.object.kind, None);
                 if let Some(m) = &e.message
-                    && let Err(err) = regex_lite::Regex::new(m)
+                    && let Err(err) = regex_lite::Regex::new(&pattern_without_vars(m))
                 {
                     cx.push(
                         cx.at(
@@ -681,6 +736,7 @@ fn operations(cx: &mut Cx) {
             Op::Capture(c) => {
                 let cat = at.key("capture");
                 check_sources(cx, &cat, "capture", &c.sources());
+                check_json_path(cx, &cat, c.json_path.as_deref(), &c.sources());
                 let name = &c.as_;
                 let valid = name
                     .chars()
@@ -725,10 +781,21 @@ fn operations(cx: &mut Cx) {
             Op::Check(c) => {
                 let cat = at.key("check");
                 check_sources(cx, &cat, "check", &c.sources());
+                check_json_path(cx, &cat, c.json_path.as_deref(), &c.sources());
                 if !c.expects_anything() {
                     cx.push(
                         cx.at_key(&cat, "`check` needs an expectation")
-                            .help("add `equals`, `differs`, `matches`, `notMatches`, `atLeast`, `atMost`, `greaterThan` or `lessThan`"),
+                            .help("add `equals`, `differs`, `matches`, `notMatches`, `atLeast`, `atMost`, `greaterThan`, `lessThan` or `certificate`"),
+                    );
+                }
+                if let Some(signer) = c.certificate.as_ref().and_then(|x| x.signed_by.as_deref())
+                    && !signer.contains("${")
+                    && !signer.contains("-----BEGIN CERTIFICATE-----")
+                {
+                    cx.push(
+                        cx.at(&cat.key("certificate").key("signedBy"), "`signedBy` holds no PEM certificate")
+                            .label("not PEM")
+                            .help("give the CA certificate as PEM, e.g. `${ca}` captured with `jsonPath: .data.issuing_ca`"),
                     );
                 }
                 if c.within.is_some() && c.for_.is_some() {
@@ -740,8 +807,7 @@ fn operations(cx: &mut Cx) {
                 }
                 for (field, pattern) in [("matches", &c.matches), ("notMatches", &c.not_matches)] {
                     if let Some(p) = pattern
-                        && !p.contains("${")
-                        && let Err(err) = regex_lite::Regex::new(p)
+                        && let Err(err) = regex_lite::Regex::new(&pattern_without_vars(p))
                     {
                         cx.push(
                             cx.at(
@@ -781,6 +847,40 @@ fn operations(cx: &mut Cx) {
             }
             _ => {}
         }
+    }
+}
+
+/// A pattern with each `${var}` replaced by a plain word: the values are known only to the run,
+/// but the rest of the pattern can be compiled now.
+fn pattern_without_vars(pattern: &str) -> String {
+    let mut vars = crate::runner::vars::Vars::new();
+    for (_, _, name) in super::var_refs(pattern) {
+        vars.set(&name, "x");
+    }
+    vars.expand(pattern).unwrap_or_else(|_| pattern.to_owned())
+}
+
+/// A `jsonPath` narrowing a `capture` or `check` value: one field, and not on an `object`
+/// source, which has its own.
+fn check_json_path(cx: &mut Cx, at: &YamlPath, path: Option<&str>, sources: &[Source]) {
+    let Some(path) = path else {
+        return;
+    };
+    if sources.iter().any(|s| matches!(s, Source::Object(_))) {
+        cx.push(
+            cx.at(
+                &at.key("jsonPath"),
+                "an `object` source takes its field in `object.jsonPath`",
+            )
+            .label("a second path")
+            .help("move the path into `object: { ..., jsonPath: ... }`"),
+        );
+    } else if let Err(e) = JsonPath::parse(path) {
+        cx.push(
+            cx.at(&at.key("jsonPath"), format!("jsonPath `{path}`: {e}"))
+                .label("not a path to one field")
+                .help("write it as kubectl does, e.g. `.data.certificate`"),
+        );
     }
 }
 

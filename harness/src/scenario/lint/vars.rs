@@ -33,6 +33,14 @@ pub(super) fn for_provider(cx: &Cx, provider: Provider, texts: &[&str]) -> Vars 
     vars.set("azureVault", "vault");
     vars.set("vaultAddress", "https://vault.example:8200");
     vars.set("awsEndpoint", "http://aws.example:4566");
+    vars.set("awsSecretsManagerEndpoint", "http://aws.example:4566");
+    vars.set("awsSsmEndpoint", "http://aws.example:4566");
+    vars.set("awsStsEndpoint", "http://aws.example:4566");
+    vars.set("azureKeyVaultUrl", "https://vault.vault.example:8443/");
+    vars.set("azureKeyVaultHost", "vault.vault.example");
+    vars.set("azureAuthorityHost", "https://login.example:8443/");
+    vars.set("azureLoginHost", "login.example");
+    vars.set("emulatorHost", "192.0.2.1");
     if let Some(b) = cx.s.spec.bindings.get(&provider) {
         vars.extend(&b.vars);
     }
