@@ -941,3 +941,65 @@ fn patterns_with_variables_are_checked_around_them() {
         diags[0].message
     );
 }
+
+/// `GOOD` with a second step `gone` after `deploy`, and this `expect`.
+fn with_trigger(expect: &str) -> Vec<String> {
+    let text = GOOD
+        .replacen(
+            "  catch:\n",
+            "    - id: gone\n      try:\n        - absent: { kind: Secret, name: s, within: 5s }\n  catch:\n",
+            1,
+        )
+        .replacen("  steps:", &format!("  expect: {expect}\n  steps:"), 1);
+    lint_text(&text)
+        .iter()
+        .map(|d| {
+            format!(
+                "{}{}",
+                d.message,
+                d.help
+                    .as_deref()
+                    .map(|h| format!(" / {h}"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_trigger_names_an_earlier_step_of_a_repro() {
+    let ok =
+        with_trigger("{ outcome: fail, reason: bug, step: gone, trigger: deploy, attempts: 3 }");
+    assert_eq!(ok, Vec::<String>::new());
+    let typo = with_trigger("{ outcome: fail, reason: bug, step: gone, trigger: deplyo }");
+    assert_eq!(typo.len(), 1, "{typo:#?}");
+    assert!(
+        typo[0].contains("spec.expect.trigger `deplyo` does not name a step")
+            && typo[0].contains("did you mean `deploy`?"),
+        "{typo:#?}"
+    );
+    let late = with_trigger("{ outcome: fail, reason: bug, step: deploy, trigger: gone }");
+    assert_eq!(late.len(), 1, "{late:#?}");
+    assert!(
+        late[0].contains("spec.expect.trigger `gone` comes after spec.expect.step `deploy`"),
+        "{late:#?}"
+    );
+    let same = with_trigger("{ outcome: fail, reason: bug, step: gone, trigger: gone }");
+    assert!(same[0].contains("is the bug's step itself"), "{same:#?}");
+    let no_step = with_trigger("{ outcome: fail, reason: bug, trigger: deploy }");
+    assert!(
+        no_step[0].contains("spec.expect.trigger without spec.expect.step"),
+        "{no_step:#?}"
+    );
+    let pass = with_trigger("{ outcome: pass, step: gone, trigger: deploy }");
+    assert!(pass[0].contains("needs `outcome: fail`"), "{pass:#?}");
+    let lone = with_trigger("{ outcome: fail, reason: bug, step: gone, attempts: 4 }");
+    assert_eq!(lone.len(), 1, "{lone:#?}");
+    assert!(
+        lone[0].contains("spec.expect.attempts without spec.expect.trigger"),
+        "{lone:#?}"
+    );
+    let zero =
+        with_trigger("{ outcome: fail, reason: bug, step: gone, trigger: deploy, attempts: 0 }");
+    assert!(!zero.is_empty(), "attempts is at least 1");
+}

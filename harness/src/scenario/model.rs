@@ -258,6 +258,34 @@ pub struct Expect {
     /// The id of the step expected to fail while the bug is there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// For a racy repro (`outcome: fail`): the id of the step that checks the bug's
+    /// precondition held (the race went the bug's way), before `step`. A run where it fails
+    /// did not set the bug up: it neither reproduces nor clears the bug, and the case runs
+    /// again from a fresh namespace, up to `attempts` times, until a run gets past it. Only
+    /// such triggered runs count ("reproduces k/N"); when none does, the verdict is
+    /// "inconclusive". Keep in it only the check of the precondition: any failure in it
+    /// counts as "not triggered".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// How many runs may try to get past `trigger` for one verdict (each of `repeat`'s runs
+    /// gets as many). Default 8: a precondition that holds in half the runs then misses all
+    /// of them less than once in 250, while a case that never triggers costs at most 8 runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<std::num::NonZeroU32>,
+}
+
+impl Expect {
+    /// `attempts` when not given (see its documentation for why 8).
+    pub const DEFAULT_ATTEMPTS: u32 = 8;
+
+    /// How many runs may try to get past the trigger step: 1 without a trigger.
+    pub fn attempts(&self) -> u32 {
+        match (&self.trigger, self.attempts) {
+            (None, _) => 1,
+            (Some(_), Some(n)) => n.get(),
+            (Some(_), None) => Self::DEFAULT_ATTEMPTS,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -286,7 +314,7 @@ pub struct Versions {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Step {
-    /// Unique within the scenario; referenced by `spec.expect.step`.
+    /// Unique within the scenario; referenced by `spec.expect.step` and `spec.expect.trigger`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// What the step does or shows, for the reader and the report.

@@ -8,8 +8,8 @@ use super::super::jsonpath::JsonPath;
 use super::super::load::suggest;
 use super::super::located::YamlPath;
 use super::super::model::{
-    BackendAction, CertificateFile, KeyType, LogsSource, MetricSource, Number, ObjectRef, Op,
-    Outcome, SOURCE_KEYS, Source,
+    BackendAction, CertificateFile, Expect, KeyType, LogsSource, MetricSource, Number, ObjectRef,
+    Op, Outcome, SOURCE_KEYS, Source,
 };
 use super::{Cx, is_dns_label, kinds};
 
@@ -364,7 +364,12 @@ fn steps(cx: &mut Cx) {
         );
     }
     let mut step_ids = BTreeSet::new();
+    // Where each id is, for the order of `spec.expect.trigger` and `spec.expect.step`.
+    let mut order: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, step) in s.spec.steps.iter().enumerate() {
+        if let Some(id) = &step.id {
+            order.entry(id.as_str()).or_insert(i);
+        }
         if let Some(id) = &step.id {
             let id_at = at.index(i).key("id");
             if !is_dns_label(id) {
@@ -381,7 +386,7 @@ fn steps(cx: &mut Cx) {
                 cx.push(
                     cx.at(&id_at, format!("step id `{id}` is used twice"))
                         .label("again")
-                        .help("step ids are unique: `spec.expect.step` and the report name steps by id"),
+                        .help("step ids are unique: `spec.expect.step`, `spec.expect.trigger` and the report name steps by id"),
                 );
             }
         }
@@ -407,22 +412,85 @@ fn steps(cx: &mut Cx) {
                 .help("add `reason:` saying which bug this reproduces"),
             );
         }
-        if let Some(step) = &expect.step
-            && !step_ids.contains(step)
-        {
-            let ids: Vec<&str> = step_ids.iter().map(String::as_str).collect();
-            let mut d = cx
-                .at(
-                    &YamlPath::parse("spec.expect.step"),
-                    format!("spec.expect.step `{step}` does not name a step (no step has this id)"),
-                )
-                .label("no such step");
-            d = match suggest(step, &ids) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(format!("step ids: {}", ids.join(", "))),
+        for field in ["step", "trigger"] {
+            let named = if field == "step" {
+                &expect.step
+            } else {
+                &expect.trigger
             };
-            cx.push(d);
+            if let Some(step) = named
+                && !step_ids.contains(step)
+            {
+                let ids: Vec<&str> = step_ids.iter().map(String::as_str).collect();
+                let mut d = cx
+                    .at(
+                        &YamlPath::parse(&format!("spec.expect.{field}")),
+                        format!(
+                            "spec.expect.{field} `{step}` does not name a step (no step has this id)"
+                        ),
+                    )
+                    .label("no such step");
+                d = match suggest(step, &ids) {
+                    Some(s) => d.help(format!("did you mean `{s}`?")),
+                    None => d.help(format!("step ids: {}", ids.join(", "))),
+                };
+                cx.push(d);
+            }
         }
+        trigger(cx, expect, &order);
+    }
+}
+
+/// `spec.expect.trigger` and `attempts`: a trigger belongs to a repro, comes before the step
+/// that shows the bug (a run stops at its first failing step, so a trigger after it could never
+/// decide anything), and `attempts` means nothing without one.
+fn trigger(cx: &mut Cx, expect: &Expect, order: &BTreeMap<&str, usize>) {
+    let at = YamlPath::parse("spec.expect.trigger");
+    let Some(trigger) = &expect.trigger else {
+        if expect.attempts.is_some() {
+            cx.push(
+                cx.at_key(
+                    &YamlPath::parse("spec.expect.attempts"),
+                    "spec.expect.attempts without spec.expect.trigger",
+                )
+                .label("no trigger to retry")
+                .help("attempts are the runs that may try to get past the trigger step: add `trigger: <step id>` or remove `attempts`"),
+            );
+        }
+        return;
+    };
+    if expect.outcome != Outcome::Fail {
+        cx.push(
+            cx.at(&at, "spec.expect.trigger needs `outcome: fail`")
+                .label("not a repro")
+                .help("a trigger says when a run set up a known bug; a scenario that should pass has none"),
+        );
+    }
+    let Some(step) = &expect.step else {
+        cx.push(
+            cx.at(&at, "spec.expect.trigger without spec.expect.step")
+                .label("before which step?")
+                .help(
+                    "name the step that shows the bug in `step:`; the trigger must come before it",
+                ),
+        );
+        return;
+    };
+    if let (Some(&t), Some(&b)) = (order.get(trigger.as_str()), order.get(step.as_str()))
+        && t >= b
+    {
+        let why = if t == b {
+            format!("spec.expect.trigger `{trigger}` is the bug's step itself")
+        } else {
+            format!("spec.expect.trigger `{trigger}` comes after spec.expect.step `{step}`")
+        };
+        cx.push(
+            cx.at(&at, why)
+                .label("must come before the bug's step")
+                .help(format!(
+                    "the trigger checks the bug's precondition, so it runs before `{step}`: move it up or name an earlier step"
+                )),
+        );
     }
 }
 
