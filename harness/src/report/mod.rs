@@ -91,6 +91,7 @@ pub fn build(results: &[CaseResult], meta: &RunMeta, dir: &Path) -> Report {
             failed: count(VerdictKind::Failed),
             still_reproduces: count(VerdictKind::StillReproduces),
             no_longer_reproduces: count(VerdictKind::NoLongerReproduces),
+            inconclusive: count(VerdictKind::Inconclusive),
             skipped: count(VerdictKind::Skipped),
             duration_ms: results.iter().map(|r| ms(r.duration)).sum(),
         },
@@ -112,6 +113,24 @@ fn case(r: &CaseResult, dir: &Path) -> CaseReport {
             Some(message.clone()),
         ),
         Verdict::NoLongerReproduces => (VerdictKind::NoLongerReproduces, None, None),
+        // One untriggered run is only ever seen unfolded; it says as little as no run at all.
+        Verdict::NotTriggered { step, message } => (
+            VerdictKind::Inconclusive,
+            Some(step.clone()),
+            Some(message.clone()),
+        ),
+        Verdict::Inconclusive {
+            step,
+            attempts,
+            message,
+        } => (
+            VerdictKind::Inconclusive,
+            Some(step.clone()),
+            Some(format!(
+                "{}; last attempt: {message}",
+                crate::runner::report::inconclusive_note(step, *attempts)
+            )),
+        ),
         Verdict::Skipped(why) => (VerdictKind::Skipped, None, Some(why.clone())),
     };
     CaseReport {
@@ -122,6 +141,11 @@ fn case(r: &CaseResult, dir: &Path) -> CaseReport {
         verdict_label: crate::runner::report::result_label(r),
         versions: (!r.versions.is_empty()).then(|| r.versions.clone()),
         step,
+        untriggered: r
+            .tally
+            .map(|t| t.untriggered)
+            .or_else(|| (!r.verdict.triggered()).then_some(1))
+            .filter(|n| *n > 0),
         message,
         duration_ms: ms(r.duration),
         notes: r.notes.clone(),

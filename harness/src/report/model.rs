@@ -52,6 +52,9 @@ pub struct Summary {
     pub failed: usize,
     pub still_reproduces: usize,
     pub no_longer_reproduces: usize,
+    /// Repros whose trigger step never held (absent in reports from before it existed).
+    #[serde(default)]
+    pub inconclusive: usize,
     pub skipped: usize,
     pub duration_ms: u64,
 }
@@ -64,6 +67,8 @@ pub enum VerdictKind {
     Failed,
     StillReproduces,
     NoLongerReproduces,
+    /// A repro whose trigger step (`expect.trigger`) never held: no verdict on the bug.
+    Inconclusive,
     Skipped,
 }
 
@@ -83,9 +88,13 @@ pub struct CaseReport {
     /// The versions the case ran on (`driver v1.6.0, azure v1.8.2`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub versions: Option<String>,
-    /// The step that failed (failed and still-reproduces cases).
+    /// The step that failed (failed and still-reproduces cases; for an inconclusive one, the
+    /// trigger step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// Runs stopped by the repro's trigger step, not counted in `verdictLabel`'s k/N.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untriggered: Option<u32>,
     /// Why it failed or was skipped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,

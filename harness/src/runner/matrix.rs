@@ -157,34 +157,44 @@ pub fn schedule(
 /// How the runs of a repeated case went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Runs that count: every run but the untriggered ones.
     pub runs: u32,
     /// Runs in which the expected step failed (a repro that reproduced).
     pub reproduced: u32,
     pub passed: u32,
     /// Runs that failed otherwise (an error).
     pub failed: u32,
+    /// Runs stopped by the repro's trigger step (`expect.trigger`): they set nothing up, so
+    /// they are not in `runs`, only reported beside it.
+    pub untriggered: u32,
     /// Whether the scenario is a repro (`expect: fail`): the count is of reproductions.
     pub repro: bool,
 }
 
 impl Tally {
-    /// `reproduces 3/5`, `passed 5/5`.
+    /// `reproduces 3/5`, `passed 5/5`, `reproduces 5/5, 3 attempts untriggered`.
     pub fn label(&self) -> String {
-        if self.repro {
+        let mut out = if self.repro {
             format!("reproduces {}/{}", self.reproduced, self.runs)
         } else {
             format!("passed {}/{}", self.passed, self.runs)
+        };
+        match self.untriggered {
+            0 => {}
+            1 => out.push_str(", 1 attempt untriggered"),
+            n => out.push_str(&format!(", {n} attempts untriggered")),
         }
+        out
     }
 }
 
 /// One result for the runs of one case: the tally, and the verdict they add up to. An error
 /// in any run is the verdict (it says nothing of the bug); otherwise a repro still reproduces
-/// when it reproduced in any run, so "reproduces 2/5" is never reported as fixed.
+/// when it reproduced in any run, so "reproduces 2/5" is never reported as fixed. Runs whose
+/// trigger step failed count for nothing; when no run got past it, the case is inconclusive.
 pub fn fold(mut runs: Vec<CaseResult>, repro: bool) -> Option<CaseResult> {
     let n = u32::try_from(runs.len()).unwrap_or(u32::MAX);
     let mut tally = Tally {
-        runs: n,
         repro,
         ..Tally::default()
     };
@@ -193,15 +203,18 @@ pub fn fold(mut runs: Vec<CaseResult>, repro: bool) -> Option<CaseResult> {
             Verdict::StillReproduces { .. } => tally.reproduced += 1,
             Verdict::Passed | Verdict::NoLongerReproduces => tally.passed += 1,
             Verdict::Failed { .. } => tally.failed += 1,
+            Verdict::NotTriggered { .. } | Verdict::Inconclusive { .. } => tally.untriggered += 1,
             Verdict::Skipped(_) => {}
         }
     }
+    tally.runs = n - tally.untriggered;
     let first_failed = runs
         .iter()
         .position(|r| matches!(r.verdict, Verdict::Failed { .. }));
     let first_reproduced = runs
         .iter()
         .position(|r| matches!(r.verdict, Verdict::StillReproduces { .. }));
+    let first_triggered = runs.iter().position(|r| r.verdict.triggered());
     let duration = runs.iter().map(|r| r.duration).sum();
     let mut notes: Vec<String> = Vec::new();
     for r in &runs {
@@ -212,13 +225,27 @@ pub fn fold(mut runs: Vec<CaseResult>, repro: bool) -> Option<CaseResult> {
         }
     }
     let artifacts = runs.iter().find_map(|r| r.artifacts.clone());
-    let pick = first_failed.or(first_reproduced).unwrap_or(0);
+    // With no run triggered, the last attempt says best why the trigger did not hold.
+    let pick = first_failed
+        .or(first_reproduced)
+        .or(first_triggered)
+        .unwrap_or(runs.len().saturating_sub(1));
     if pick >= runs.len() {
         return None;
     }
     let mut out = runs.swap_remove(pick);
-    if let Verdict::Failed { message, .. } = &mut out.verdict {
-        *message = format!("run {} of {n}: {message}", pick + 1);
+    match &mut out.verdict {
+        Verdict::Failed { message, .. } => {
+            *message = format!("run {} of {n}: {message}", pick + 1);
+        }
+        Verdict::NotTriggered { step, message } => {
+            out.verdict = Verdict::Inconclusive {
+                step: std::mem::take(step),
+                attempts: tally.untriggered,
+                message: std::mem::take(message),
+            };
+        }
+        _ => {}
     }
     if n > 1 {
         out.tally = Some(tally);
@@ -790,6 +817,84 @@ mod tests {
         let once = fold(vec![result(Verdict::Passed)], false).unwrap();
         assert_eq!(once.tally, None, "a single run has no count");
         assert!(fold(Vec::new(), false).is_none());
+    }
+
+    fn untriggered() -> Verdict {
+        Verdict::NotTriggered {
+            step: "raced".into(),
+            message: "the Secret has an owner".into(),
+        }
+    }
+
+    #[test]
+    fn untriggered_runs_count_apart_and_only_triggered_runs_decide() {
+        // --repeat 3 with retries: run 1 took two attempts, run 3 three.
+        let r = fold(
+            vec![
+                result(untriggered()),
+                result(repro()),
+                result(repro()),
+                result(untriggered()),
+                result(untriggered()),
+                result(repro()),
+            ],
+            true,
+        )
+        .unwrap();
+        assert!(matches!(r.verdict, Verdict::StillReproduces { .. }));
+        let t = r.tally.unwrap();
+        assert_eq!((t.runs, t.reproduced, t.untriggered), (3, 3, 3));
+        assert_eq!(t.label(), "reproduces 3/3, 3 attempts untriggered");
+        assert_eq!(r.duration, Duration::from_secs(12), "every attempt's time");
+
+        // Triggered runs that did not reproduce: fixed, whatever the untriggered ones.
+        let fixed = fold(
+            vec![result(untriggered()), result(Verdict::NoLongerReproduces)],
+            true,
+        )
+        .unwrap();
+        assert_eq!(fixed.verdict, Verdict::NoLongerReproduces);
+        assert_eq!(
+            fixed.tally.unwrap().label(),
+            "reproduces 0/1, 1 attempt untriggered"
+        );
+
+        // One run that triggered at once has no count, as before.
+        let once = fold(vec![result(repro())], true).unwrap();
+        assert_eq!(once.tally, None);
+
+        // No attempt triggered: inconclusive, neither a verdict on the bug nor an error.
+        let never = fold(vec![result(untriggered()); 8], true).unwrap();
+        assert_eq!(
+            never.verdict,
+            Verdict::Inconclusive {
+                step: "raced".into(),
+                attempts: 8,
+                message: "the Secret has an owner".into()
+            }
+        );
+        assert!(never.verdict.ok(), "inconclusive does not fail the run");
+        assert_eq!(never.tally.unwrap().runs, 0);
+        assert_eq!(crate::runner::report::result_label(&never), "inconclusive");
+        let single = fold(vec![result(untriggered())], true).unwrap();
+        assert!(matches!(
+            single.verdict,
+            Verdict::Inconclusive { attempts: 1, .. }
+        ));
+
+        // An error in a triggered run is still the verdict.
+        let broken = fold(
+            vec![
+                result(untriggered()),
+                result(Verdict::Failed {
+                    step: "deploy".into(),
+                    message: "pod not ready".into(),
+                }),
+            ],
+            true,
+        )
+        .unwrap();
+        assert!(!broken.verdict.ok());
     }
 
     #[test]

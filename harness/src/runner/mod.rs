@@ -62,6 +62,20 @@ pub enum Verdict {
     },
     /// `expect: fail` and every step passed: the bug is gone in these versions.
     NoLongerReproduces,
+    /// One run of a repro whose trigger step (`expect.trigger`) failed: the race did not go
+    /// the bug's way, so the run says nothing of the bug and is tried again ([`run_unit`]).
+    NotTriggered {
+        step: String,
+        message: String,
+    },
+    /// No run got past the trigger step in all its attempts: neither a reproduction nor a
+    /// fix, and no error of the bench either.
+    Inconclusive {
+        step: String,
+        attempts: u32,
+        /// Why the trigger step failed in the last attempt.
+        message: String,
+    },
     Skipped(String),
 }
 
@@ -77,8 +91,19 @@ impl Verdict {
             Verdict::Failed { .. } => "FAIL",
             Verdict::StillReproduces { .. } => "still reproduces",
             Verdict::NoLongerReproduces => "no longer reproduces",
+            Verdict::NotTriggered { .. } => "not triggered",
+            Verdict::Inconclusive { .. } => "inconclusive",
             Verdict::Skipped(_) => "skipped",
         }
+    }
+
+    /// A run that set the bug up, or a case that did not try to: everything but
+    /// [`Verdict::NotTriggered`] (and [`Verdict::Inconclusive`], which only sums those up).
+    pub fn triggered(&self) -> bool {
+        !matches!(
+            self,
+            Verdict::NotTriggered { .. } | Verdict::Inconclusive { .. }
+        )
     }
 }
 
@@ -621,55 +646,84 @@ async fn run_unit(
         return vec![not_run(unit, verdict)];
     }
     let alone = env.exclusive(sc, unit.provider);
+    let attempts = sc.spec.expect.as_ref().map_or(1, |e| e.attempts());
     let mut results = Vec::new();
     for k in 1..=unit.times {
         let mut o = opts.clone();
         if unit.times > 1 {
             o.artifacts = opts.artifacts.join(format!("run-{k}"));
         }
-        let result = match &alone {
-            Some(why) => {
-                let _alone = sched.gate.write().await;
-                sched.step(format!("{name}/{}: runs alone ({why})", unit.provider));
-                let fresh = env.fresh_backend().await;
-                match fresh {
-                    Ok(()) => run_case(env, unit.loaded, unit.provider, &o, None, sched).await,
-                    Err(e) => not_run(
-                        unit,
-                        Verdict::Failed {
-                            step: "setup".to_owned(),
-                            message: format!("resetting the emulators: {e}"),
-                        },
-                    ),
-                }
+        // A run whose trigger step failed did not set the bug up: run it again, like a
+        // repeat (fresh namespace and tenants), until one does or the attempts run out.
+        for a in 1..=attempts {
+            let mut o = o.clone();
+            if a > 1 {
+                o.artifacts = o.artifacts.join(format!("attempt-{a}"));
             }
-            None => {
-                let _shared = sched.gate.read().await;
-                let slot = sched.take_slot();
-                let index = sched.cases.fetch_add(1, Ordering::Relaxed);
-                let tenants = Tenants::new(
-                    index,
-                    slot,
-                    &namespace_for(name, unit.provider),
-                    env.real_vault.is_none(),
-                );
-                let r = run_case(env, unit.loaded, unit.provider, &o, Some(&tenants), sched).await;
-                sched.give_slot(slot);
-                r
+            let result = run_once(env, unit, &o, sched, alone.as_deref()).await;
+            let mut label = match unit.times {
+                1 => String::new(),
+                n => format!(" (run {k} of {n})"),
+            };
+            if attempts > 1 {
+                label.push_str(&format!(" attempt {a} of {attempts}"));
             }
-        };
-        let label = match unit.times {
-            1 => String::new(),
-            n => format!(" (run {k} of {n})"),
-        };
-        sched.step(format!(
-            "{name}/{}{label}: {}",
-            unit.provider,
-            result.verdict.label()
-        ));
-        results.push(result);
+            sched.step(format!(
+                "{name}/{}{label}: {}",
+                unit.provider,
+                result.verdict.label()
+            ));
+            let again = !result.verdict.triggered();
+            results.push(result);
+            if !again {
+                break;
+            }
+        }
     }
     results
+}
+
+/// One run of a unit's case: alone (the gate taken for writing, the emulators reset) or
+/// beside others in its own tenants.
+async fn run_once(
+    env: &Environment,
+    unit: &Unit<'_>,
+    o: &Options,
+    sched: &Schedule,
+    alone: Option<&str>,
+) -> CaseResult {
+    let name = &unit.loaded.scenario.metadata.name;
+    match alone {
+        Some(why) => {
+            let _alone = sched.gate.write().await;
+            sched.step(format!("{name}/{}: runs alone ({why})", unit.provider));
+            let fresh = env.fresh_backend().await;
+            match fresh {
+                Ok(()) => run_case(env, unit.loaded, unit.provider, o, None, sched).await,
+                Err(e) => not_run(
+                    unit,
+                    Verdict::Failed {
+                        step: "setup".to_owned(),
+                        message: format!("resetting the emulators: {e}"),
+                    },
+                ),
+            }
+        }
+        None => {
+            let _shared = sched.gate.read().await;
+            let slot = sched.take_slot();
+            let index = sched.cases.fetch_add(1, Ordering::Relaxed);
+            let tenants = Tenants::new(
+                index,
+                slot,
+                &namespace_for(name, unit.provider),
+                env.real_vault.is_none(),
+            );
+            let r = run_case(env, unit.loaded, unit.provider, o, Some(&tenants), sched).await;
+            sched.give_slot(slot);
+            r
+        }
+    }
 }
 
 /// The binding's identity path, or the wiring's default, and what it sets.
@@ -870,7 +924,13 @@ async fn run_case(
             }
         }
     }
-    if failed.is_some() && !sc.spec.catch.is_empty() {
+    // A run stopped by its trigger step went wrong in no way worth diagnostics: the race it
+    // needs went the other way, and the case runs again.
+    let untriggered = matches!(
+        (&failed, sc.spec.expect.as_ref().and_then(|e| e.trigger.as_ref())),
+        (Some((step, _)), Some(trigger)) if step == trigger
+    );
+    if failed.is_some() && !untriggered && !sc.spec.catch.is_empty() {
         let span = case
             .timeline
             .begin(SpanKind::Cleanup, "catch", String::new());
@@ -964,6 +1024,9 @@ pub fn judge(sc: &Scenario, failed: Option<(String, String)>) -> Verdict {
         (None, None) => Verdict::Passed,
         (None, Some((step, message))) => Verdict::Failed { step, message },
         (Some(_), None) => Verdict::NoLongerReproduces,
+        (Some(e), Some((step, message))) if e.trigger.as_ref() == Some(&step) => {
+            Verdict::NotTriggered { step, message }
+        }
         (Some(e), Some((step, message))) => match &e.step {
             Some(want) if *want != step => Verdict::Failed {
                 step: step.clone(),
@@ -1093,6 +1156,45 @@ mod tests {
         let wrong = judge(&bug, Some(("deploy".into(), "pod not ready".into())));
         assert!(!wrong.ok());
         assert!(format!("{wrong:?}").contains("expected in step `check`"));
+    }
+
+    #[test]
+    fn a_failed_trigger_step_is_no_verdict_on_the_bug() {
+        let racy = scenario(
+            "  expect: {outcome: fail, reason: r, step: check, trigger: raced}
+",
+        );
+        let e = racy.spec.expect.as_ref().unwrap();
+        assert_eq!(
+            e.attempts(),
+            crate::scenario::model::Expect::DEFAULT_ATTEMPTS
+        );
+        let missed = judge(&racy, Some(("raced".into(), "has an owner".into())));
+        assert_eq!(
+            missed,
+            Verdict::NotTriggered {
+                step: "raced".into(),
+                message: "has an owner".into()
+            }
+        );
+        assert!(
+            missed.ok() && !missed.triggered(),
+            "run again, fail nothing"
+        );
+        assert_eq!(missed.label(), "not triggered");
+        // Past the trigger, the bug's step decides exactly as without one.
+        assert!(matches!(
+            judge(&racy, Some(("check".into(), "m".into()))),
+            Verdict::StillReproduces { .. }
+        ));
+        assert_eq!(judge(&racy, None), Verdict::NoLongerReproduces);
+        assert!(!judge(&racy, Some(("deploy".into(), "x".into()))).ok());
+        let three = scenario(
+            "  expect: {outcome: fail, reason: r, step: check, trigger: raced, attempts: 3}\n",
+        );
+        assert_eq!(three.spec.expect.as_ref().unwrap().attempts(), 3);
+        let plain = scenario("  expect: {outcome: fail, reason: r, step: check}\n");
+        assert_eq!(plain.spec.expect.as_ref().unwrap().attempts(), 1);
     }
 
     #[test]

@@ -4,14 +4,23 @@ use std::fmt::Write as _;
 
 use super::{CaseResult, Verdict};
 
-/// The RESULT column: the verdict, or the count of a repeated case (`reproduces 3/5`).
+/// The RESULT column: the verdict, or the count of a repeated case (`reproduces 3/5`, with
+/// the attempts whose trigger did not hold: `reproduces 5/5, 3 attempts untriggered`).
 pub fn result_label(r: &CaseResult) -> String {
     match (&r.tally, &r.verdict) {
-        (_, Verdict::Failed { .. }) | (_, Verdict::Skipped(_)) | (None, _) => {
-            r.verdict.label().to_owned()
-        }
+        (_, Verdict::Failed { .. })
+        | (_, Verdict::Skipped(_))
+        | (_, Verdict::Inconclusive { .. })
+        | (_, Verdict::NotTriggered { .. })
+        | (None, _) => r.verdict.label().to_owned(),
         (Some(t), _) => t.label(),
     }
+}
+
+/// Why a case is inconclusive: `the trigger step `X` never held in K attempts`.
+pub fn inconclusive_note(step: &str, attempts: u32) -> String {
+    let runs = if attempts == 1 { "attempt" } else { "attempts" };
+    format!("the trigger step `{step}` never held in {attempts} {runs}")
 }
 
 /// How a case went on one set of versions, for the per-version line.
@@ -22,6 +31,10 @@ fn short_verdict(r: &CaseResult) -> String {
         (Verdict::NoLongerReproduces, None) => "no longer reproduces".to_owned(),
         (Verdict::Passed, _) => "passes".to_owned(),
         (Verdict::Failed { step, .. }, _) => format!("FAILS (step `{step}`)"),
+        (Verdict::Inconclusive { step, attempts, .. }, _) => {
+            format!("inconclusive ({})", inconclusive_note(step, *attempts))
+        }
+        (Verdict::NotTriggered { step, .. }, _) => format!("not triggered (step `{step}`)"),
         (Verdict::Skipped(_), _) => "skipped".to_owned(),
     }
 }
@@ -88,6 +101,8 @@ pub fn table(results: &[CaseResult]) -> String {
             Verdict::Skipped(why) => why.clone(),
             Verdict::Failed { step, .. } => format!("step `{step}` failed"),
             Verdict::StillReproduces { step, .. } => format!("step `{step}` fails as the bug says"),
+            Verdict::Inconclusive { step, attempts, .. } => inconclusive_note(step, *attempts),
+            Verdict::NotTriggered { step, .. } => format!("trigger step `{step}` did not hold"),
             _ => r.notes.first().cloned().unwrap_or_default(),
         };
         let time = if r.duration.is_zero() {
@@ -109,11 +124,12 @@ pub fn table(results: &[CaseResult]) -> String {
     let total: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
     let _ = writeln!(
         out,
-        "\n{} passed, {} failed, {} still reproduce, {} no longer reproduce, {} skipped in {total:.1}s",
+        "\n{} passed, {} failed, {} still reproduce, {} no longer reproduce, {} inconclusive, {} skipped in {total:.1}s",
         count(|v| matches!(v, Verdict::Passed)),
         count(|v| matches!(v, Verdict::Failed { .. })),
         count(|v| matches!(v, Verdict::StillReproduces { .. })),
         count(|v| matches!(v, Verdict::NoLongerReproduces)),
+        count(|v| !v.triggered()),
         count(|v| matches!(v, Verdict::Skipped(_))),
     );
     let by_version = per_version(results);
@@ -156,12 +172,13 @@ fn xml_escape(s: &str) -> String {
 }
 
 /// JUnit XML: one test suite, a test case per scenario × provider × versions (class =
-/// scenario, name = `provider (versions)`; a repeated case's count in its system-out).
+/// scenario, name = `provider (versions)`; a repeated case's count in its system-out). An
+/// inconclusive case is `skipped`, the one JUnit outcome that is neither pass nor failure.
 pub fn junit(results: &[CaseResult]) -> String {
     let failures = results.iter().filter(|r| !r.verdict.ok()).count();
     let skipped = results
         .iter()
-        .filter(|r| matches!(r.verdict, Verdict::Skipped(_)))
+        .filter(|r| matches!(r.verdict, Verdict::Skipped(_)) || !r.verdict.triggered())
         .count();
     let total: f64 = results.iter().map(|r| r.duration.as_secs_f64()).sum();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -215,6 +232,27 @@ pub fn junit(results: &[CaseResult]) -> String {
                     xml_escape(&result_label(r))
                 );
             }
+            Verdict::Inconclusive {
+                step,
+                attempts,
+                message,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "><skipped message=\"inconclusive: {}\"/><system-out>last attempt: step {} failed: {}</system-out></testcase>",
+                    xml_escape(&inconclusive_note(step, *attempts)),
+                    xml_escape(step),
+                    xml_escape(message)
+                );
+            }
+            Verdict::NotTriggered { step, message } => {
+                let _ = writeln!(
+                    out,
+                    "><skipped message=\"not triggered: step {} failed\"/><system-out>{}</system-out></testcase>",
+                    xml_escape(step),
+                    xml_escape(message)
+                );
+            }
             Verdict::Passed => {
                 let _ = writeln!(out, "/>");
             }
@@ -243,6 +281,7 @@ mod tests {
             reproduced: 0,
             passed: 5,
             failed: 0,
+            untriggered: 0,
             repro: true,
         });
         let once = case("other", Verdict::Passed);
@@ -259,6 +298,66 @@ mod tests {
     use super::*;
     use crate::scenario::model::Provider;
     use std::time::Duration;
+
+    #[test]
+    fn inconclusive_cases_say_which_trigger_never_held() {
+        use crate::runner::matrix::Tally;
+        let mut never = case(
+            "racy",
+            Verdict::Inconclusive {
+                step: "raced".into(),
+                attempts: 8,
+                message: "has an owner".into(),
+            },
+        );
+        never.tally = Some(Tally {
+            untriggered: 8,
+            repro: true,
+            ..Tally::default()
+        });
+        let mut counted = case(
+            "racy",
+            Verdict::StillReproduces {
+                step: "gone".into(),
+                message: "m".into(),
+            },
+        );
+        counted.tally = Some(Tally {
+            runs: 5,
+            reproduced: 5,
+            untriggered: 3,
+            repro: true,
+            ..Tally::default()
+        });
+        assert_eq!(result_label(&never), "inconclusive");
+        assert_eq!(
+            result_label(&counted),
+            "reproduces 5/5, 3 attempts untriggered"
+        );
+        let t = table(&[never.clone(), counted.clone()]);
+        assert!(
+            t.contains("the trigger step `raced` never held in 8 attempts"),
+            "{t}"
+        );
+        assert!(
+            t.contains("0 passed, 0 failed, 1 still reproduce, 0 no longer reproduce, 1 inconclusive, 0 skipped"),
+            "{t}"
+        );
+        let mut other = never.clone();
+        other.versions = "driver v1.5.4, azure v1.8.2".into();
+        assert_eq!(
+            per_version(&[never.clone(), other]),
+            [
+                "racy/azure: inconclusive (the trigger step `raced` never held in 8 attempts) on driver v1.6.0; inconclusive (the trigger step `raced` never held in 8 attempts) on driver v1.5.4"
+            ]
+        );
+        let x = junit(&[never, counted]);
+        assert!(x.contains("failures=\"0\" skipped=\"1\""), "{x}");
+        assert!(
+            x.contains("<skipped message=\"inconclusive: the trigger step `raced` never held in 8 attempts\"/>"),
+            "{x}"
+        );
+    }
 
     fn case(name: &str, verdict: Verdict) -> CaseResult {
         CaseResult {

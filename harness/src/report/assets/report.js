@@ -47,7 +47,7 @@
     return 10 * p;
   }
   const VERDICT = {
-    passed: 'pass', failed: 'fail', stillReproduces: 'repro', noLongerReproduces: 'fixed', skipped: 'skip',
+    passed: 'pass', failed: 'fail', stillReproduces: 'repro', noLongerReproduces: 'fixed', inconclusive: 'unknown', skipped: 'skip',
   };
   const COLORS = { aws: '#d97706', azure: '#2563eb', vault: '#7c3aed' };
   const color = (p) => COLORS[p] || '#57606a';
@@ -74,6 +74,8 @@
       h('span', { class: 'badge fail' }, `${sum.failed} failed`),
       h('span', { class: 'badge repro' }, `${sum.stillReproduces} still reproduce`),
       h('span', { class: 'badge fixed' }, `${sum.noLongerReproduces} no longer reproduce`),
+      // Reports written before inconclusive verdicts existed have no count.
+      h('span', { class: 'badge unknown' }, `${sum.inconclusive || 0} inconclusive`),
       h('span', { class: 'badge skip' }, `${sum.skipped} skipped`),
       h('span', { class: 'meta' }, `in ${fmtMs(sum.durationMs)}`))));
 
@@ -116,6 +118,7 @@
     if (c.verdict === 'failed') return `step ${c.step} failed: ${c.message || ''}`;
     if (c.verdict === 'stillReproduces') return `step ${c.step} fails as the bug says`;
     if (c.verdict === 'skipped') return c.message || '';
+    if (c.verdict === 'inconclusive') return c.message || `trigger step ${c.step} never held`;
     return (c.notes || [])[0] || '';
   }
   function openCase(id) {
