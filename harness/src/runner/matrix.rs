@@ -167,18 +167,24 @@ pub struct Tally {
     /// Runs stopped by the repro's trigger step (`expect.trigger`): they set nothing up, so
     /// they are not in `runs`, only reported beside it.
     pub untriggered: u32,
+    /// The runs asked for (`--repeat`); more than `runs` when the attempts ran out first.
+    pub wanted: u32,
     /// Whether the scenario is a repro (`expect: fail`): the count is of reproductions.
     pub repro: bool,
 }
 
 impl Tally {
-    /// `reproduces 3/5`, `passed 5/5`, `reproduces 5/5, 3 attempts untriggered`.
+    /// `reproduces 3/5`, `passed 5/5`, `reproduces 5/5, 3 attempts untriggered`,
+    /// `reproduces 4/4 (5 wanted), 40 attempts untriggered`.
     pub fn label(&self) -> String {
         let mut out = if self.repro {
             format!("reproduces {}/{}", self.reproduced, self.runs)
         } else {
             format!("passed {}/{}", self.passed, self.runs)
         };
+        if self.wanted > self.runs {
+            out.push_str(&format!(" ({} wanted)", self.wanted));
+        }
         match self.untriggered {
             0 => {}
             1 => out.push_str(", 1 attempt untriggered"),
@@ -192,10 +198,12 @@ impl Tally {
 /// in any run is the verdict (it says nothing of the bug); otherwise a repro still reproduces
 /// when it reproduced in any run, so "reproduces 2/5" is never reported as fixed. Runs whose
 /// trigger step failed count for nothing; when no run got past it, the case is inconclusive.
-pub fn fold(mut runs: Vec<CaseResult>, repro: bool) -> Option<CaseResult> {
+/// `wanted`: the runs asked for (`--repeat`).
+pub fn fold(mut runs: Vec<CaseResult>, repro: bool, wanted: u32) -> Option<CaseResult> {
     let n = u32::try_from(runs.len()).unwrap_or(u32::MAX);
     let mut tally = Tally {
         repro,
+        wanted,
         ..Tally::default()
     };
     for r in &runs {
@@ -567,7 +575,7 @@ impl Matrix<'_> {
         }
         let ran = super::run_units(&env, &units, &opts).await;
         for ((unit, (i, repro)), runs) in units.iter().zip(repros).zip(ran) {
-            if let Some(mut r) = fold(runs, repro) {
+            if let Some(mut r) = fold(runs, repro, unit.times) {
                 r.versions = group.versions.label(unit.provider);
                 if let Some(a) = &r.artifacts {
                     let _ = std::fs::write(a.join("versions.txt"), format!("{}\n", group.versions));
@@ -787,6 +795,7 @@ mod tests {
                 result(Verdict::NoLongerReproduces),
             ],
             true,
+            5,
         )
         .unwrap();
         assert!(matches!(r.verdict, Verdict::StillReproduces { .. }));
@@ -796,7 +805,7 @@ mod tests {
         assert_eq!(r.duration, Duration::from_secs(10));
         assert_eq!(r.notes, ["n"], "notes once");
 
-        let none = fold(vec![result(Verdict::NoLongerReproduces); 3], true).unwrap();
+        let none = fold(vec![result(Verdict::NoLongerReproduces); 3], true, 3).unwrap();
         assert_eq!(none.verdict, Verdict::NoLongerReproduces);
         assert_eq!(none.tally.unwrap().label(), "reproduces 0/3");
 
@@ -809,14 +818,15 @@ mod tests {
                 }),
             ],
             true,
+            2,
         )
         .unwrap();
         assert!(!broken.verdict.ok(), "an error in any run is the verdict");
         assert!(format!("{:?}", broken.verdict).contains("run 2 of 2: pod not ready"));
 
-        let once = fold(vec![result(Verdict::Passed)], false).unwrap();
+        let once = fold(vec![result(Verdict::Passed)], false, 1).unwrap();
         assert_eq!(once.tally, None, "a single run has no count");
-        assert!(fold(Vec::new(), false).is_none());
+        assert!(fold(Vec::new(), false, 1).is_none());
     }
 
     fn untriggered() -> Verdict {
@@ -839,6 +849,7 @@ mod tests {
                 result(repro()),
             ],
             true,
+            3,
         )
         .unwrap();
         assert!(matches!(r.verdict, Verdict::StillReproduces { .. }));
@@ -851,6 +862,7 @@ mod tests {
         let fixed = fold(
             vec![result(untriggered()), result(Verdict::NoLongerReproduces)],
             true,
+            1,
         )
         .unwrap();
         assert_eq!(fixed.verdict, Verdict::NoLongerReproduces);
@@ -860,11 +872,11 @@ mod tests {
         );
 
         // One run that triggered at once has no count, as before.
-        let once = fold(vec![result(repro())], true).unwrap();
+        let once = fold(vec![result(repro())], true, 1).unwrap();
         assert_eq!(once.tally, None);
 
         // No attempt triggered: inconclusive, neither a verdict on the bug nor an error.
-        let never = fold(vec![result(untriggered()); 8], true).unwrap();
+        let never = fold(vec![result(untriggered()); 8], true, 1).unwrap();
         assert_eq!(
             never.verdict,
             Verdict::Inconclusive {
@@ -876,11 +888,21 @@ mod tests {
         assert!(never.verdict.ok(), "inconclusive does not fail the run");
         assert_eq!(never.tally.unwrap().runs, 0);
         assert_eq!(crate::runner::report::result_label(&never), "inconclusive");
-        let single = fold(vec![result(untriggered())], true).unwrap();
+        let single = fold(vec![result(untriggered())], true, 1).unwrap();
         assert!(matches!(
             single.verdict,
             Verdict::Inconclusive { attempts: 1, .. }
         ));
+
+        // --repeat 2, the pooled 16 attempts spent before a second run triggered.
+        let mut runs = vec![result(untriggered()); 15];
+        runs.insert(3, result(repro()));
+        let short = fold(runs, true, 2).unwrap();
+        assert!(matches!(short.verdict, Verdict::StillReproduces { .. }));
+        assert_eq!(
+            short.tally.unwrap().label(),
+            "reproduces 1/1 (2 wanted), 15 attempts untriggered"
+        );
 
         // An error in a triggered run is still the verdict.
         let broken = fold(
@@ -892,6 +914,7 @@ mod tests {
                 }),
             ],
             true,
+            5,
         )
         .unwrap();
         assert!(!broken.verdict.ok());

@@ -515,7 +515,8 @@ pub fn namespace_for(scenario: &str, provider: Provider) -> String {
 }
 
 /// One scenario × provider, run `times` times one after another (the runs share its
-/// namespace, so they never overlap).
+/// namespace, so they never overlap); a repro with a trigger step gets up to `attempts` runs
+/// per counted run ([`run_unit`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Unit<'a> {
     pub loaded: &'a Loaded,
@@ -647,38 +648,43 @@ async fn run_unit(
     }
     let alone = env.exclusive(sc, unit.provider);
     let attempts = sc.spec.expect.as_ref().map_or(1, |e| e.attempts());
+    // A run whose trigger step failed did not set the bug up: the case runs again, like a
+    // repeat (fresh namespace and tenants), until `times` runs got past the trigger. The
+    // attempts are pooled over the runs (`times` × `attempts` in all), so a run that triggers
+    // at once leaves its unused attempts to the next one: with a rarely won race, more of the
+    // wanted runs count for the same worst-case cost.
+    let budget = unit.times.saturating_mul(attempts);
     let mut results = Vec::new();
-    for k in 1..=unit.times {
+    let (mut triggered, mut used, mut a) = (0, 0, 0);
+    while triggered < unit.times && used < budget {
+        used += 1;
+        a += 1;
+        let k = triggered + 1;
         let mut o = opts.clone();
         if unit.times > 1 {
-            o.artifacts = opts.artifacts.join(format!("run-{k}"));
+            o.artifacts = o.artifacts.join(format!("run-{k}"));
         }
-        // A run whose trigger step failed did not set the bug up: run it again, like a
-        // repeat (fresh namespace and tenants), until one does or the attempts run out.
-        for a in 1..=attempts {
-            let mut o = o.clone();
-            if a > 1 {
-                o.artifacts = o.artifacts.join(format!("attempt-{a}"));
-            }
-            let result = run_once(env, unit, &o, sched, alone.as_deref()).await;
-            let mut label = match unit.times {
-                1 => String::new(),
-                n => format!(" (run {k} of {n})"),
-            };
-            if attempts > 1 {
-                label.push_str(&format!(" attempt {a} of {attempts}"));
-            }
-            sched.step(format!(
-                "{name}/{}{label}: {}",
-                unit.provider,
-                result.verdict.label()
-            ));
-            let again = !result.verdict.triggered();
-            results.push(result);
-            if !again {
-                break;
-            }
+        if a > 1 {
+            o.artifacts = o.artifacts.join(format!("attempt-{a}"));
         }
+        let result = run_once(env, unit, &o, sched, alone.as_deref()).await;
+        let mut label = match unit.times {
+            1 => String::new(),
+            n => format!(" (run {k} of {n})"),
+        };
+        if attempts > 1 {
+            label.push_str(&format!(" attempt {used} of {budget}"));
+        }
+        sched.step(format!(
+            "{name}/{}{label}: {}",
+            unit.provider,
+            result.verdict.label()
+        ));
+        if result.verdict.triggered() {
+            triggered += 1;
+            a = 0;
+        }
+        results.push(result);
     }
     results
 }

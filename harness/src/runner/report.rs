@@ -282,6 +282,7 @@ mod tests {
             passed: 5,
             failed: 0,
             untriggered: 0,
+            wanted: 5,
             repro: true,
         });
         let once = case("other", Verdict::Passed);

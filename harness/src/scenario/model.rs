@@ -267,9 +267,12 @@ pub struct Expect {
     /// counts as "not triggered".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
-    /// How many runs may try to get past `trigger` for one verdict (each of `repeat`'s runs
-    /// gets as many). Default 8: a precondition that holds in half the runs then misses all
-    /// of them less than once in 250, while a case that never triggers costs at most 8 runs.
+    /// How many runs may try to get past `trigger` per counted run: with `repeat: N` the case
+    /// gets N × `attempts` runs in all to make its N triggered runs (a run that triggers at
+    /// once leaves its unused attempts to the next). Default 8: a precondition that holds in
+    /// half the runs then misses all of them less than once in 250, and one that holds in one
+    /// run of six still triggers at least once in 19 cases of 20, while a case that never
+    /// triggers costs at most 8 runs per counted run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempts: Option<std::num::NonZeroU32>,
 }
