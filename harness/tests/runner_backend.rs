@@ -4,12 +4,13 @@
 //! principal, Vault HTTP), and fault rules and the journal through the admin API.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use secretbench::runner::backend::Backend;
 use secretbench::scenario::model::BackendAction;
 use secretbench::wiring::Endpoints;
 use secretbench::wiring::azure;
-use secretbench_emulators::{Options, start};
+use secretbench_emulators::{Options, Running, start};
 use serde_json::json;
 
 fn loopback() -> Option<SocketAddr> {
@@ -20,23 +21,35 @@ fn action(v: serde_json::Value) -> BackendAction {
     serde_json::from_value(v).unwrap()
 }
 
-#[tokio::test]
-async fn actions_faults_and_journal_reach_the_emulators() {
-    let dir = tempfile::tempdir().unwrap();
+/// The three emulators on loopback (keeping their state in `state_dir`, if given) and a
+/// backend for them, reset. Keep the first value alive: dropping it stops the emulators.
+async fn started(state_dir: Option<&Path>) -> (Running, Endpoints, Backend) {
     let running = start(Options {
         aws: loopback(),
         azure: loopback(),
         vault: loopback(),
-        state_dir: Some(dir.path().to_owned()),
+        state_dir: state_dir.map(Path::to_owned),
         ..Options::default()
     })
     .await
     .unwrap();
     let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
-    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
+    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
     b.reset().await.unwrap();
+    (running, endpoints, b)
+}
+
+/// The wiring's Entra tenant and principal, which Key Vault actions authenticate as.
+async fn seed_azure(b: &Backend, endpoints: &Endpoints) {
+    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
     b.seed(&azure::seed(azure_port)).await.unwrap();
+}
+
+#[tokio::test]
+async fn actions_faults_and_journal_reach_the_emulators() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_running, endpoints, b) = started(Some(dir.path())).await;
+    seed_azure(&b, &endpoints).await;
 
     // AWS: create, update, read back through the journal; a second region is its own.
     b.act(&action(
@@ -158,17 +171,7 @@ async fn the_report_reads_the_emulators_journal() {
     use secretbench::report::rotation::is_secret_read;
     use secretbench::runner::timeline::{journal_entry, now};
 
-    let running = start(Options {
-        aws: loopback(),
-        azure: loopback(),
-        vault: loopback(),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
-    b.reset().await.unwrap();
+    let (_running, endpoints, b) = started(None).await;
     let before = now();
     b.act(&action(
         json!({"aws.secretsmanager.createSecret": {"name": "joke", "secretString": "v1"}}),
@@ -224,19 +227,8 @@ async fn the_report_reads_the_emulators_journal() {
 #[tokio::test]
 async fn certificates_import_from_scenario_files_and_keys_are_created() {
     use base64::Engine as _;
-    let running = start(Options {
-        aws: loopback(),
-        azure: loopback(),
-        vault: loopback(),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let azure_port = secretbench::wiring::ready_port(&endpoints.azure_url, 0);
-    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
-    b.reset().await.unwrap();
-    b.seed(&azure::seed(azure_port)).await.unwrap();
+    let (_running, endpoints, b) = started(None).await;
+    seed_azure(&b, &endpoints).await;
     let dir =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/azure-certs-keys");
 
@@ -317,17 +309,7 @@ async fn certificates_import_from_scenario_files_and_keys_are_created() {
 /// the labels SSM answers in `InvalidLabels` with a 200.
 #[tokio::test]
 async fn ssm_labels_move_and_refusals_fail_the_action() {
-    let running = start(Options {
-        aws: loopback(),
-        azure: loopback(),
-        vault: loopback(),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let b = Backend::new(endpoints, "127.0.0.1", "us-east-1").unwrap();
-    b.reset().await.unwrap();
+    let (_running, endpoints, b) = started(None).await;
     for (value, overwrite) in [("v1", false), ("v2", true)] {
         b.act(&action(json!({"aws.ssm.putParameter": {"name": "/app/config", "value": value, "overwrite": overwrite}})))
             .await
@@ -379,17 +361,7 @@ async fn ssm_labels_move_and_refusals_fail_the_action() {
 /// JSON-encodes for a non-string `secretKey`.
 #[tokio::test]
 async fn vault_values_that_are_not_text_go_in_as_json() {
-    let running = start(Options {
-        aws: loopback(),
-        azure: loopback(),
-        vault: loopback(),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
-    b.reset().await.unwrap();
+    let (_running, endpoints, b) = started(None).await;
     let data = json!({"password": "s3cr3t", "port": 5432, "enabled": true, "ratio": 0.5,
                       "none": null, "hosts": ["a", 1], "db": {"user": "app", "port": 5432}});
     b.act(&action(
@@ -424,17 +396,7 @@ async fn vault_values_that_are_not_text_go_in_as_json() {
 /// body, database credentials with GET (each read a new user).
 #[tokio::test]
 async fn vault_pki_and_database_are_configured_by_actions() {
-    let running = start(Options {
-        aws: loopback(),
-        azure: loopback(),
-        vault: loopback(),
-        ..Options::default()
-    })
-    .await
-    .unwrap();
-    let endpoints = Endpoints::from_ready_line(&running.ready_line()).unwrap();
-    let b = Backend::new(endpoints.clone(), "127.0.0.1", "us-east-1").unwrap();
-    b.reset().await.unwrap();
+    let (_running, endpoints, b) = started(None).await;
     for a in [
         json!({"vault.secrets.enable": {"path": "pki", "type": "pki"}}),
         json!({"vault.pki.generateRoot": {"mount": "pki", "commonName": "example.com"}}),

@@ -50,6 +50,21 @@ fn lint_text(text: &str) -> Vec<Diagnostic> {
     report.files.into_iter().next().unwrap().1
 }
 
+/// For each `(ops, want)`: `lint(ops)` finds exactly one problem, located, whose message holds
+/// `want`.
+fn assert_each_lints_once(lint: impl Fn(&str) -> Vec<Diagnostic>, cases: &[(&str, &str)]) {
+    for (ops, want) in cases {
+        let diags = lint(ops);
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: want {want:?}, got {:?}",
+            diags[0].message
+        );
+        assert!(diags[0].line.is_some(), "{ops}: located");
+    }
+}
+
 /// Lints `GOOD` with `from` replaced by `to`, expecting exactly one problem.
 fn one_problem(from: &str, to: &str) -> Diagnostic {
     assert!(GOOD.contains(from), "test bug: {from:?} not in GOOD");
@@ -506,16 +521,7 @@ fn capture_and_check_are_checked() {
             "unknown field `value`",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_text(&with_ops(ops));
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: want {want:?}, got {:?}",
-            diags[0].message
-        );
-        assert!(diags[0].line.is_some(), "{ops}: located");
-    }
+    assert_each_lints_once(|ops| lint_text(&with_ops(ops)), cases);
 }
 
 #[test]
@@ -611,16 +617,7 @@ fn certificate_imports_and_created_keys_are_checked() {
             "curve `P-192` is not one Key Vault makes",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = azure_with_ops(ops);
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-        assert!(diags[0].line.is_some(), "{ops}: located");
-    }
+    assert_each_lints_once(azure_with_ops, cases);
 }
 
 #[test]
@@ -647,15 +644,7 @@ fn binary_file_expectations_are_checked() {
             "`a` must not exist, yet its base64 is given",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_text(&with_ops(ops));
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-    }
+    assert_each_lints_once(|ops| lint_text(&with_ops(ops)), cases);
 }
 
 #[test]
@@ -686,15 +675,7 @@ fn ssm_labels_are_checked_as_ssm_does() {
             "parameter versions start at 1",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_text(&with_ops(ops));
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-    }
+    assert_each_lints_once(|ops| lint_text(&with_ops(ops)), cases);
 }
 
 /// `GOOD` with a Deployment `web` beside its pod, and `ops` appended.
@@ -763,15 +744,7 @@ fn pods_of_a_deployment_are_addressed_by_owner() {
             "sample-app",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_with_deployment(ops);
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-    }
+    assert_each_lints_once(lint_with_deployment, cases);
 }
 
 /// A Vault scenario whose class mounts `objects` (a YAML list, indented for the block) after
@@ -907,15 +880,7 @@ fn json_fields_and_certificates_are_checked() {
             "`signedBy` holds no PEM certificate",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_text(&with_ops(ops));
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-    }
+    assert_each_lints_once(|ops| lint_text(&with_ops(ops)), cases);
 }
 
 /// A pattern holding `${var}`s is compiled with them replaced, so the rest is still checked

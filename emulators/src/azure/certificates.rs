@@ -20,6 +20,7 @@ use super::route::{Action, Route};
 use super::secrets::SecretData;
 use super::state::Vault;
 use super::store::{Attributes, Store, Version};
+use crate::core::pem;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -218,23 +219,12 @@ fn public_jwk(pkcs8: &[u8]) -> Result<KeyData, KvError> {
     ))
 }
 
-fn pem_block(label: &str, der: &[u8]) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in body.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
 /// The managed secret's value: PEM (key first, then the chain) or base64 legacy PFX.
 fn secret_value(content_type: &str, certs: &[Vec<u8>], key: &[u8]) -> Result<String, KvError> {
     if content_type == PEM {
-        let mut out = pem_block("PRIVATE KEY", key);
+        let mut out = pem::block("PRIVATE KEY", key);
         for c in certs {
-            out.push_str(&pem_block("CERTIFICATE", c));
+            out.push_str(&pem::block("CERTIFICATE", c));
         }
         return Ok(out);
     }

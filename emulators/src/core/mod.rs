@@ -7,6 +7,7 @@ pub mod clock;
 pub mod faults;
 pub mod ids;
 pub mod journal;
+pub mod pem;
 pub mod persist;
 pub mod seed;
 pub mod shared_state;

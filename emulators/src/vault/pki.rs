@@ -311,18 +311,11 @@ fn traditional_pem(pkcs8: &[u8]) -> VaultResult<String> {
     Ok(pem_block(label, &der_key))
 }
 
-/// PEM as Go's `pem.EncodeToMemory` writes it (64-character lines), without the last newline,
-/// as Vault's answers carry it.
+/// PEM without the last newline, as Vault's answers carry it.
 fn pem_block(label: &str, der: &[u8]) -> String {
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(line));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----"));
-    out
+    let mut pem = crate::core::pem::block(label, der);
+    pem.pop();
+    pem
 }
 
 fn name_allowed(role: &Role, name: &str) -> bool {
