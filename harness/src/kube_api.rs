@@ -480,23 +480,19 @@ impl KubeApi {
             .await
     }
 
-    /// Watches the list of a resource in `namespace` (narrowed by a field selector such as
-    /// `involvedObject.name=x`) until `check` is met by the objects seen so far.
+    /// Watches the list of a resource in `namespace` (narrowed by the selectors in `config`,
+    /// e.g. `involvedObject.name=x` or `app=web`) until `check` is met by the objects seen so far.
     pub async fn wait_list<T>(
         &self,
         what: &str,
         limit: Duration,
         namespace: Option<&str>,
         resource: &str,
-        fields: Option<&str>,
+        config: watcher::Config,
         mut check: impl FnMut(&[Value]) -> Poll<T>,
     ) -> Result<T, ApiError> {
         let served = self.resolve(resource).await?;
         let api = self.api(&served, namespace);
-        let mut config = watcher::Config::default();
-        if let Some(f) = fields {
-            config = config.fields(f);
-        }
         let mut last = String::new();
         let watch = async {
             // Objects by uid; a relist starts the set over.

@@ -968,3 +968,37 @@ fn a_trigger_names_an_earlier_step_of_a_repro() {
         with_trigger("{ outcome: fail, reason: bug, step: gone, trigger: deploy, attempts: 0 }");
     assert!(!zero.is_empty(), "attempts is at least 1");
 }
+
+#[test]
+fn absent_takes_a_name_or_a_selector() {
+    for ok in [
+        "        - absent: { kind: Pod, selector: app=sample-app, within: 30s }\n",
+        "        - absent: { kind: Pod, name: sample-app, within: 30s }\n",
+    ] {
+        assert!(lint_text(&with_ops(ok)).is_empty(), "{ok}");
+    }
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - absent: { kind: Pod, within: 30s }\n",
+            "`absent` needs exactly one of `name` and `selector`",
+        ),
+        (
+            "        - absent: { kind: Pod, name: x, selector: app=x, within: 30s }\n",
+            "`absent` needs exactly one of `name` and `selector`",
+        ),
+        (
+            "        - absent: { kind: Pod, selector: app=x }\n",
+            "how long to wait for Pod[app=x] to go",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = lint_text(&with_ops(ops));
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+        assert!(diags[0].line.is_some(), "{ops}: located");
+    }
+}

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kube::runtime::watcher;
 use serde_json::{Value, json};
 
 use super::backend::Backend;
@@ -453,13 +454,43 @@ impl Case<'_> {
             .await?)
     }
 
-    async fn absent(&mut self, o: &m::ObjectRef) -> Result<(), Failure> {
-        let obj = Applied::named(o, &self.namespace);
+    async fn absent(&mut self, o: &m::Absent) -> Result<(), Failure> {
         let limit = o
             .within
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(30));
-        self.gone(std::slice::from_ref(&obj), limit).await
+        let resource = resource(o.api_version.as_deref(), &o.kind);
+        match (&o.name, &o.selector) {
+            (Some(name), _) => {
+                let obj = Applied {
+                    namespace: self.namespace.clone(),
+                    resource,
+                    name: name.clone(),
+                };
+                self.gone(std::slice::from_ref(&obj), limit).await
+            }
+            (None, selector) => {
+                let what = format!("no {} left", o.describe());
+                let mut config = watcher::Config::default();
+                if let Some(sel) = selector {
+                    config = config.labels(sel);
+                }
+                let api = self.api().await?;
+                Ok(api
+                    .wait_list(&what, limit, Some(self.ns()), &resource, config, |left| {
+                        let names: Vec<&str> = left
+                            .iter()
+                            .filter_map(|o| o["metadata"]["name"].as_str())
+                            .collect();
+                        if names.is_empty() {
+                            Poll::Done(())
+                        } else {
+                            Poll::NotYet(format!("still there: {}", names.join(", ")))
+                        }
+                    })
+                    .await?)
+            }
+        }
     }
 
     async fn event(&mut self, e: &m::EventAssert) -> Result<(), Failure> {
@@ -487,7 +518,7 @@ impl Case<'_> {
                 limit,
                 Some(self.ns()),
                 "events",
-                Some(&about),
+                watcher::Config::default().fields(&about),
                 |about| {
                     let hit = about.iter().any(|ev| {
                         ev["reason"] == e.reason.as_str()

@@ -374,7 +374,7 @@ pub fn describe(op: &Op) -> (&'static str, String) {
                 a.object["metadata"]["name"].as_str().unwrap_or("?")
             ),
         ),
-        Op::Absent(o) => ("absent", format!("{}/{}", o.kind, o.name)),
+        Op::Absent(o) => ("absent", o.describe()),
         Op::Event(e) => (
             "event",
             format!("{} on {}/{}", e.reason, e.object.kind, e.object.name),

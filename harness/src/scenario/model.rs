@@ -353,8 +353,9 @@ pub enum Op {
     Scale(Scale),
     /// Partial-object match, polled until it holds or `within` passes.
     Assert(AssertObject),
-    /// Negative assert: the object must not exist (polled until gone).
-    Absent(ObjectRef),
+    /// Negative assert: the object, or every object a label selector matches, must not exist
+    /// (watched until gone).
+    Absent(Absent),
     /// An event with this reason and message pattern must appear (e.g. FailedMount).
     Event(EventAssert),
     /// Wait for a condition (e.g. a pod Ready) with a deadline.
@@ -1077,6 +1078,39 @@ pub struct Scale {
     pub within: Deadline,
 }
 
+/// What `absent` waits to be gone: one object by name, or every object of a kind that a label
+/// selector matches in the scenario's namespace (e.g. the pods of a Deployment scaled to zero,
+/// whose names the scenario does not know).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Absent {
+    /// Defaults from the kind for the core and secrets-store kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    /// The Kubernetes kind, as in manifests: `Pod`, `Secret`, `SecretProviderClassPodStatus`, ...
+    pub kind: String,
+    /// The object's `metadata.name` (`${var}`s allowed)...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// ... or a label selector, e.g. `app=sample-app`: no object of the kind may match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// How long to wait for it to be gone (required).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<Deadline>,
+}
+
+impl Absent {
+    /// How a message names what must be gone: `Pod/web-1`, `Pod[app=web]`.
+    pub fn describe(&self) -> String {
+        match (&self.name, &self.selector) {
+            (Some(name), _) => format!("{}/{name}", self.kind),
+            (None, Some(sel)) => format!("{}[{sel}]", self.kind),
+            (None, None) => self.kind.clone(),
+        }
+    }
+}
+
 /// An object in the scenario's namespace (or cluster-scoped).
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -1088,7 +1122,7 @@ pub struct ObjectRef {
     pub kind: String,
     /// The object's `metadata.name` (`${var}`s allowed).
     pub name: String,
-    /// How long to poll (required by `absent`; not used elsewhere).
+    /// How long to wait for it to exist (`snapshot`, default 10s; not used elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<Deadline>,
 }

@@ -590,14 +590,21 @@ fn operations(cx: &mut Cx) {
                 }
             }
             Op::Absent(o) => {
-                check_object_ref(cx, &at.key("absent"), o);
+                let aat = at.key("absent");
+                check_kind(cx, &aat.key("kind"), &o.kind, o.api_version.as_deref());
+                if o.name.is_some() == o.selector.is_some() {
+                    cx.push(
+                        cx.at_key(&aat, "`absent` needs exactly one of `name` and `selector`")
+                            .help("`name: NAME` for one object, or `selector: app=NAME` for every object with those labels"),
+                    );
+                }
                 if o.within.is_none() {
                     cx.push(
                         cx.at_key(
-                            &at.key("absent"),
+                            &aat,
                             format!(
-                                "`absent` needs `within` (how long to wait for `{}` to go)",
-                                o.name
+                                "`absent` needs `within` (how long to wait for {} to go)",
+                                o.describe()
                             ),
                         )
                         .help("add e.g. `within: 30s`"),
