@@ -991,14 +991,5 @@ fn absent_takes_a_name_or_a_selector() {
             "how long to wait for Pod[app=x] to go",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = lint_text(&with_ops(ops));
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-        assert!(diags[0].line.is_some(), "{ops}: located");
-    }
+    assert_each_lints_once(|ops| lint_text(&with_ops(ops)), cases);
 }
