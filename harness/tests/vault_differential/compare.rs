@@ -292,15 +292,18 @@ pub fn describe_certificate(cert: &x509_parser::certificate::X509Certificate<'_>
         Ok(Some(bc)) => serde_json::json!(bc.value.path_len_constraint),
         _ => Value::Null,
     };
-    let extensions: Vec<Value> = cert
+    // In the order of their OIDs: the order of a certificate's extensions means nothing
+    // (RFC 5280 4.2), and Go's x509 and rcgen write them in orders of their own.
+    let mut extensions: Vec<(String, bool)> = cert
         .extensions()
         .iter()
-        .map(|e| {
-            Value::String(format!(
-                "{}{}",
-                e.oid.to_id_string(),
-                if e.critical { " critical" } else { "" }
-            ))
+        .map(|e| (e.oid.to_id_string(), e.critical))
+        .collect();
+    extensions.sort();
+    let extensions: Vec<Value> = extensions
+        .into_iter()
+        .map(|(oid, critical)| {
+            Value::String(format!("{oid}{}", if critical { " critical" } else { "" }))
         })
         .collect();
     serde_json::json!({
