@@ -91,8 +91,13 @@ impl Applied {
         }
     }
 
-    /// The object a scenario names by kind and name, in `namespace`.
+    /// The object a scenario names by kind and name, in `namespace` (the scenario's) unless it
+    /// names another.
     pub fn named(o: &m::ObjectRef, namespace: &str) -> Self {
+        let namespace = match o.namespace {
+            None => namespace,
+            Some(m::ObjectNamespace::Provider) => crate::install::plan::NAMESPACE,
+        };
         Self {
             namespace: namespace.to_owned(),
             resource: resource(o.api_version.as_deref(), &o.kind),
@@ -1175,6 +1180,24 @@ fn compare_bytes(name: &str, want: &[u8], seen: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_object_is_in_the_scenario_namespace_unless_it_names_the_providers() {
+        let mut o = m::ObjectRef {
+            api_version: None,
+            kind: "Secret".into(),
+            name: "vault-csi-provider-hmac-key".into(),
+            namespace: None,
+            within: None,
+        };
+        assert_eq!(Applied::named(&o, "sb-x-vault").namespace, "sb-x-vault");
+        o.namespace = Some(m::ObjectNamespace::Provider);
+        let a = Applied::named(&o, "sb-x-vault");
+        assert_eq!(
+            (a.namespace.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("kube-system", "Secret", "vault-csi-provider-hmac-key")
+        );
+    }
 
     #[test]
     fn partial_match_reports_the_first_difference() {
