@@ -355,7 +355,31 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
     let role = v
         .raw("POST", "/v1/pki/roles/example-dot-com", Some(&v.root), Some(r#"{"allowed_domains":"example.com","allow_subdomains":true,"max_ttl":"72h","key_type":"ec"}"#))
         .await;
-    assert_eq!(role.status, 204, "{}", role.text);
+    // Vault answers a role write with the role as stored, defaults filled in (200, not 204).
+    assert_eq!(role.status, 200, "{}", role.text);
+    let stored = role.json()["data"].clone();
+    assert_eq!(
+        (
+            &stored["allowed_domains"],
+            &stored["allow_subdomains"],
+            &stored["max_ttl"],
+            &stored["key_type"],
+            &stored["key_bits"],
+            &stored["signature_bits"],
+            &stored["server_flag"],
+            &stored["issuer_ref"],
+        ),
+        (
+            &json!(["example.com"]),
+            &json!(true),
+            &json!(72 * 3600),
+            &json!("ec"),
+            &json!(256),
+            &json!(0),
+            &json!(true),
+            &json!("default"),
+        )
+    );
     // The CSI provider's e2e issues with PUT and secretArgs as the body.
     let issued = v
         .raw(
@@ -445,7 +469,8 @@ async fn pki_issue_with_put_returns_certificate_key_and_chain() {
             Some(r#"{"allowed_domains":"example.com","allow_subdomains":true}"#),
         )
         .await;
-    assert_eq!(role2.status, 204, "{}", role2.text);
+    assert_eq!(role2.status, 200, "{}", role2.text);
+    assert_eq!(role2.json()["data"]["key_bits"], 2048, "{}", role2.text);
     let too_long = v
         .raw(
             "PUT",

@@ -151,6 +151,13 @@ const CASES: &[Case] = &[
         "did you mean `keyvaultName`?",
     ),
     case(
+        "provider-delete-not-exclusive",
+        "scenario.yaml",
+        107,
+        "deleting `vault-csi-provider-hmac-key` in the providers' namespace",
+        "spec.exclusive",
+    ),
+    case(
         "repro-link-placeholder",
         "scenario.yaml",
         11,

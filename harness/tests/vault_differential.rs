@@ -388,3 +388,118 @@ fn known_differences_match_exactly_or_by_prefix() {
     assert!(!k("data.secret/").matches("r", &d));
     assert!(!k("data.secret/.options").matches("other", &d));
 }
+
+/// A PEM certificate for `cn`, its own CA, with a fresh key and `serial_len` serial bytes
+/// (`fill` repeated).
+fn certificate(cn: &str, serial_len: usize, fill: u8, lifetime_secs: i64) -> String {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec![cn.to_owned()]).unwrap();
+    params.distinguished_name = rcgen::DistinguishedName::new();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.serial_number = Some(rcgen::SerialNumber::from_slice(&vec![fill; serial_len]));
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now;
+    params.not_after = now + time::Duration::seconds(lifetime_secs);
+    params.self_signed(&key).unwrap().pem()
+}
+
+fn with_cert(pem: &str, serial: &str) -> Answer {
+    answer(
+        200,
+        &serde_json::json!({
+            "data": { "certificate": pem, "ca_chain": [pem], "serial_number": serial,
+                      "private_key": "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----" }
+        })
+        .to_string(),
+    )
+}
+
+const SERIAL_20: &str = "3a:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13";
+const SERIAL_20_B: &str = "7f:ff:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13";
+const SERIAL_16: &str = "3a:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f";
+
+#[test]
+fn certificates_compare_by_what_they_say_not_by_their_random_bytes() {
+    let a = with_cert(&certificate("test.example.com", 20, 0x5a, 86400), SERIAL_20);
+    let b = with_cert(
+        &certificate("test.example.com", 20, 0x6b, 86400),
+        SERIAL_20_B,
+    );
+    assert_ne!(a.body, b.body, "two keys, two serials");
+    assert_eq!(compare(&a, &b, &[]), vec![]);
+}
+
+#[test]
+fn what_a_certificate_says_is_compared() {
+    let a = with_cert(&certificate("test.example.com", 20, 0x5a, 86400), SERIAL_20);
+    let other_name = with_cert(&certificate("www.example.com", 20, 0x5a, 86400), SERIAL_20);
+    let at: Vec<String> = compare(&a, &other_name, &[])
+        .into_iter()
+        .map(|d| d.at)
+        .collect();
+    for member in ["subject", "issuer", "dns_names[0]"] {
+        assert!(at.contains(&format!("data.certificate.{member}")), "{at:?}");
+        assert!(at.contains(&format!("data.ca_chain[0].{member}")), "{at:?}");
+    }
+    // A lifetime off by more than the slack (a wrong default ttl, a backdating of 60s not 30s).
+    let longer = with_cert(
+        &certificate("test.example.com", 20, 0x5a, 86400 + 30),
+        SERIAL_20,
+    );
+    let at: Vec<String> = compare(&a, &longer, &[])
+        .into_iter()
+        .map(|d| d.at)
+        .collect();
+    assert!(
+        at.contains(&"data.certificate.lifetime".to_owned()),
+        "{at:?}"
+    );
+    // Serials: 16 bytes are not Vault's 159 bits, in the answer and in the certificate.
+    let short = with_cert(&certificate("test.example.com", 16, 0x5a, 86400), SERIAL_16);
+    let at: Vec<String> = compare(&a, &short, &[]).into_iter().map(|d| d.at).collect();
+    assert!(at.contains(&"data.serial_number".to_owned()), "{at:?}");
+    assert!(at.contains(&"data.certificate.serial".to_owned()), "{at:?}");
+}
+
+#[test]
+fn private_keys_compare_by_their_encoding() {
+    let pkcs1 = answer(
+        200,
+        r#"{"k":"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----"}"#,
+    );
+    let pkcs1_b = answer(
+        200,
+        r#"{"k":"-----BEGIN RSA PRIVATE KEY-----\nBBBB\n-----END RSA PRIVATE KEY-----"}"#,
+    );
+    let pkcs8 = answer(
+        200,
+        r#"{"k":"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}"#,
+    );
+    assert_eq!(compare(&pkcs1, &pkcs1_b, &[]), vec![]);
+    assert_eq!(compare(&pkcs1, &pkcs8, &[])[0].at, "k");
+}
+
+#[test]
+fn instants_compare_within_the_slack_and_ids_by_shape() {
+    let id = |n: usize| vec!["ab"; n].join(":");
+    let a = answer(
+        200,
+        &serde_json::json!({"expiration": 1_800_000_000, "issuer_id": "u1", "authority_key_id": id(20)})
+            .to_string(),
+    );
+    let b = answer(
+        200,
+        &serde_json::json!({"expiration": 1_800_000_002, "issuer_id": "u2", "authority_key_id": id(20).replace("ab", "cd")})
+            .to_string(),
+    );
+    assert_eq!(compare(&a, &b, &[]), vec![]);
+    let late = answer(
+        200,
+        &serde_json::json!({"expiration": 1_800_000_060, "issuer_id": "", "authority_key_id": id(16)})
+            .to_string(),
+    );
+    let at: Vec<String> = compare(&a, &late, &[]).into_iter().map(|d| d.at).collect();
+    assert_eq!(at, ["authority_key_id", "expiration", "issuer_id"]);
+}

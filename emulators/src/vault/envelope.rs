@@ -28,8 +28,13 @@ pub struct Reply {
     pub sys_inject: bool,
     /// A body served as-is, outside the envelope (sys/health, sys/seal-status).
     pub raw: Option<Value>,
+    /// A body that is not JSON, with its content type (a backend's `HTTPRawBody`, e.g. PKI's
+    /// `ca/pem`); empty text is a 204 with no body and no content type, as Vault sends it.
+    pub text: Option<(&'static str, Vec<u8>)>,
     /// State changed: persist before answering.
     pub mutated: bool,
+    /// [`Reply::without_mount_type`].
+    pub no_mount_type: bool,
 }
 
 impl Reply {
@@ -53,13 +58,31 @@ impl Reply {
         }
     }
 
+    /// A raw answer (`logical.HTTPRawBody`): 200 with `body` as `content_type`, or 204 when
+    /// `body` is empty.
+    pub fn text(content_type: &'static str, body: Vec<u8>) -> Self {
+        Self {
+            text: Some((content_type, body)),
+            ..Self::default()
+        }
+    }
+
     pub fn mutated(mut self) -> Self {
         self.mutated = true;
         self
     }
 
     pub fn mount_type(mut self, kind: &str) -> Self {
-        kind.clone_into(&mut self.mount_type);
+        if !self.no_mount_type {
+            kind.clone_into(&mut self.mount_type);
+        }
+        self
+    }
+
+    /// An answer that names no mount type whatever serves it: what Vault sends for a
+    /// backend's unauthenticated paths (PKI's `cert/*`, observed on v1.21.1).
+    pub fn without_mount_type(mut self) -> Self {
+        self.no_mount_type = true;
         self
     }
 

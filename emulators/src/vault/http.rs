@@ -56,6 +56,12 @@ pub(super) fn error_response(err: &VaultError) -> Response {
     json_response(err.status, Some(&err.body()))
 }
 
+/// A body to send: Vault's JSON (none for a 204), or a backend's raw text with its type.
+enum Answer {
+    Json(Option<Value>),
+    Text(&'static str, Vec<u8>),
+}
+
 async fn handle(
     State(vault): State<Arc<VaultEmulator>>,
     method: Method,
@@ -68,16 +74,39 @@ async fn handle(
     let mut record = Record::new("vault", "unknown");
     let result = serve(&vault, &method, &uri, &headers, body, &mut record).await;
     let (status, body, error) = match result {
-        Ok(reply) => {
-            let (status, body) = reply.render(&request_id);
-            (status, body, None)
-        }
-        Err(err) => (err.status, Some(err.body()), Some(err.summary())),
+        Ok(mut reply) => match reply.text.take() {
+            Some((content_type, text)) => {
+                let status = if text.is_empty() {
+                    StatusCode::NO_CONTENT
+                } else {
+                    StatusCode::OK
+                };
+                (status, Answer::Text(content_type, text), None)
+            }
+            None => {
+                let (status, body) = reply.render(&request_id);
+                (status, Answer::Json(body), None)
+            }
+        },
+        Err(err) => (
+            err.status,
+            Answer::Json(Some(err.body())),
+            Some(err.summary()),
+        ),
     };
     vault
         .core
         .journal_request(record, started, status.as_u16(), error);
-    let mut response = json_response(status, body.as_ref());
+    let mut response = match body {
+        Answer::Json(json) => json_response(status, json.as_ref()),
+        Answer::Text(_, text) if text.is_empty() => status.into_response(),
+        Answer::Text(content_type, text) => {
+            let mut r = (status, text).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            r
+        }
+    };
     // Vault echoes the namespace header in its answer (http/handler.go, wrapGenericHandler).
     if let Some(ns) = headers.get(NAMESPACE_HEADER).filter(|v| !v.is_empty()) {
         response.headers_mut().insert(NAMESPACE_HEADER, ns.clone());

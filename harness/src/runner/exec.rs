@@ -92,8 +92,13 @@ impl Applied {
         }
     }
 
-    /// The object a scenario names by kind and name, in `namespace`.
+    /// The object a scenario names by kind and name, in `namespace` (the scenario's) unless it
+    /// names another.
     pub fn named(o: &m::ObjectRef, namespace: &str) -> Self {
+        let namespace = match o.namespace {
+            None => namespace,
+            Some(m::ObjectNamespace::Provider) => crate::install::plan::NAMESPACE,
+        };
         Self {
             namespace: namespace.to_owned(),
             resource: resource(o.api_version.as_deref(), &o.kind),
@@ -460,10 +465,14 @@ impl Case<'_> {
             .map(|d| self.within(d))
             .unwrap_or(Duration::from_secs(30));
         let resource = resource(o.api_version.as_deref(), &o.kind);
+        let namespace = match o.namespace {
+            None => self.ns(),
+            Some(m::ObjectNamespace::Provider) => crate::install::plan::NAMESPACE,
+        };
         match (&o.name, &o.selector) {
             (Some(name), _) => {
                 let obj = Applied {
-                    namespace: self.namespace.clone(),
+                    namespace: namespace.to_owned(),
                     resource,
                     name: name.clone(),
                 };
@@ -477,7 +486,7 @@ impl Case<'_> {
                 }
                 let api = self.api().await?;
                 Ok(api
-                    .wait_list(&what, limit, Some(self.ns()), &resource, config, |left| {
+                    .wait_list(&what, limit, Some(namespace), &resource, config, |left| {
                         let names: Vec<&str> = left
                             .iter()
                             .filter_map(|o| o["metadata"]["name"].as_str())
@@ -1206,6 +1215,24 @@ fn compare_bytes(name: &str, want: &[u8], seen: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_named_object_is_in_the_scenario_namespace_unless_it_names_the_providers() {
+        let mut o = m::ObjectRef {
+            api_version: None,
+            kind: "Secret".into(),
+            name: "vault-csi-provider-hmac-key".into(),
+            namespace: None,
+            within: None,
+        };
+        assert_eq!(Applied::named(&o, "sb-x-vault").namespace, "sb-x-vault");
+        o.namespace = Some(m::ObjectNamespace::Provider);
+        let a = Applied::named(&o, "sb-x-vault");
+        assert_eq!(
+            (a.namespace.as_str(), a.resource.as_str(), a.name.as_str()),
+            ("kube-system", "Secret", "vault-csi-provider-hmac-key")
+        );
+    }
 
     #[test]
     fn partial_match_reports_the_first_difference() {

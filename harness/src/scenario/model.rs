@@ -1095,6 +1095,10 @@ pub struct Absent {
     /// ... or a label selector, e.g. `app=sample-app`: no object of the kind may match it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selector: Option<String>,
+    /// Another namespace than the scenario's: `provider`, where the install plan puts the
+    /// driver and the providers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<ObjectNamespace>,
     /// How long to wait for it to be gone (required).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<Deadline>,
@@ -1111,7 +1115,8 @@ impl Absent {
     }
 }
 
-/// An object in the scenario's namespace (or cluster-scoped).
+/// An object in the scenario's namespace (or cluster-scoped), or, for `delete` and `absent`, in
+/// the providers' namespace.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ObjectRef {
@@ -1122,9 +1127,23 @@ pub struct ObjectRef {
     pub kind: String,
     /// The object's `metadata.name` (`${var}`s allowed).
     pub name: String,
+    /// Another namespace than the scenario's (`delete` only; `absent` has its own): `provider`,
+    /// where the install plan puts the driver and the providers, e.g. for the Secret that holds
+    /// vault-csi-provider's HMAC key. Such a change is seen by every case of that provider, so
+    /// the scenario must be `exclusive`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<ObjectNamespace>,
     /// How long to wait for it to exist (`snapshot`, default 10s; not used elsewhere).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub within: Option<Deadline>,
+}
+
+/// A namespace an [`ObjectRef`] may name besides the scenario's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum ObjectNamespace {
+    /// The namespace of the install plan's releases (the driver and every provider).
+    Provider,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -625,9 +625,11 @@ fn steps(cx: &Cx, world: &[Obj], provider: Provider) -> Vec<Diagnostic> {
                 e.object.name.as_str(),
                 "event",
             )],
+            // An object of the providers' namespace is none of the scenario's manifests.
             Op::Delete(d) => d
                 .object
                 .as_ref()
+                .filter(|r| r.namespace.is_none())
                 .map(|r| {
                     (
                         o.path.key("delete").key("object").key("name"),

@@ -530,8 +530,36 @@ fn check_kind(cx: &mut Cx, at: &YamlPath, kind: &str, api_version: Option<&str>)
     }
 }
 
-fn check_object_ref(cx: &mut Cx, at: &YamlPath, o: &ObjectRef) {
+/// `op` is the operation naming the object (`delete`, `snapshot`): only `delete` may look
+/// outside the scenario's namespace, and a `delete` there changes what every case of the
+/// provider sees, so it needs `spec.exclusive`.
+fn check_object_ref(cx: &mut Cx, at: &YamlPath, o: &ObjectRef, op: &str) {
     check_kind(cx, &at.key("kind"), &o.kind, o.api_version.as_deref());
+    if o.namespace.is_none() {
+        return;
+    }
+    if op == "snapshot" {
+        cx.push(
+            cx.at(
+                &at.key("namespace"),
+                "`snapshot` reads objects of the scenario's namespace only",
+            )
+            .label("not allowed here")
+            .help("`namespace: provider` is for `delete` and `absent`"),
+        );
+    } else if op == "delete" && cx.s.spec.exclusive.is_none() {
+        cx.push(
+            cx.at(
+                &at.key("namespace"),
+                format!(
+                    "deleting `{}` in the providers' namespace changes what every case of the provider sees, so the scenario must run alone",
+                    o.name
+                ),
+            )
+            .label("shared by every case")
+            .help("add `spec.exclusive: <why>`"),
+        );
+    }
 }
 
 fn operations(cx: &mut Cx) {
@@ -586,7 +614,7 @@ fn operations(cx: &mut Cx) {
                     );
                 }
                 if let Some(o) = &d.object {
-                    check_object_ref(cx, &at.key("delete").key("object"), o);
+                    check_object_ref(cx, &at.key("delete").key("object"), o, "delete");
                 }
             }
             Op::Absent(o) => {
@@ -785,7 +813,7 @@ fn operations(cx: &mut Cx) {
             }
             Op::Snapshot(sn) => {
                 let sat = at.key("snapshot");
-                check_object_ref(cx, &sat.key("object"), &sn.object);
+                check_object_ref(cx, &sat.key("object"), &sn.object, "snapshot");
                 snapshot(cx, sat.key("name"), &sn.name);
             }
             Op::Assert(a) => {
