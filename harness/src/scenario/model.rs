@@ -1276,7 +1276,8 @@ pub struct Capture {
     /// Source: a command's stdout in a pod (one trailing newline trimmed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecSource>,
-    /// Source: a container's logs.
+    /// Source: a container's logs (the lines since the case started, or all with
+    /// `since: all`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogsSource>,
     /// Source: a Prometheus metric's value (the sum of the matching series).
@@ -1312,7 +1313,8 @@ pub struct Check {
     /// Source: a command's stdout in a pod (one trailing newline trimmed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecSource>,
-    /// Source: a container's logs (all lines; `matches` / `notMatches` look at each line).
+    /// Source: a container's logs (the lines since the case started, or all with
+    /// `since: all`; `matches` / `notMatches` look at each line).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logs: Option<LogsSource>,
     /// Source: a Prometheus metric's value (the sum of the matching series).
@@ -1473,6 +1475,24 @@ pub struct LogsSource {
     /// The container, e.g. `secrets-store` (the driver's); required when a pod has several.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Which lines: `case` (the default), those logged since the case started (from the
+    /// second it started: `kubectl logs --since-time`), so a check on a pod every case shares
+    /// (the driver's, a provider's) does not see what earlier cases made it log; cases running
+    /// beside it under `--jobs` still log there meanwhile, so a pattern names the case's own
+    /// objects (a pod's uid, the namespace). `all`: the container's whole log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<LogsSince>,
+}
+
+/// Which lines of a container's log a `logs` source reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum LogsSince {
+    /// Lines logged since the case started (its setup included), by the node's timestamps.
+    #[default]
+    Case,
+    /// The whole log the kubelet keeps (lines of earlier and concurrent cases too).
+    All,
 }
 
 /// A metric read from a pod's Prometheus endpoint through the API server's pod proxy
