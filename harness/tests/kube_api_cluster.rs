@@ -197,6 +197,7 @@ async fn a_mount_like_case_starts_kubectl_only_to_read_files() {
         extra_namespaces: Vec::new(),
         notes: Vec::new(),
         timeline: Recorder::new(&ns),
+        started: time::OffsetDateTime::now_utc(),
     };
 
     // The runner's setup.

@@ -302,6 +302,74 @@ async fn certificates_import_from_scenario_files_and_keys_are_created() {
     let key = b.keyvault_get("secretbench", "keys/key1").await.unwrap();
     assert_eq!(key["key"]["kty"], "RSA");
     assert!(key["key"]["n"].as_str().is_some_and(|n| n.len() > 300));
+
+    // Imported keys: a PEM private key goes as a JWK with its private parts; Key Vault keeps
+    // them and answers with the public ones, which are the key's.
+    for (name, file, public) in [
+        ("rsakey1", "fixtures/rsakey1.pem", &["kty", "n", "e"][..]),
+        (
+            "eckey1",
+            "fixtures/eckey1.pem",
+            &["kty", "crv", "x", "y"][..],
+        ),
+        (
+            "jwkkey1",
+            "fixtures/jwkkey1.json",
+            &["kty", "crv", "x", "y"][..],
+        ),
+    ] {
+        b.act_in(
+            &action(
+                json!({"azure.importKey": {"vault": "secretbench", "name": name, "file": file}}),
+            ),
+            &dir,
+        )
+        .await
+        .unwrap();
+        let sent = secretbench::scenario::keyfile::read_jwk(&dir.join(file)).unwrap();
+        assert!(sent["d"].is_string(), "{file}: the private key is sent");
+        let got = b
+            .keyvault_get("secretbench", &format!("keys/{name}"))
+            .await
+            .unwrap();
+        for member in public {
+            assert_eq!(got["key"][member], sent[member], "{file}: {member}");
+        }
+        assert!(
+            got["key"]["d"].is_null(),
+            "{file}: no private part comes back"
+        );
+        assert!(
+            got["key"]["kid"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("/keys/{name}/"))
+        );
+    }
+    // A certificate's PEM file holds its PKCS#8 key too: that key is the one imported.
+    b.act_in(
+        &action(json!({"azure.importKey": {"vault": "secretbench", "name": "pemkey", "file": "fixtures/pemcert1.pem"}})),
+        &dir,
+    )
+    .await
+    .unwrap();
+    let imported = b.keyvault_get("secretbench", "keys/pemkey").await.unwrap();
+    let of_cert = b
+        .keyvault_get("secretbench", "keys/pemcert1")
+        .await
+        .unwrap();
+    for member in ["kty", "crv", "x", "y"] {
+        assert_eq!(imported["key"][member], of_cert["key"][member], "{member}");
+    }
+    let missing = b
+        .act_in(
+            &action(json!({"azure.importKey": {"vault": "secretbench", "name": "x", "file": "fixtures/none.pem"}})),
+            &dir,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(missing.contains("none.pem"), "{missing}");
 }
 
 /// `aws.ssm.labelParameterVersion` as a scenario calls it: a label moves between versions;

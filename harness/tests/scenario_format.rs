@@ -573,6 +573,16 @@ spec:
     std::fs::create_dir_all(dir.join("fixtures")).unwrap();
     std::fs::write(dir.join("manifests/pod.yaml"), POD).unwrap();
     std::fs::write(dir.join("fixtures/c1.pem"), "not checked by lint").unwrap();
+    let keys = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../scenarios/azure-certs-keys/fixtures");
+    for key in ["rsakey1.pem", "eckey1.pem", "jwkkey1.json"] {
+        std::fs::copy(keys.join(key), dir.join("fixtures").join(key)).unwrap();
+    }
+    std::fs::write(
+        dir.join("fixtures/oct.json"),
+        r#"{"kty": "oct", "k": "AAECAwQFBgcICQoLDA0ODw"}"#,
+    )
+    .unwrap();
     std::fs::write(dir.join("scenario.yaml"), text).unwrap();
     let report = lint::lint_paths(&[dir]);
     report.files.into_iter().next().unwrap().1
@@ -618,6 +628,52 @@ fn certificate_imports_and_created_keys_are_checked() {
         ),
     ];
     assert_each_lints_once(azure_with_ops, cases);
+}
+
+/// `azure.importKey`: lint reads the key file as the run does, so a file Key Vault's import
+/// would not take (or that is not there) fails lint, named.
+#[test]
+fn key_imports_read_their_files() {
+    let ok = azure_with_ops(
+        "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: fixtures/rsakey1.pem } }
+        - backend: { azure.importKey: { vault: secretbench, name: k2, file: fixtures/eckey1.pem } }
+        - backend: { azure.importKey: { vault: secretbench, name: k3, file: fixtures/jwkkey1.json } }
+",
+    );
+    assert!(ok.is_empty(), "{ok:#?}");
+    let cases: &[(&str, &str)] = &[
+        (
+            "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: fixtures/k9.pem } }\n",
+            "key file `fixtures/k9.pem` does not exist",
+        ),
+        (
+            "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: ../rsakey1.pem } }\n",
+            "must stay inside the scenario folder",
+        ),
+        (
+            // The certificate fixture's stand-in holds no key.
+            "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: fixtures/c1.pem } }\n",
+            "key file `fixtures/c1.pem` cannot be imported: no key in it",
+        ),
+        (
+            "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: fixtures/oct.json } }\n",
+            "key file `fixtures/oct.json` cannot be imported: `kty` `oct`",
+        ),
+        (
+            "        - backend: { azure.importKey: { vault: secretbench, name: k1, file: fixtures/rsakey1.pem, hsm: true } }\n",
+            "hsm",
+        ),
+    ];
+    for (ops, want) in cases {
+        let diags = azure_with_ops(ops);
+        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
+        assert!(
+            diags[0].message.contains(want),
+            "{ops}: {}",
+            diags[0].message
+        );
+        assert!(diags[0].line.is_some(), "{ops}: located");
+    }
 }
 
 #[test]

@@ -107,10 +107,14 @@ fn op_name(kind: Kind, action: Action) -> &'static str {
     }
 }
 
-fn permission(action: Action) -> &'static str {
+/// The access-policy permission an action of `kind` needs. `PUT` is "Set Secret" for secrets
+/// but "Import Key" for keys, which Key Vault checks against `keys/import` (keys have no `set`
+/// permission).
+fn permission(kind: Option<Kind>, action: Action) -> &'static str {
     match action {
         Action::List | Action::ListVersions | Action::ListDeleted | Action::GetDeleted => "list",
         Action::Get | Action::GetPolicy | Action::GetPending => "get",
+        Action::Put if matches!(kind, Some(Kind::Key)) => "import",
         Action::Put => "set",
         Action::Update => "update",
         Action::Delete => "delete",
@@ -211,7 +215,7 @@ pub fn parse(method: &Method, path: &str) -> Route {
             kind
         },
         action,
-        permission: permission(action),
+        permission: permission(kind, action),
         name: if action == Action::List || action == Action::ListDeleted {
             None
         } else {
@@ -327,6 +331,17 @@ mod tests {
             assert_eq!(r.version.as_deref(), v, "{m} {p}");
         }
         assert!(is_keyvault_path("/secrets") && !is_keyvault_path("/tenant/oauth2/v2.0/token"));
+        // The permission each write needs: `PUT` is "Set Secret" (secrets/set) for secrets,
+        // "Import Key" (keys/import) for keys.
+        for (m, p, permission) in [
+            ("PUT", "/secrets/a", "set"),
+            ("PUT", "/keys/k", "import"),
+            ("POST", "/keys/k/create", "create"),
+            ("POST", "/certificates/c/import", "import"),
+        ] {
+            let r = parse(&Method::from_bytes(m.as_bytes()).expect("method"), p);
+            assert_eq!(r.permission, permission, "{m} {p}");
+        }
         let post = parse(&Method::POST, "/secrets/a");
         assert_eq!(post.allow, ["GET", "PUT", "PATCH", "DELETE"]);
     }

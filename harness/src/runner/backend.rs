@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use super::tenancy::Tenants;
 use crate::realvault::{ApiError, VaultApi};
 use crate::scenario::model::{
-    AwsCreateRole, AzureCreateKey, AzureImportCertificate, BackendAction, CertificateFile, Effect,
-    FaultRule, KeyType, ParameterType, PkiKeyType,
+    AwsCreateRole, AzureCreateKey, AzureImportCertificate, AzureImportKey, BackendAction,
+    CertificateFile, Effect, FaultRule, KeyType, ParameterType, PkiKeyType,
 };
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
@@ -371,6 +371,13 @@ impl Backend {
                 self.keyvault_post("Key Vault CreateKey", url, &create_key_body(a))
                     .await?;
             }
+            A::AzureImportKey(a) => {
+                let body = import_key_body(a, dir)?;
+                let token = self.azure_token().await?;
+                let url = self.keyvault_url(&a.vault, &format!("keys/{}", a.name));
+                let req = self.http.put(url).bearer_auth(token).json(&body);
+                self.send("Key Vault ImportKey", req).await?;
+            }
             A::VaultKv2Put(a) => {
                 self.vault
                     .write(
@@ -671,6 +678,13 @@ pub fn import_certificate_body(
         body["pwd"] = json!(pwd);
     }
     Ok(body)
+}
+
+/// The body of Key Vault's "Import Key" (`PUT /keys/{name}`): the key file's JWK as `key`.
+pub fn import_key_body(a: &AzureImportKey, dir: &Path) -> Result<Value, BackendError> {
+    let jwk = crate::scenario::keyfile::read_jwk(&dir.join(&a.file))
+        .map_err(|e| BackendError::Setup(format!("azure.importKey: {e}")))?;
+    Ok(json!({ "key": jwk }))
 }
 
 /// The body of Key Vault's "Create Key" (`POST /keys/{name}/create`).

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use kube::runtime::watcher;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::backend::Backend;
 use super::manifests::{self, Shaping};
@@ -128,6 +129,39 @@ pub struct Case<'a> {
     pub notes: Vec<String>,
     /// What happened when, for the run report.
     pub timeline: super::timeline::Recorder,
+    /// When the case started (before its setup): `logs` sources read the lines since then.
+    pub started: OffsetDateTime,
+}
+
+/// The arguments of `kubectl logs` for one container of a `logs` source. Unless the source
+/// says `since: all`, only the lines logged since the case `started` (`--since-time`): the
+/// driver's and the providers' pods serve every case, and lines another case caused must
+/// not pass or fail this one. The API takes whole seconds, so the time is rounded down
+/// rather than lose a line logged in the second the case started.
+pub fn logs_args(
+    ns: &str,
+    pod: &str,
+    source: &m::LogsSource,
+    started: OffsetDateTime,
+) -> Result<Vec<String>, Failure> {
+    let mut args = vec![
+        "-n".to_owned(),
+        ns.to_owned(),
+        "logs".to_owned(),
+        pod.to_owned(),
+    ];
+    if let Some(c) = &source.container {
+        args.extend(["-c".to_owned(), c.clone()]);
+    }
+    if source.since.unwrap_or_default() == m::LogsSince::Case {
+        let utc = started.to_offset(time::UtcOffset::UTC);
+        let whole = utc - time::Duration::nanoseconds(i64::from(utc.nanosecond()));
+        let since = whole
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| Failure::new(format!("logs since {started}: {e}")))?;
+        args.push(format!("--since-time={since}"));
+    }
+    Ok(args)
 }
 
 /// `kind` (+ `apiVersion`) as a kubectl-style resource name, which [`KubeApi`] resolves:
@@ -855,11 +889,8 @@ impl Case<'_> {
                 };
                 let mut text = String::new();
                 for pod in &pods {
-                    let mut args: Vec<&str> = vec!["-n", ns, "logs", pod];
-                    if let Some(c) = &l.container {
-                        args.extend(["-c", c]);
-                    }
-                    match self.kubectl.run(args).await {
+                    let args = logs_args(ns, pod, l, self.started)?;
+                    match self.kubectl.run(args.iter().map(String::as_str)).await {
                         Ok(out) => text.push_str(&out),
                         Err(e) => return Ok(Poll::NotYet(e.to_string())),
                     }
@@ -1066,7 +1097,7 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
         m::Source::Secret(s) => format!("Secret {} key {}", s.name, s.key),
         m::Source::Exec(e) => format!("`{}` in {}", e.command.join(" "), target(e.target())),
         m::Source::Logs(l) => format!(
-            "logs of {}{}",
+            "logs of {}{}{}",
             match &l.deployment {
                 Some(d) => format!("a pod of Deployment {d}"),
                 None => pods(&l.pod, &l.selector, &l.namespace),
@@ -1074,7 +1105,11 @@ pub fn describe_source(source: &m::Source<'_>) -> String {
             l.container
                 .as_ref()
                 .map(|c| format!(" container {c}"))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            match l.since.unwrap_or_default() {
+                m::LogsSince::Case => " since the case started",
+                m::LogsSince::All => "",
+            }
         ),
         m::Source::Metric(mt) => format!(
             "metric {}{} of {}",
@@ -1215,6 +1250,49 @@ fn compare_bytes(name: &str, want: &[u8], seen: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn logs_source(yaml: &str) -> m::LogsSource {
+        serde_saphyr::from_str(yaml).expect("a logs source")
+    }
+
+    #[test]
+    fn logs_read_from_the_second_the_case_started_unless_all_is_asked_for() {
+        let started = time::macros::datetime!(2026-12-06 04:10:18.734 +01:00);
+        let driver = "{ selector: app=secrets-store-csi-driver, namespace: kube-system, container: secrets-store }";
+        // No `since`: the case's lines, from its start rounded down to the second, in UTC.
+        assert_eq!(
+            logs_args("kube-system", "csi-abc", &logs_source(driver), started).expect("args"),
+            [
+                "-n",
+                "kube-system",
+                "logs",
+                "csi-abc",
+                "-c",
+                "secrets-store",
+                "--since-time=2026-12-06T03:10:18Z"
+            ]
+        );
+        let case = logs_source(
+            "{ selector: app=secrets-store-csi-driver, namespace: kube-system, since: case }",
+        );
+        assert_eq!(
+            logs_args("kube-system", "csi-abc", &case, started).expect("args"),
+            [
+                "-n",
+                "kube-system",
+                "logs",
+                "csi-abc",
+                "--since-time=2026-12-06T03:10:18Z"
+            ]
+        );
+        // `since: all`: the whole log, as before cases ran side by side.
+        let all = logs_source("{ pod: app, since: all }");
+        assert_eq!(
+            logs_args("sb-x", "app", &all, started).expect("args"),
+            ["-n", "sb-x", "logs", "app"]
+        );
+        assert!(serde_saphyr::from_str::<m::LogsSource>("{ pod: app, since: ever }").is_err());
+    }
 
     #[test]
     fn a_named_object_is_in_the_scenario_namespace_unless_it_names_the_providers() {

@@ -883,6 +883,7 @@ async fn run_case(
         extra_namespaces: Vec::new(),
         notes: Vec::new(),
         timeline: timeline::Recorder::new(&namespace),
+        started: time::OffsetDateTime::now_utc(),
     };
 
     let mut steps = Vec::new();

@@ -461,6 +461,10 @@ pub fn backend_target(a: &BackendAction) -> String {
             format!("{}/{} from {}", x.vault, x.name, x.file),
         ),
         A::AzureCreateKey(x) => ("azure.createKey", format!("{}/{}", x.vault, x.name)),
+        A::AzureImportKey(x) => (
+            "azure.importKey",
+            format!("{}/{} from {}", x.vault, x.name, x.file),
+        ),
         A::VaultKv2Put(x) => ("vault.kv2.put", format!("{}/{}", x.mount, x.path)),
         A::VaultKv2Delete(x) => ("vault.kv2.delete", format!("{}/{}", x.mount, x.path)),
         A::VaultKv1Put(x) => ("vault.kv1.put", format!("{}/{}", x.mount, x.path)),

@@ -8,6 +8,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod jsonpath;
+pub mod keyfile;
 pub mod lint;
 pub mod load;
 pub mod located;

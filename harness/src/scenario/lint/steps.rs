@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::super::jsonpath::JsonPath;
+use super::super::keyfile::{self, KeyFileError};
 use super::super::load::suggest;
 use super::super::located::YamlPath;
 use super::super::model::{
@@ -214,13 +215,7 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
         }
         BackendAction::AzureImportCertificate(c) => {
             let fat = at.key("azure.importCertificate").key("file");
-            let escapes = std::path::Path::new(&c.file).components().any(|p| {
-                matches!(
-                    p,
-                    std::path::Component::ParentDir | std::path::Component::RootDir
-                )
-            });
-            if escapes {
+            if escapes_folder(&c.file) {
                 cx.push(
                     cx.at(
                         &fat,
@@ -250,6 +245,38 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
                     cx.at(&at.key("azure.importCertificate").key("password"), "a PEM import takes no password")
                         .help("the password is for a PKCS#12 file; a PEM file's key must be unencrypted PKCS#8"),
                 );
+            }
+        }
+        BackendAction::AzureImportKey(k) => {
+            let fat = at.key("azure.importKey").key("file");
+            if escapes_folder(&k.file) {
+                cx.push(
+                    cx.at(
+                        &fat,
+                        format!("`{}` must stay inside the scenario folder", k.file),
+                    )
+                    .label("outside the folder")
+                    .help("copy the key into this scenario's folder, e.g. `fixtures/`"),
+                );
+            } else if !k.file.contains("${") {
+                // The run reads the file with the same code: what fails here fails there.
+                match keyfile::read_jwk(&cx.loaded.dir.join(&k.file)) {
+                    Ok(_) => {}
+                    Err(KeyFileError::Read { .. }) if !cx.loaded.dir.join(&k.file).is_file() => {
+                        cx.push(
+                            cx.at(&fat, format!("key file `{}` does not exist", k.file))
+                                .label("no such file")
+                                .help("paths are relative to the scenario folder"),
+                        );
+                    }
+                    Err(e) => {
+                        cx.push(
+                            cx.at(&fat, format!("key file `{}` cannot be imported: {}", k.file, why(&e)))
+                                .label("not a key Key Vault imports")
+                                .help("give a JWK (JSON) or one unencrypted PEM key: PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY, PUBLIC KEY or RSA PUBLIC KEY; RSA 2048/3072/4096 or EC P-256/P-384/P-521"),
+                        );
+                    }
+                }
             }
         }
         BackendAction::VaultPolicyWrite(p) => {
@@ -351,6 +378,25 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
             }
         }
         _ => {}
+    }
+}
+
+/// Whether a file an action names leaves the scenario folder (`..`, an absolute path).
+fn escapes_folder(file: &str) -> bool {
+    std::path::Path::new(file).components().any(|p| {
+        matches!(
+            p,
+            std::path::Component::ParentDir | std::path::Component::RootDir
+        )
+    })
+}
+
+/// What is wrong with a key file, without its path (the diagnostic names the file as the
+/// scenario wrote it).
+fn why(e: &KeyFileError) -> String {
+    match e {
+        KeyFileError::Read { source, .. } => source.to_string(),
+        KeyFileError::Invalid { why, .. } => why.clone(),
     }
 }
 
