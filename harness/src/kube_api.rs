@@ -507,7 +507,12 @@ impl KubeApi {
                         last = format!("watch error: {e}");
                         continue;
                     }
-                    Ok(watcher::Event::Init) => pending.clear(),
+                    // Until the relist is done, the objects seen so far are not the list: an
+                    // empty set here would pass a check for "none left".
+                    Ok(watcher::Event::Init) => {
+                        pending.clear();
+                        continue;
+                    }
                     Ok(watcher::Event::InitApply(o)) => {
                         pending.insert(key(&o), to_json(o, &served.resource, what)?);
                         continue;

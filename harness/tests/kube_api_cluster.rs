@@ -93,6 +93,42 @@ async fn apply_wait_scale_delete_against_a_cluster() {
     let pods = api.list(Some(&ns), "pods", Some("app=d")).await.unwrap();
     assert_eq!(pods.len(), 2);
 
+    // A list watch judges the list only once it has it: "none left" is not met by the empty
+    // set it starts from while the Deployment's two pods exist.
+    let none_left = |left: &[serde_json::Value]| {
+        if left.is_empty() {
+            Poll::Done(())
+        } else {
+            Poll::NotYet(format!("{} left", left.len()))
+        }
+    };
+    let selected = kube::runtime::watcher::Config::default().labels("app=d");
+    let e = api
+        .wait_list(
+            "no pod of d",
+            Duration::from_secs(2),
+            Some(&ns),
+            "pods",
+            selected.clone(),
+            none_left,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "timed out after 2s waiting for no pod of d; last seen: 2 left"
+    );
+    api.scale(Some(&ns), "Deployment", "d", 0).await.unwrap();
+    api.wait_list("no pod of d", limit, Some(&ns), "pods", selected, none_left)
+        .await
+        .unwrap();
+    assert!(
+        api.list(Some(&ns), "pods", Some("app=d"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // A wait that cannot be met times out naming the object and what it last saw.
     let e = api
         .wait_for(

@@ -377,7 +377,7 @@ async fn certificates_import_from_scenario_files_and_keys_are_created() {
 /// the labels SSM answers in `InvalidLabels` with a 200.
 #[tokio::test]
 async fn ssm_labels_move_and_refusals_fail_the_action() {
-    let (_running, endpoints, b) = started(None).await;
+    let (_running, _, b) = started(None).await;
     for (value, overwrite) in [("v1", false), ("v2", true)] {
         b.act(&action(json!({"aws.ssm.putParameter": {"name": "/app/config", "value": value, "overwrite": overwrite}})))
             .await
