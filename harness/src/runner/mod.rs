@@ -144,10 +144,11 @@ pub struct Options {
 }
 
 /// `--jobs` when not given: cases spend most of their time waiting on the cluster (a pod
-/// starting, the rotation poll), not on this machine, so a few more than the cores.
+/// starting, the rotation poll), not on this machine. Measured on 2 cores, three providers:
+/// 8 jobs ran the suite in 7 min against 9.5 at 4, case times 3% longer, load average 2.
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    (cores * 2).clamp(2, MAX_JOBS)
+    (cores * 4).clamp(2, MAX_JOBS)
 }
 
 /// At most this many cases at once: each needs a Key Vault name the Azure provider's pods
