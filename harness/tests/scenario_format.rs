@@ -664,16 +664,7 @@ fn key_imports_read_their_files() {
             "hsm",
         ),
     ];
-    for (ops, want) in cases {
-        let diags = azure_with_ops(ops);
-        assert_eq!(diags.len(), 1, "{ops}: {diags:#?}");
-        assert!(
-            diags[0].message.contains(want),
-            "{ops}: {}",
-            diags[0].message
-        );
-        assert!(diags[0].line.is_some(), "{ops}: located");
-    }
+    assert_each_lints_once(azure_with_ops, cases);
 }
 
 #[test]
