@@ -215,15 +215,8 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
         }
         BackendAction::AzureImportCertificate(c) => {
             let fat = at.key("azure.importCertificate").key("file");
-            if escapes_folder(&c.file) {
-                cx.push(
-                    cx.at(
-                        &fat,
-                        format!("`{}` must stay inside the scenario folder", c.file),
-                    )
-                    .label("outside the folder")
-                    .help("copy the certificate into this scenario's folder, e.g. `fixtures/`"),
-                );
+            if outside_folder(cx, &fat, &c.file, "certificate") {
+                // Reported; the file is not read.
             } else if CertificateFile::of(&c.file).is_none() {
                 cx.push(
                     cx.at(&fat, format!("`{}` is neither *.pem nor *.pfx / *.p12", c.file))
@@ -249,15 +242,8 @@ fn check_action_fields(cx: &mut Cx, at: &YamlPath, a: &BackendAction) {
         }
         BackendAction::AzureImportKey(k) => {
             let fat = at.key("azure.importKey").key("file");
-            if escapes_folder(&k.file) {
-                cx.push(
-                    cx.at(
-                        &fat,
-                        format!("`{}` must stay inside the scenario folder", k.file),
-                    )
-                    .label("outside the folder")
-                    .help("copy the key into this scenario's folder, e.g. `fixtures/`"),
-                );
+            if outside_folder(cx, &fat, &k.file, "key") {
+                // Reported; the file is not read.
             } else if !k.file.contains("${") {
                 // The run reads the file with the same code: what fails here fails there.
                 match keyfile::read_jwk(&cx.loaded.dir.join(&k.file)) {
@@ -1231,4 +1217,20 @@ pub(super) fn is_snapshot_name(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Reports a scenario file (`what`: certificate, key) that escapes the scenario folder; true if
+/// it does.
+fn outside_folder(cx: &mut Cx, at: &YamlPath, file: &str, what: &str) -> bool {
+    if !escapes_folder(file) {
+        return false;
+    }
+    cx.push(
+        cx.at(at, format!("`{file}` must stay inside the scenario folder"))
+            .label("outside the folder")
+            .help(format!(
+                "copy the {what} into this scenario's folder, e.g. `fixtures/`"
+            )),
+    );
+    true
 }
