@@ -199,7 +199,7 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     repeat: Option<std::num::NonZeroU32>,
     /// How many cases run at the same time, each with its own namespace and its own tenants
-    /// in the emulators (1: one after another, in order) [default: four times the cores, 2 to 16].
+    /// in the emulators (1: one after another, in order) [default: eight times the cores, 2 to 16].
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=secretbench::runner::MAX_JOBS as i64))]
     jobs: Option<u16>,
     /// Where report.html and report.json go (default: the run's artifacts folder).

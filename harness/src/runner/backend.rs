@@ -13,7 +13,7 @@ use super::tenancy::Tenants;
 use crate::realvault::{ApiError, VaultApi};
 use crate::scenario::model::{
     AwsCreateRole, AzureCreateKey, AzureImportCertificate, AzureImportKey, BackendAction,
-    CertificateFile, Effect, FaultRule, KeyType, ParameterType, PkiKeyType,
+    CertificateFile, Effect, FaultRule, KeyType, ParameterType, PkiKeyType, Provider,
 };
 use crate::wiring::Endpoints;
 use crate::wiring::aws;
@@ -53,6 +53,11 @@ pub struct Backend {
     vault: VaultApi,
     /// The case's tenants, which its calls go to; `None`: the emulators' defaults.
     tenants: Option<Tenants>,
+    /// A case on the defaults that runs alone among its provider's cases: the journal it reads
+    /// is what its provider's services journaled after this sequence number (other providers'
+    /// cases run meanwhile, and entries that belong to no tenant, like Entra ID's, outlive a
+    /// reset of the provider's default tenant).
+    alone: Option<(Provider, u64)>,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -97,6 +102,7 @@ impl Backend {
             azure_port,
             vault,
             tenants: None,
+            alone: None,
         })
     }
 
@@ -418,6 +424,45 @@ impl Backend {
             .with_admin_token(self.http.request(method, self.endpoints.admin(path)))
     }
 
+    /// The defaults, as a case of `provider` that runs alone among that provider's cases
+    /// sees them.
+    /// `since`: the journal's last sequence number when the case started ([`Self::journal_head`]).
+    pub fn alone(&self, provider: Provider, since: u64) -> Self {
+        Self {
+            alone: Some((provider, since)),
+            ..self.clone()
+        }
+    }
+
+    /// The sequence number of the newest journal entry (0 when it is empty).
+    pub async fn journal_head(&self) -> Result<u64, BackendError> {
+        let v = self
+            .send("admin journal", self.admin(reqwest::Method::GET, "journal"))
+            .await?;
+        Ok(v["entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["seq"].as_u64())
+            .max()
+            .unwrap_or(0))
+    }
+
+    /// `since` for a case that runs alone: only what its run journaled.
+    fn since_query(&self) -> Vec<(&'static str, String)> {
+        self.alone
+            .map(|(_, since)| vec![("since", since.to_string())])
+            .unwrap_or_default()
+    }
+
+    /// Empties one tenant (its state, journal and faults); the default one stays, empty.
+    pub async fn reset_tenant(&self, id: &str) -> Result<(), BackendError> {
+        let req = self
+            .admin(reqwest::Method::POST, "reset")
+            .query(&[("tenant", id)]);
+        self.send("admin tenant reset", req).await.map(drop)
+    }
+
     /// Empties every emulator (state, journal, faults).
     pub async fn reset(&self) -> Result<(), BackendError> {
         let req = self.admin(reqwest::Method::POST, "reset");
@@ -521,7 +566,8 @@ impl Backend {
         let req = self
             .admin(reqwest::Method::GET, "journal")
             .query(&[("service", service), ("operation", operation)])
-            .query(&self.tenant_query(service));
+            .query(&self.tenant_query(service))
+            .query(&self.since_query());
         let v = self.send("admin journal", req).await?;
         Ok(v["entries"].as_array().cloned().unwrap_or_default())
     }
@@ -529,9 +575,19 @@ impl Backend {
     /// The whole journal (for artifacts): a scoped backend's is its tenants' entries.
     pub async fn journal_all(&self) -> Result<Value, BackendError> {
         let Some(tenants) = &self.tenants else {
-            return self
-                .send("admin journal", self.admin(reqwest::Method::GET, "journal"))
-                .await;
+            let req = self
+                .admin(reqwest::Method::GET, "journal")
+                .query(&self.since_query());
+            let mut all = self.send("admin journal", req).await?;
+            if let (Some((p, _)), Some(entries)) = (self.alone, all["entries"].as_array_mut()) {
+                entries.retain(|e| {
+                    e["service"]
+                        .as_str()
+                        .and_then(secretbench_emulators::core::tenant::owner_of)
+                        == Some(p.as_str())
+                });
+            }
+            return Ok(all);
         };
         let mut entries = Vec::new();
         for t in tenants.all() {

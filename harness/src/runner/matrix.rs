@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::time::Duration;
 
 use super::{CaseResult, Environment, Options, Verdict};
 use crate::cluster::EmulatorAddress;
@@ -152,6 +153,53 @@ pub fn schedule(
     }
     groups.sort_by_key(|g| g.versions == *current);
     groups
+}
+
+/// Moves cases of the `current` set to an earlier set that runs them on the same versions (it
+/// differs only in another provider: `vault 1.5.1` for an AWS case) while that set's cases
+/// leave slots idle: a set with one repro otherwise runs one case while `jobs - 1` slots wait.
+/// A set's room is what its longest case leaves free in `jobs` slots, by `expected`; the
+/// longest candidates that fit go first, none longer than the set's longest (it would make the
+/// set last longer), none that must run alone (`alone`: it would idle the set's other slots).
+pub fn fill(
+    groups: &mut [Group],
+    current: &VersionSet,
+    jobs: usize,
+    expected: impl Fn(usize, Provider) -> Duration,
+    alone: impl Fn(usize, Provider) -> bool,
+) {
+    let Some(ci) = groups.iter().position(|g| g.versions == *current) else {
+        return;
+    };
+    for gi in 0..groups.len() {
+        if gi == ci {
+            continue;
+        }
+        let longest = groups[gi]
+            .cases
+            .iter()
+            .map(|&(i, p)| expected(i, p))
+            .max()
+            .unwrap_or_default();
+        let load: Duration = groups[gi].cases.iter().map(|&(i, p)| expected(i, p)).sum();
+        let mut room = (longest * u32::try_from(jobs).unwrap_or(u32::MAX)).saturating_sub(load);
+        let mut candidates: Vec<(usize, Provider)> = groups[ci]
+            .cases
+            .iter()
+            .copied()
+            .filter(|&(i, p)| groups[gi].versions.same_for(current, p) && !alone(i, p))
+            .collect();
+        candidates.sort_by_key(|&(i, p)| std::cmp::Reverse(expected(i, p)));
+        for case in candidates {
+            let d = expected(case.0, case.1);
+            if d > longest || d > room {
+                continue;
+            }
+            room -= d;
+            groups[ci].cases.retain(|c| *c != case);
+            groups[gi].cases.push(case);
+        }
+    }
 }
 
 /// How the runs of a repeated case went.
@@ -365,6 +413,23 @@ impl Matrix<'_> {
             &current,
             &self.axes,
             self.picks.as_deref(),
+        );
+        let mut groups = groups;
+        let rotation = Duration::from_secs(crate::install::plan::ROTATION_POLL_SECS);
+        fill(
+            &mut groups,
+            &current,
+            self.options.jobs,
+            |i, _| {
+                let sc = &scenarios[i].scenario;
+                let times = self.repeat.or(sc.spec.repeat).map_or(1, NonZeroU32::get);
+                super::estimate::expected(sc, rotation) * times
+            },
+            // As `Environment::exclusive` decides it once the set runs.
+            |i, p| {
+                scenarios[i].scenario.spec.exclusive.is_some()
+                    || (p == Provider::Vault && self.real_vault.is_some())
+            },
         );
         if groups.len() > 1 {
             eprintln!("[matrix] {} sets of versions:", groups.len());
@@ -690,6 +755,59 @@ mod tests {
             ]
         );
         assert_eq!(points(&set(), &[]), vec![set()]);
+    }
+
+    #[test]
+    fn a_set_with_idle_slots_takes_current_cases_that_run_the_same_there() {
+        let cur = set();
+        let old_driver = cur.clone().with_driver("v1.4.8");
+        let old_vault = cur.clone().with_provider(Provider::Vault, "1.5.1");
+        let mut groups = vec![
+            Group {
+                versions: old_driver.clone(),
+                cases: vec![(0, Provider::Aws)],
+            },
+            Group {
+                versions: old_vault.clone(),
+                cases: vec![(1, Provider::Vault)],
+            },
+            Group {
+                versions: cur.clone(),
+                cases: vec![
+                    (2, Provider::Aws),
+                    (2, Provider::Vault),
+                    (3, Provider::Azure),
+                    (4, Provider::Aws),
+                    (5, Provider::Azure),
+                    (6, Provider::Aws),
+                ],
+            },
+        ];
+        // Seconds per scenario: 1 is the lone repro (30 s); 4 is longer than it, 6 must run alone.
+        let secs = [30, 30, 10, 20, 40, 25, 5];
+        let expected = |i: usize, _| Duration::from_secs(secs[i]);
+        fill(&mut groups, &cur, 3, expected, |i, _| i == 6);
+        // Nothing runs the same on another driver; on vault 1.5.1 every non-Vault case does,
+        // up to the 60 s the repro leaves free in 3 slots (25 + 20 + 10), longest first.
+        assert_eq!(groups[0].cases, vec![(0, Provider::Aws)]);
+        assert_eq!(
+            groups[1].cases,
+            vec![
+                (1, Provider::Vault),
+                (5, Provider::Azure),
+                (3, Provider::Azure),
+                (2, Provider::Aws)
+            ]
+        );
+        assert_eq!(
+            groups[2].cases,
+            vec![(2, Provider::Vault), (4, Provider::Aws), (6, Provider::Aws)]
+        );
+        // One slot: no room beside the repro.
+        let mut one = groups.clone();
+        let before = one.clone();
+        fill(&mut one, &cur, 1, expected, |_, _| false);
+        assert_eq!(one, before);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 pub mod artifacts;
 pub mod backend;
+pub mod estimate;
 pub mod exec;
 pub mod manifests;
 pub mod matrix;
@@ -144,11 +145,13 @@ pub struct Options {
 }
 
 /// `--jobs` when not given: cases spend most of their time waiting on the cluster (a pod
-/// starting, the rotation poll), not on this machine. Measured on 2 cores, three providers:
-/// 8 jobs ran the suite in 7 min against 9.5 at 4, case times 3% longer, load average 2.
+/// starting, the rotation poll), not on this machine. Measured on 2 cores, three providers,
+/// 79 cases: 16 jobs ran the suite in 4 min 50 s (1991 s of case time), 8 in 6 min 18 s
+/// (1765 s; measured before exclusive cases stopped holding up other providers'), with the
+/// same verdicts.
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    (cores * 4).clamp(2, MAX_JOBS)
+    (cores * 8).clamp(2, MAX_JOBS)
 }
 
 /// At most this many cases at once: each needs a Key Vault name the Azure provider's pods
@@ -276,8 +279,32 @@ impl Environment {
         Ok(())
     }
 
-    /// Why a case must run alone, if it must: the scenario says so, or it is a Vault case
-    /// against a real dev server (one server, no namespaces, restarted for each case).
+    /// `provider`'s emulator defaults back to empty, then its wiring's seed (the other
+    /// providers' cases go on meanwhile, in their own tenants); under `--vault real` the Vault
+    /// dev server restarted with the Vault wiring's seed.
+    async fn fresh_provider(&self, provider: Provider) -> Result<(), Failure> {
+        let Some(w) = self.wirings.get(&provider) else {
+            return Ok(());
+        };
+        if let (Provider::Vault, Some(real)) = (provider, &self.real_vault) {
+            return real
+                .reset_and_seed(&w.seed)
+                .await
+                .map_err(|e| Failure::new(e.to_string()));
+        }
+        let default = match provider {
+            Provider::Aws => format!("aws/{}", wiring::aws::ACCOUNT_ID),
+            Provider::Azure => format!("azure/{}", wiring::azure::VAULT),
+            Provider::Vault => "vault/root".to_owned(),
+        };
+        self.backend.reset_tenant(&default).await?;
+        self.backend.seed(&w.seed).await?;
+        Ok(())
+    }
+
+    /// Why a case must run alone among its provider's cases, if it must: the scenario says
+    /// so, or it is a Vault case against a real dev server (one server, no namespaces,
+    /// restarted for each case).
     fn exclusive(&self, sc: &Scenario, provider: Provider) -> Option<String> {
         sc.spec.exclusive.clone().or_else(|| {
             (provider == Provider::Vault && self.real_vault.is_some())
@@ -525,6 +552,13 @@ pub struct Unit<'a> {
     pub times: u32,
 }
 
+impl Unit<'_> {
+    /// How long all its runs are expected to take (repro attempts not counted: most trigger).
+    pub fn expected(&self, rotation: Duration) -> Duration {
+        estimate::expected(&self.loaded.scenario, rotation) * self.times
+    }
+}
+
 /// Runs every case once, up to `opts.jobs` at a time; results in the scenarios' order.
 pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) -> Vec<CaseResult> {
     let units: Vec<Unit<'_>> = scenarios
@@ -550,17 +584,24 @@ pub async fn run_all(env: &Environment, scenarios: &[Loaded], opts: &Options) ->
         .collect()
 }
 
-/// What concurrent cases share: who may run (a case that must run alone takes the gate for
-/// writing, the others for reading; tokio's lock is fair, so cases start in order), the Key
-/// Vault slots, and the case counter that numbers AWS accounts.
+/// What concurrent cases share: who may run (one gate per provider: a case that must run
+/// alone takes its provider's for writing, the others for reading; tokio's lock is fair, so
+/// cases start in order), the Key Vault slots, and the case counter that numbers AWS accounts.
 struct Schedule {
-    gate: tokio::sync::RwLock<()>,
+    gates: [tokio::sync::RwLock<()>; 3],
     slots: Mutex<Vec<usize>>,
     cases: AtomicUsize,
     progress: Mutex<Progress>,
 }
 
 impl Schedule {
+    fn gate(&self, provider: Provider) -> &tokio::sync::RwLock<()> {
+        &self.gates[Provider::ALL
+            .iter()
+            .position(|p| *p == provider)
+            .unwrap_or_default()]
+    }
+
     fn step(&self, msg: impl std::fmt::Display) {
         if let Ok(mut p) = self.progress.lock() {
             p.step(msg);
@@ -593,7 +634,7 @@ pub async fn run_units(
 ) -> Vec<Vec<CaseResult>> {
     let jobs = opts.jobs.clamp(1, MAX_JOBS);
     let sched = Schedule {
-        gate: tokio::sync::RwLock::new(()),
+        gates: Default::default(),
         slots: Mutex::new((0..jobs).rev().collect()),
         cases: AtomicUsize::new(0),
         progress: Mutex::new(Progress::new("run")),
@@ -609,16 +650,34 @@ pub async fn run_units(
             .map(|u| vec![not_run(u, why.clone())])
             .collect();
     }
-    let mut out: Vec<(usize, Vec<CaseResult>)> = futures::stream::iter(units.iter().enumerate())
-        .map(|(i, unit)| {
-            let sched = &sched;
-            async move { (i, run_unit(env, unit, opts, sched).await) }
-        })
-        .buffer_unordered(jobs)
-        .collect()
-        .await;
+    let mut out: Vec<(usize, Vec<CaseResult>)> =
+        futures::stream::iter(start_order(env, units, opts.rotation))
+            .map(|(i, unit)| {
+                let sched = &sched;
+                async move { (i, run_unit(env, unit, opts, sched).await) }
+            })
+            .buffer_unordered(jobs)
+            .collect()
+            .await;
     out.sort_by_key(|(i, _)| *i);
     out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The order units start in: the ones that must run alone first (one started among others
+/// waits for every running case to end while the free slots idle; at the start there is
+/// nothing to wait for), then the longest expected first, so no long case starts at the end
+/// and holds the run up alone. Equal estimates keep the scenarios' order.
+fn start_order<'u, 'a>(
+    env: &Environment,
+    units: &'u [Unit<'a>],
+    rotation: Duration,
+) -> Vec<(usize, &'u Unit<'a>)> {
+    let mut order: Vec<(usize, &Unit<'_>)> = units.iter().enumerate().collect();
+    order.sort_by_key(|(_, u)| {
+        let alone = env.exclusive(&u.loaded.scenario, u.provider).is_some();
+        (!alone, std::cmp::Reverse(u.expected(rotation)))
+    });
+    order
 }
 
 fn not_run(unit: &Unit<'_>, verdict: Verdict) -> CaseResult {
@@ -702,11 +761,20 @@ async fn run_once(
     let name = &unit.loaded.scenario.metadata.name;
     match alone {
         Some(why) => {
-            let _alone = sched.gate.write().await;
-            sched.step(format!("{name}/{}: runs alone ({why})", unit.provider));
-            let fresh = env.fresh_backend().await;
-            match fresh {
-                Ok(()) => run_case(env, unit.loaded, unit.provider, o, None, sched).await,
+            let _alone = sched.gate(unit.provider).write().await;
+            sched.step(format!(
+                "{name}/{}: runs alone among {} cases ({why})",
+                unit.provider, unit.provider
+            ));
+            let fresh = async {
+                env.fresh_provider(unit.provider).await?;
+                env.backend.journal_head().await.map_err(Failure::from)
+            };
+            match fresh.await {
+                Ok(since) => {
+                    let alone = Isolation::Alone { since };
+                    run_case(env, unit.loaded, unit.provider, o, alone, sched).await
+                }
                 Err(e) => not_run(
                     unit,
                     Verdict::Failed {
@@ -717,7 +785,7 @@ async fn run_once(
             }
         }
         None => {
-            let _shared = sched.gate.read().await;
+            let _shared = sched.gate(unit.provider).read().await;
             let slot = sched.take_slot();
             let index = sched.cases.fetch_add(1, Ordering::Relaxed);
             let tenants = Tenants::new(
@@ -726,7 +794,8 @@ async fn run_once(
                 &namespace_for(name, unit.provider),
                 env.real_vault.is_none(),
             );
-            let r = run_case(env, unit.loaded, unit.provider, o, Some(&tenants), sched).await;
+            let own = Isolation::Tenants(&tenants);
+            let r = run_case(env, unit.loaded, unit.provider, o, own, sched).await;
             sched.give_slot(slot);
             r
         }
@@ -760,16 +829,29 @@ fn identity_unavailable(env: &Environment, sc: &Scenario, provider: Provider) ->
         .map(|why| format!("identity {identity}: {why}"))
 }
 
-/// One run of one case; `tenants`: its own tenants, or `None` for the emulators' defaults
-/// (a case running alone).
+/// How a case is kept apart from the others.
+#[derive(Debug, Clone, Copy)]
+enum Isolation<'t> {
+    /// In its own tenants, beside other cases.
+    Tenants(&'t Tenants),
+    /// On its provider's emulator defaults, with no other case of its provider running; it
+    /// reads the journal after sequence number `since`.
+    Alone { since: u64 },
+}
+
+/// One run of one case, kept apart from the others as `isolation` says.
 async fn run_case(
     env: &Environment,
     loaded: &Loaded,
     provider: Provider,
     opts: &Options,
-    tenants: Option<&Tenants>,
+    isolation: Isolation<'_>,
     sched: &Schedule,
 ) -> CaseResult {
+    let tenants = match isolation {
+        Isolation::Tenants(t) => Some(t),
+        Isolation::Alone { .. } => None,
+    };
     let t0 = Instant::now();
     let sc: &Scenario = &loaded.scenario;
     let name = sc.metadata.name.clone();
@@ -857,10 +939,13 @@ async fn run_case(
         }
     };
     let artifacts = opts.artifacts.join(format!("{name}-{provider}"));
-    let scoped = tenants.map(|t| env.backend.scoped(t));
+    let scoped = match isolation {
+        Isolation::Tenants(t) => env.backend.scoped(t),
+        Isolation::Alone { since } => env.backend.alone(provider, since),
+    };
     let mut case = Case {
         kubectl: &env.kubectl,
-        backend: scoped.as_ref().unwrap_or(&env.backend),
+        backend: &scoped,
         namespace: namespace.clone(),
         dir: loaded.dir.clone(),
         vars,

@@ -108,10 +108,12 @@ pub struct Spec {
     /// "reproduces k/N". `--repeat N` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repeat: Option<std::num::NonZeroU32>,
-    /// Why this scenario must run alone (`--jobs` runs other cases at the same time): it
-    /// restarts a provider DaemonSet, moves the emulator clock, asserts on requests that
-    /// belong to no tenant (a refused identity, Entra ID), or times the driver's node-wide
-    /// rotation poll. Such a case runs by itself against the emulators' defaults after a reset.
+    /// Why this scenario must run alone among its provider's cases (`--jobs` runs other cases
+    /// at the same time): it restarts or reconfigures its provider's DaemonSet, or asserts on
+    /// requests that belong to no tenant (a refused identity, Entra ID). Such a case runs with
+    /// no other case of its provider, against that provider's emulator defaults after resetting
+    /// them, and reads only what its own run journaled; other providers' cases, in their own
+    /// tenants, go on meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclusive: Option<String>,
     /// Steps, run in order; the first failing step stops the run (its catch/finally still run).
