@@ -304,7 +304,8 @@ impl KubeApi {
             .transpose()
     }
 
-    /// The objects of a resource in `namespace` (all of them, or those `labels` selects).
+    /// The objects of a resource in `namespace`, or in every namespace when it is `None` (as
+    /// `kubectl get -A`): all of them, or those `labels` selects.
     pub async fn list(
         &self,
         namespace: Option<&str>,
@@ -317,8 +318,11 @@ impl KubeApi {
             params = params.labels(l);
         }
         let what = format!("{resource} in {}", namespace.unwrap_or("the cluster"));
-        let list = self
-            .api(&served, namespace)
+        let api = match namespace {
+            Some(_) => self.api(&served, namespace),
+            None => Api::all_with(self.client.clone(), &served.resource),
+        };
+        let list = api
             .list(&params)
             .await
             .map_err(|e| ApiError::request("list", what.clone(), &e))?;

@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use secretbench::cluster::existing;
 use secretbench::kube_api::{self, ApiError};
 use secretbench::kubectl::Kubectl;
 use secretbench::wait::Poll;
@@ -92,6 +93,21 @@ async fn apply_wait_scale_delete_against_a_cluster() {
     .unwrap();
     let pods = api.list(Some(&ns), "pods", Some("app=d")).await.unwrap();
     assert_eq!(pods.len(), 2);
+    // No namespace lists the whole cluster (kubectl's -A): this namespace's pods among others,
+    // and the driver's DaemonSet, which lives in a namespace of its own.
+    let all = api.list(None, "pods", None).await.unwrap();
+    let namespaces: std::collections::BTreeSet<&str> = all
+        .iter()
+        .filter_map(|p| p["metadata"]["namespace"].as_str())
+        .collect();
+    assert!(
+        namespaces.contains(ns.as_str()) && namespaces.len() > 1,
+        "{namespaces:?}"
+    );
+    let daemonsets = existing::daemonsets(api).await.unwrap();
+    let driver = existing::find_driver(&daemonsets).expect("the driver's DaemonSet");
+    assert_ne!(driver.namespace, ns);
+    assert!(driver.desired >= 1, "{driver:?}");
 
     // A list watch judges the list only once it has it: "none left" is not met by the empty
     // set it starts from while the Deployment's two pods exist.

@@ -21,6 +21,7 @@ use super::{Progress, UpOptions};
 use crate::cmd::CmdError;
 use crate::install::helm::Helm;
 use crate::install::{Bundle, ChartSources, Images, InstallError, Installer};
+use crate::kube_api::{ApiError, KubeApi};
 use crate::kubectl::Kubectl;
 use crate::scenario::model::Provider;
 use crate::stack::Stack;
@@ -158,35 +159,41 @@ pub fn parse_daemonsets(json: &str) -> Result<Vec<DaemonSetInfo>, String> {
     let items = v["items"]
         .as_array()
         .ok_or("no `items` list in the output")?;
+    Ok(items.iter().map(daemonset_info).collect())
+}
+
+/// Every DaemonSet in the cluster, through the API client.
+pub async fn daemonsets(api: &KubeApi) -> Result<Vec<DaemonSetInfo>, ApiError> {
+    let items = api.list(None, "daemonsets", None).await?;
+    Ok(items.iter().map(daemonset_info).collect())
+}
+
+/// What the bench reads off one DaemonSet object.
+fn daemonset_info(d: &serde_json::Value) -> DaemonSetInfo {
     let text = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_owned();
     let num = |x: &serde_json::Value| x.as_i64().unwrap_or(0);
-    Ok(items
-        .iter()
-        .map(|d| {
-            let containers = d
-                .pointer("/spec/template/spec/containers")
-                .and_then(serde_json::Value::as_array)
-                .cloned()
-                .unwrap_or_default();
-            DaemonSetInfo {
-                namespace: text(&d["metadata"]["namespace"]),
-                name: text(&d["metadata"]["name"]),
-                containers: containers.iter().map(|c| text(&c["name"])).collect(),
-                images: containers.iter().map(|c| text(&c["image"])).collect(),
-                desired: num(&d["status"]["desiredNumberScheduled"]),
-                updated: num(&d["status"]["updatedNumberScheduled"]),
-                available: num(&d["status"]["numberAvailable"]),
-                generation: num(&d["metadata"]["generation"]),
-                observed_generation: num(&d["status"]["observedGeneration"]),
-                driver_args: containers
-                    .iter()
-                    .filter(|c| c["name"] == DRIVER_CONTAINER)
-                    .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
-                    .map(|a| text(&a))
-                    .collect(),
-            }
-        })
-        .collect())
+    let containers = d
+        .pointer("/spec/template/spec/containers")
+        .and_then(serde_json::Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    DaemonSetInfo {
+        namespace: text(&d["metadata"]["namespace"]),
+        name: text(&d["metadata"]["name"]),
+        containers: containers.iter().map(|c| text(&c["name"])).collect(),
+        images: containers.iter().map(|c| text(&c["image"])).collect(),
+        desired: num(&d["status"]["desiredNumberScheduled"]),
+        updated: num(&d["status"]["updatedNumberScheduled"]),
+        available: num(&d["status"]["numberAvailable"]),
+        generation: num(&d["metadata"]["generation"]),
+        observed_generation: num(&d["status"]["observedGeneration"]),
+        driver_args: containers
+            .iter()
+            .filter(|c| c["name"] == DRIVER_CONTAINER)
+            .flat_map(|c| c["args"].as_array().cloned().unwrap_or_default())
+            .map(|a| text(&a))
+            .collect(),
+    }
 }
 
 /// The driver's DaemonSet: the one with a `secrets-store` container.

@@ -401,25 +401,6 @@ pub fn providers_running(
         .collect()
 }
 
-/// [`providers_running`] for a live cluster.
-pub async fn installed_providers(
-    plan: &Plan,
-    kubectl: &Kubectl,
-) -> Result<Vec<Provider>, InstallError> {
-    let out = kubectl
-        .cmd(["get", "daemonsets", "--all-namespaces", "-o", "json"])
-        .timeout(Duration::from_secs(60))
-        .output()
-        .await?;
-    let ds = crate::cluster::existing::parse_daemonsets(&out).map_err(|message| {
-        CmdError::BadOutput {
-            command: "kubectl get daemonsets".into(),
-            message,
-        }
-    })?;
-    Ok(providers_running(plan, &ds))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use super::{CaseResult, Environment, Options, Verdict};
 use crate::cluster::EmulatorAddress;
+use crate::cluster::existing::{DaemonSetInfo, daemonsets};
 use crate::cluster::{Cluster, UpOptions};
 use crate::install::{Bundle, Plan, VersionSet};
 use crate::kubectl::Kubectl;
@@ -354,14 +355,16 @@ pub struct Matrix<'a> {
 }
 
 impl Matrix<'_> {
-    /// What the cluster runs, every provider filled in from the pins when absent.
-    async fn running(&self, kubectl: &Kubectl, plan: &Plan) -> anyhow::Result<VersionSet> {
-        let out = kubectl
-            .run(["get", "daemonsets", "--all-namespaces", "-o", "json"])
-            .await?;
-        let ds = crate::cluster::existing::parse_daemonsets(&out)
-            .map_err(|e| anyhow::anyhow!("daemonsets: {e}"))?;
-        Ok(VersionSet::running(plan, &ds))
+    /// What the cluster runs, every provider filled in from the pins when absent, and the
+    /// DaemonSets that say so (they also tell which providers are installed and how often
+    /// the driver rotates).
+    async fn running(
+        &self,
+        kubectl: &Kubectl,
+        plan: &Plan,
+    ) -> anyhow::Result<(VersionSet, Vec<DaemonSetInfo>)> {
+        let ds = daemonsets(kubectl.api().await?).await?;
+        Ok((VersionSet::running(plan, &ds), ds))
     }
 
     /// The versions of `plan`'s set that the bundle cannot serve (its problems), if any.
@@ -395,7 +398,7 @@ impl Matrix<'_> {
         let mut running = None;
         if !self.bring_up {
             let k = self.cluster.kubectl().await?;
-            let mut r = self.running(&k, &pinned_plan).await?;
+            let (mut r, _) = self.running(&k, &pinned_plan).await?;
             for (p, v) in &pinned.providers {
                 r.providers.entry(*p).or_insert_with(|| v.clone());
             }
@@ -472,7 +475,7 @@ impl Matrix<'_> {
                 Some(k) => k.clone(),
                 None => self.cluster.kubectl().await?,
             };
-            let now = self.running(&k, &plan).await?;
+            let (now, ds) = self.running(&k, &plan).await?;
             running = Some(now.clone());
             if emulators.is_none() {
                 let address = self.cluster.emulator_address().await?;
@@ -491,7 +494,16 @@ impl Matrix<'_> {
                 anyhow::bail!("the emulators did not start");
             };
             let (group_results, rotation) = self
-                .run_group(scenarios, group, &plan, &now, &k, address, &emu.endpoints)
+                .run_group(
+                    scenarios,
+                    group,
+                    &plan,
+                    &now,
+                    &ds,
+                    &k,
+                    address,
+                    &emu.endpoints,
+                )
                 .await?;
             last_rotation = rotation.unwrap_or(last_rotation);
             results.extend(group_results.into_iter().map(|(i, p, r)| (i, p, gi, r)));
@@ -545,6 +557,7 @@ impl Matrix<'_> {
         group: &Group,
         plan: &Plan,
         now: &VersionSet,
+        daemonsets: &[DaemonSetInfo],
         kubectl: &Kubectl,
         address: &EmulatorAddress,
         endpoints: &Endpoints,
@@ -580,7 +593,7 @@ impl Matrix<'_> {
         if runnable.is_empty() {
             return Ok((out, None));
         }
-        let installed = crate::install::installed_providers(plan, kubectl).await?;
+        let installed = crate::install::providers_running(plan, daemonsets);
         let wanted: Vec<Provider> = runnable.values().flatten().copied().collect();
         let (real_vault, endpoints) = if wanted.contains(&Provider::Vault) {
             self.start_real_vault(address, endpoints).await?
@@ -597,7 +610,7 @@ impl Matrix<'_> {
             real_vault,
         )
         .await?;
-        let rotation = super::rotation_interval(kubectl).await?;
+        let rotation = super::rotation_interval(daemonsets)?;
         eprintln!(
             "[matrix] {}: driver rotation poll interval {} (deadlines `rotation + ...` use it)",
             group.versions,

@@ -146,9 +146,9 @@ pub struct Options {
 
 /// `--jobs` when not given: cases spend most of their time waiting on the cluster (a pod
 /// starting, the rotation poll), not on this machine. Measured on 2 cores, three providers,
-/// 79 cases: 16 jobs ran the suite in 4 min 50 s (1991 s of case time), 8 in 6 min 18 s
-/// (1765 s; measured before exclusive cases stopped holding up other providers'), with the
-/// same verdicts.
+/// 79 cases: 16 jobs ran the suite in 4 min 30 s to 4 min 50 s over four runs, 8 in 6 min 18 s
+/// (measured before exclusive cases stopped holding up other providers'), one after another
+/// in 29 min 8 s, with the same verdicts.
 pub fn default_jobs() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     (cores * 8).clamp(2, MAX_JOBS)
@@ -507,13 +507,10 @@ const DRIVER_DEFAULT_ROTATION: Duration = Duration::from_secs(120);
 
 /// The rotation poll interval the installed driver runs with, from its DaemonSet's arguments
 /// (the driver's default when the flag is absent). `Err` when no driver DaemonSet is found.
-pub async fn rotation_interval(kubectl: &Kubectl) -> anyhow::Result<Duration> {
-    use crate::cluster::existing::{find_driver, parse_daemonsets};
-    let out = kubectl
-        .run(["get", "daemonsets", "-A", "-o", "json"])
-        .await?;
-    let daemonsets = parse_daemonsets(&out).map_err(|e| anyhow::anyhow!("daemonsets: {e}"))?;
-    let driver = find_driver(&daemonsets)
+pub fn rotation_interval(
+    daemonsets: &[crate::cluster::existing::DaemonSetInfo],
+) -> anyhow::Result<Duration> {
+    let driver = crate::cluster::existing::find_driver(daemonsets)
         .ok_or_else(|| anyhow::anyhow!("no Secrets Store CSI Driver DaemonSet in the cluster"))?;
     rotation_from_args(&driver.driver_args)
 }
